@@ -1,0 +1,226 @@
+//! `panelflow demo [--out DIR]`: starts what is not running (the Tansu
+//! broker, the Lever emulator, a media server over `datasets/`, ingest and
+//! the dataflow), posts the dataset's signed webhooks, waits for every
+//! interview, and says where everything went.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+use crate::config::PipelineConfig;
+use crate::dataflow::{self, RunOptions};
+use crate::lever::emulator::{self, EmulatorConfig};
+use crate::services::broker::Broker;
+use crate::services::media_server::MediaServer;
+use crate::sources::signature::sign_body;
+
+/// API key the demo's Lever emulator accepts.
+const DEMO_LEVER_KEY: &str = "demo-lever-key";
+/// Shared secret of the demo's generic webhooks.
+const DEMO_GENERIC_SECRET: &str = "demo-generic-secret";
+/// Longest the demo waits for the dataflow.
+const DEMO_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// One webhook the demo posts.
+#[derive(Debug, Clone)]
+pub struct DemoInterview {
+    /// Interview id.
+    pub interview_id: String,
+    /// Candidate id.
+    pub candidate_id: String,
+    /// Opportunity id.
+    pub opportunity_id: String,
+    /// `(path under datasets/, question id, question text)` per media item.
+    pub media: Vec<(String, Option<String>, Option<String>)>,
+}
+
+/// Reads the interviews of `datasets/manifest.json` (and its bad media).
+pub fn load_manifest(datasets: &Path) -> anyhow::Result<Vec<DemoInterview>> {
+    let path = datasets.join("manifest.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut out = Vec::new();
+    for it in manifest["interviews"].as_array().into_iter().flatten() {
+        let questions: Vec<(String, String)> = it["questions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|q| Some((q["id"].as_str()?.to_string(), q["text"].as_str()?.to_string())))
+            .collect();
+        let media = it["media"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| {
+                let path = m["path"].as_str()?.to_string();
+                let qid = m["question_id"].as_str().map(str::to_string);
+                let text = qid.as_ref().and_then(|q| questions.iter().find(|(id, _)| id == q).map(|(_, t)| t.clone()));
+                Some((path, qid, text))
+            })
+            .collect::<Vec<_>>();
+        let field = |k: &str| it[k].as_str().map(str::to_string).with_context(|| format!("manifest interview lacks {k}"));
+        out.push(DemoInterview {
+            interview_id: field("interview_id")?,
+            candidate_id: field("candidate_id")?,
+            opportunity_id: field("opportunity_id")?,
+            media,
+        });
+    }
+    Ok(out)
+}
+
+/// The signed generic webhook body for an interview served by `media`.
+pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
+    let items: Vec<Value> = it
+        .media
+        .iter()
+        .map(|(path, qid, text)| json!({ "url": media.url(path), "questionId": qid, "questionText": text }))
+        .collect();
+    let mut data = json!({
+        "candidateId": it.candidate_id,
+        "opportunityId": it.opportunity_id,
+        "interviewId": it.interview_id,
+    });
+    if items.len() == 1 {
+        data["mediaUrl"] = json!(media.url(&it.media[0].0));
+    } else {
+        data["media"] = Value::Array(items);
+    }
+    json!({ "event": "interview.completed", "data": data })
+}
+
+/// Runs the demo.
+pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let out = out.canonicalize()?;
+    let datasets = crate::paths::datasets_dir();
+    let interviews = load_manifest(&datasets)?;
+
+    // The broker: an existing one named by PANELFLOW_BROKERS, else our own.
+    let mut _broker = None;
+    let brokers = match std::env::var("PANELFLOW_BROKERS") {
+        Ok(b) => b,
+        Err(_) => {
+            let b = Broker::start(&out.join("broker"), None).context("starting the Tansu broker (run bash scripts/setup.sh)")?;
+            let addr = b.bootstrap();
+            _broker = Some(b);
+            addr
+        }
+    };
+    eprintln!("[demo] Kafka broker at {brokers}");
+
+    // The Lever emulator, seeded with the dataset's opportunities.
+    let lever_dir = out.join("lever");
+    std::fs::create_dir_all(&lever_dir)?;
+    let opportunities = datasets.join("lever_opportunities.json");
+    if opportunities.exists() {
+        std::fs::copy(&opportunities, lever_dir.join("opportunities.json"))?;
+    }
+    let lever = emulator::spawn(EmulatorConfig { api_key: DEMO_LEVER_KEY.into(), ..EmulatorConfig::new(&lever_dir) })?;
+    eprintln!("[demo] Lever emulator at {}", lever.base_url());
+
+    let media = MediaServer::start(&datasets)?;
+    eprintln!("[demo] media server over {} at {}", datasets.display(), media.url(""));
+
+    let mut cfg = PipelineConfig::default();
+    cfg.pipeline.name = "demo".into();
+    cfg.kafka.brokers = brokers;
+    cfg.kafka.group_id = format!("panelflow-demo-{}", std::process::id());
+    cfg.lever.base_url = lever.base_url();
+    cfg.sinks.parquet_dir = out.join("parquet");
+    cfg.media.allow_private_networks = true; // the media server is on loopback
+    cfg.ingest.secrets.insert("generic".into(), DEMO_GENERIC_SECRET.into());
+    // Safe here: the demo is single-process and sets it before any thread reads it.
+    unsafe {
+        std::env::set_var(&cfg.lever.api_key_env, DEMO_LEVER_KEY);
+    }
+
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(crate::sources::kafka::ensure_topics(&cfg.kafka))?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let ingest_url = format!("http://{}", listener.local_addr()?);
+    let ingest_cfg = cfg.clone();
+    rt.spawn(async move {
+        if let Err(e) = crate::sources::http::serve(listener, ingest_cfg).await {
+            tracing::error!(error = %format!("{e:#}"), "ingest stopped");
+        }
+    });
+    eprintln!("[demo] ingest at {ingest_url}");
+
+    let opts = RunOptions::workers(workers);
+    let (stats, shutdown) = (opts.stats.clone(), opts.shutdown.clone());
+    let run_cfg = cfg.clone();
+    let dataflow = std::thread::spawn(move || dataflow::run(run_cfg, opts));
+
+    // Post every interview, plus the dataset's corrupt file (a failure case).
+    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let mut posts: Vec<Value> = interviews.iter().map(|it| generic_webhook(it, &media)).collect();
+    if datasets.join("bad/corrupt.mp4").exists() {
+        posts.push(generic_webhook(
+            &DemoInterview {
+                interview_id: "demo-corrupt-media".into(),
+                candidate_id: "demo-candidate-corrupt".into(),
+                opportunity_id: interviews.first().map(|i| i.opportunity_id.clone()).unwrap_or_default(),
+                media: vec![("bad/corrupt.mp4".into(), None, None)],
+            },
+            &media,
+        ));
+    }
+    let mut accepted = 0u64;
+    for body in &posts {
+        let raw = serde_json::to_vec(body)?;
+        let response = client
+            .post(format!("{ingest_url}/webhooks/generic"))
+            .header("content-type", "application/json")
+            .header("x-panelflow-signature", sign_body(&raw, DEMO_GENERIC_SECRET.as_bytes()))
+            .body(raw)
+            .send()?;
+        if response.status().as_u16() == 202 {
+            accepted += 1;
+        } else {
+            eprintln!("[demo] webhook refused: {} {}", response.status(), response.text().unwrap_or_default());
+        }
+    }
+    eprintln!("[demo] posted {} signed webhooks, {accepted} accepted; waiting for the dataflow", posts.len());
+
+    let deadline = Instant::now() + DEMO_TIMEOUT;
+    loop {
+        let done = stats.transcribed.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) + stats.duplicates.load(Ordering::Relaxed);
+        if done >= accepted {
+            break;
+        }
+        if dataflow.is_finished() || Instant::now() > deadline {
+            shutdown.store(true, Ordering::SeqCst);
+            let result = dataflow.join().map_err(|_| anyhow::anyhow!("dataflow panicked"))?;
+            result?;
+            bail!("the dataflow stopped after {done} of {accepted} interviews");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    shutdown.store(true, Ordering::SeqCst);
+    dataflow.join().map_err(|_| anyhow::anyhow!("dataflow panicked"))??;
+
+    let notes: usize = interviews.iter().map(|i| i.opportunity_id.clone()).collect::<std::collections::BTreeSet<_>>().iter().map(|o| lever.notes(o).len()).sum();
+    let parquet = cfg.sinks.parquet_dir.display().to_string();
+    println!("panelflow demo finished in {:.0} s", started.elapsed().as_secs_f64());
+    println!("  interviews posted:  {}", posts.len());
+    println!("  transcribed:        {}", stats.transcribed.load(Ordering::Relaxed));
+    println!("  failed:             {}", stats.failed.load(Ordering::Relaxed));
+    println!("  Lever notes:        {notes} (emulator records: {})", lever_dir.join("requests.jsonl").display());
+    println!("  Parquet:            {parquet}");
+    println!("  look at it with DuckDB:");
+    println!(
+        "    {} -c \"import duckdb; duckdb.sql(\\\"select interview_id, outcome, round(duration_s,1) as s, words, round(words_per_minute) as wpm, failure_reason from read_parquet('{parquet}/interviews/**/*.parquet', hive_partitioning=true) order by interview_id\\\").show()\"",
+        crate::paths::venv_python().display()
+    );
+    Ok(())
+}
+
+/// The demo's default output folder.
+pub fn default_out() -> PathBuf {
+    PathBuf::from("out/demo")
+}

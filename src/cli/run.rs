@@ -1,0 +1,57 @@
+//! `panelflow run --config dataflows/pilot.toml [--workers N]`.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use crate::config::PipelineConfig;
+use crate::dataflow::{self, RunOptions};
+
+/// Loads the config (or the embedded defaults), makes sure the topics
+/// exist, and runs the dataflow until Ctrl-C / SIGTERM.
+pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> anyhow::Result<()> {
+    let cfg = load_config(config)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(crate::sources::kafka::ensure_topics(&cfg.kafka))?;
+    let mut opts = RunOptions::workers(workers);
+    if !timely_args.is_empty() {
+        opts.timely_args = timely_args;
+    }
+    let shutdown = opts.shutdown.clone();
+    let stats = opts.stats.clone();
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(_) => return,
+        };
+        rt.block_on(async {
+            let _ = wait_for_signal().await;
+        });
+        tracing::info!("stopping: draining in-flight interviews, then committing offsets");
+        shutdown.store(true, Ordering::SeqCst);
+    });
+    tracing::info!(pipeline = %cfg.pipeline.name, version = %cfg.pipeline.version, config_hash = %cfg.config_hash(), "starting");
+    dataflow::run(cfg, opts)?;
+    println!("{}", stats.snapshot());
+    Ok(())
+}
+
+/// Loads a pipeline config file, or the embedded defaults with the
+/// environment overrides applied.
+pub fn load_config(config: Option<&Path>) -> anyhow::Result<PipelineConfig> {
+    Ok(match config {
+        Some(p) => PipelineConfig::load(p)?,
+        None => {
+            let mut c = PipelineConfig::default();
+            c.apply_env();
+            c
+        }
+    })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}

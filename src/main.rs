@@ -1,0 +1,132 @@
+//! The `panelflow` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "panelflow", version, about = "Streaming analytics for recorded one-way video interviews")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transcribe media files (WAV, FLAC, MP3, MP4/AAC, WebM/Opus).
+    Transcribe {
+        /// Files to transcribe; they share one loaded model.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per file, one per line.
+        #[arg(long)]
+        json: bool,
+        /// ONNX Runtime threads per session.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// Receive webhooks and produce normalized events to Kafka.
+    Ingest {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Pipeline config (Kafka settings, secrets); embedded defaults otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the dataflow: Kafka → transcription → Parquet + Lever.
+    Run {
+        /// Pipeline config; embedded defaults otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Timely worker threads in this process.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Timely cluster mode: number of processes.
+        #[arg(short = 'n', long)]
+        processes: Option<usize>,
+        /// Timely cluster mode: this process's index.
+        #[arg(short = 'p', long)]
+        process: Option<usize>,
+        /// Timely cluster mode: file of host:port lines.
+        #[arg(long)]
+        hostfile: Option<PathBuf>,
+    },
+    /// Serve an emulator of Lever's API for tests and the demo.
+    LeverEmulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Where requests and state are recorded.
+        #[arg(long, default_value = "out/lever-emulator")]
+        data: PathBuf,
+    },
+    /// Start everything locally and push the bundled dataset through it.
+    Demo {
+        /// Output folder (Parquet, logs, emulator records).
+        #[arg(long, default_value = "out/demo")]
+        out: PathBuf,
+        /// Timely workers.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Transcribe { files, json, threads } => panelflow::cli::transcribe::run(&files, json, threads),
+        Command::Ingest { listen, config } => ingest(listen, config).map(|()| ExitCode::SUCCESS),
+        Command::Run { config, workers, processes, process, hostfile } => {
+            let mut args = Vec::new();
+            if let Some(n) = processes {
+                args = vec!["-w".into(), workers.to_string(), "-n".into(), n.to_string()];
+                args.extend(["-p".into(), process.unwrap_or(0).to_string()]);
+                if let Some(h) = hostfile {
+                    args.extend(["-h".into(), h.display().to_string()]);
+                }
+            }
+            panelflow::cli::run::run(config.as_deref(), workers, args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::LeverEmulator { listen, data } => lever_emulator(listen, data).map(|()| ExitCode::SUCCESS),
+        Command::Demo { out, workers } => panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("panelflow: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ingest(listen: SocketAddr, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let cfg = panelflow::cli::run::load_config(config.as_deref())?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        panelflow::sources::kafka::ensure_topics(&cfg.kafka).await?;
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("panelflow ingest listening on http://{}", listener.local_addr()?);
+        panelflow::sources::http::serve(listener, cfg).await
+    })
+}
+
+fn lever_emulator(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
+    let api_key = std::env::var("PANELFLOW_LEVER_API_KEY").unwrap_or_else(|_| "test-key".into());
+    let cfg = panelflow::lever::emulator::EmulatorConfig { data_dir: data, api_key, ..Default::default() };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("Lever emulator on http://{}/v1", listener.local_addr()?);
+        panelflow::lever::emulator::serve(listener, cfg).await
+    })
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PANELFLOW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,panelflow=info,symphonia=error,symphonia_core=off,symphonia_format_isomp4=error"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

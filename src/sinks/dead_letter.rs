@@ -1,0 +1,271 @@
+//! The dead-letter topic: one record per event that could not be processed
+//! (missing, corrupt or refused media, ...), with the stage and the reason,
+//! keyed by interview id.
+//!
+//! [`DeadLetterSink::send`] blocks until the broker acknowledged the record
+//! (or the time-out passed), so it can be called from timely worker threads,
+//! where there is no async runtime, before the event's offset is committed.
+
+use std::sync::mpsc::{sync_channel, SyncSender, TryRecvError};
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::ClientContext;
+use serde::{Deserialize, Serialize};
+
+use crate::config::KafkaSection;
+use crate::event::InterviewCompleted;
+use crate::sources::kafka::{producer_config, MESSAGE_TIMEOUT_MS};
+
+/// One dead-letter record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The interview's id (the Kafka key).
+    pub interview_id: String,
+    /// The interview's correlation id.
+    pub correlation_id: String,
+    /// The platform that reported it.
+    pub source: String,
+    /// The dataflow stage that failed (`context`, `media`, `speech`, ...).
+    pub stage: String,
+    /// Why, in one line (`media_expired`, `not audio: ...`).
+    pub reason: String,
+    /// The event as it was consumed.
+    pub event: serde_json::Value,
+    /// When it failed (RFC 3339).
+    pub failed_at: String,
+}
+
+impl DeadLetter {
+    /// A record for `event` failing at `stage` now.
+    pub fn new(event: &InterviewCompleted, stage: &str, reason: &str) -> Self {
+        Self {
+            interview_id: event.interview_id.clone(),
+            correlation_id: event.correlation_id.clone(),
+            source: event.source.clone(),
+            stage: stage.to_string(),
+            reason: reason.to_string(),
+            event: serde_json::to_value(event).unwrap_or(serde_json::Value::Null),
+            failed_at: chrono::Utc::now().to_rfc3339(),
+        }
+    }
+}
+
+/// Errors writing a dead letter.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// The producer could not be created.
+    #[error("cannot create the dead-letter producer for {brokers}: {source}")]
+    Client {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// librdkafka's error.
+        source: KafkaError,
+    },
+    /// The record could not be serialized.
+    #[error("cannot serialize dead letter for {interview_id}: {source}")]
+    Serialize {
+        /// The interview.
+        interview_id: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The broker refused the record or did not acknowledge it in time.
+    #[error("dead letter for {interview_id} not acknowledged on {topic}: {source}")]
+    Delivery {
+        /// The interview.
+        interview_id: String,
+        /// The topic.
+        topic: String,
+        /// librdkafka's error.
+        source: KafkaError,
+    },
+}
+
+type Ack = Result<(i32, i64), KafkaError>;
+
+/// Producer context that hands each delivery report to the sender waiting for it.
+struct AckContext;
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Box<SyncSender<Ack>>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, tx: Self::DeliveryOpaque) {
+        let ack = match result {
+            Ok(m) => Ok((m.partition(), m.offset())),
+            Err((e, _)) => Err(e.clone()),
+        };
+        // The waiting sender may have given up (time-out); nothing to do then.
+        let _ = tx.try_send(ack);
+    }
+}
+
+/// A blocking, acknowledged producer for the dead-letter topic. `Send + Sync`:
+/// share one per process (`Arc`) or make one per worker.
+pub struct DeadLetterSink {
+    producer: BaseProducer<AckContext>,
+    topic: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for DeadLetterSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeadLetterSink")
+            .field("topic", &self.topic)
+            .finish()
+    }
+}
+
+impl DeadLetterSink {
+    /// A producer for `kafka.dead_letter_topic` (idempotent, `acks=all`).
+    pub fn new(kafka: &KafkaSection) -> Result<Self, DeadLetterError> {
+        let producer = producer_config(kafka)
+            .create_with_context(AckContext)
+            .map_err(|source| DeadLetterError::Client {
+                brokers: kafka.brokers.clone(),
+                source,
+            })?;
+        Ok(Self {
+            producer,
+            topic: kafka.dead_letter_topic.clone(),
+            timeout: Duration::from_millis(MESSAGE_TIMEOUT_MS + 2000),
+        })
+    }
+
+    /// The topic written to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Writes one record keyed by its interview id and blocks until the
+    /// broker acknowledged it; returns its partition and offset.
+    pub fn send(&self, letter: &DeadLetter) -> Result<(i32, i64), DeadLetterError> {
+        let payload = serde_json::to_vec(letter).map_err(|source| DeadLetterError::Serialize {
+            interview_id: letter.interview_id.clone(),
+            source,
+        })?;
+        let deadline = Instant::now() + self.timeout;
+        let fail = |source: KafkaError| DeadLetterError::Delivery {
+            interview_id: letter.interview_id.clone(),
+            topic: self.topic.clone(),
+            source,
+        };
+        let (tx, rx) = sync_channel::<Ack>(1);
+        let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(tx))
+            .key(letter.interview_id.as_str())
+            .payload(payload.as_slice());
+        // Enqueue, making room by polling while the local queue is full.
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if Instant::now() < deadline =>
+                {
+                    record = back;
+                    self.producer.poll(Duration::from_millis(50));
+                }
+                Err((e, _)) => return Err(fail(e)),
+            }
+        }
+        // Serve delivery reports until ours arrives (other threads' reports
+        // are routed to their own channels).
+        loop {
+            match rx.try_recv() {
+                Ok(Ok(at)) => {
+                    tracing::info!(
+                        interview_id = %letter.interview_id,
+                        correlation_id = %letter.correlation_id,
+                        stage = %letter.stage,
+                        partition = at.0,
+                        offset = at.1,
+                        "dead letter written"
+                    );
+                    return Ok(at);
+                }
+                Ok(Err(e)) => return Err(fail(e)),
+                Err(TryRecvError::Disconnected) => {
+                    return Err(fail(KafkaError::MessageProduction(RDKafkaErrorCode::Fail)))
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(fail(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::MessageTimedOut,
+                )));
+            }
+            self.producer.poll(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for anything still in flight (at shutdown).
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer.flush(timeout)
+    }
+}
+
+impl Drop for DeadLetterSink {
+    fn drop(&mut self) {
+        let _ = self.producer.flush(Duration::from_secs(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::mocking::MockCluster;
+
+    #[test]
+    fn round_trips_as_json() {
+        let e = InterviewCompleted::new("generic", "int-1", "c", "o", vec![]);
+        let d = DeadLetter::new(&e, "media", "not audio");
+        let back: DeadLetter = serde_json::from_slice(&serde_json::to_vec(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(back.event["interview_id"], "int-1");
+    }
+
+    #[test]
+    fn sends_from_plain_threads_on_mock_cluster() {
+        let mock = MockCluster::new(1).unwrap();
+        mock.create_topic("dl", 2, 1).unwrap();
+        let mut k = KafkaSection::default();
+        k.brokers = mock.bootstrap_servers();
+        k.dead_letter_topic = "dl".into();
+        let sink = std::sync::Arc::new(DeadLetterSink::new(&k).unwrap());
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let sink = sink.clone();
+                std::thread::spawn(move || {
+                    let e =
+                        InterviewCompleted::new("generic", &format!("int-{i}"), "c", "o", vec![]);
+                    sink.send(&DeadLetter::new(&e, "media", "corrupt")).unwrap()
+                })
+            })
+            .collect();
+        let acks: Vec<(i32, i64)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(acks.len(), 4);
+
+        let consumer: BaseConsumer = crate::sources::kafka::consumer_config(&k).create().unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..2 {
+            tpl.add_partition_offset("dl", p, rdkafka::Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&tpl).unwrap();
+        let mut seen = 0;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seen < 4 && Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                let d: DeadLetter = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                assert_eq!(m.key(), Some(d.interview_id.as_bytes()));
+                assert_eq!(d.stage, "media");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 4);
+    }
+}

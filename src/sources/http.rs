@@ -1,0 +1,498 @@
+//! `panelflow ingest`: the webhook receiver.
+//!
+//! Routes:
+//! - `POST /webhooks/{source}`: one [`WebhookSource`] per platform (`lever`,
+//!   `generic`, and whatever is registered with [`AppState::with_sources`]);
+//!   an unknown source is 404;
+//! - `GET /healthz`: 200 `{status: "ok", broker: {reachable, topic}, counters}`.
+//!
+//! Answers to a webhook:
+//!
+//! | outcome | status | body |
+//! | --- | --- | --- |
+//! | produced and acknowledged by the broker | 202 | `{status: "accepted", interviewId, correlationId, partition, offset}` |
+//! | well-signed, but an event panelflow does not act on | 204 | — |
+//! | malformed payload (bad JSON, missing or empty ids, wrong types, non-http(s) media) | 400 | `{error: reason}` |
+//! | bad or missing signature; no secret configured for the source (fails closed) | 401 | `{error}` |
+//! | stale or future `triggeredAt`/`timestamp` (a replay) | 401 | `{error}` |
+//! | unknown source | 404 | `{error}` |
+//! | body larger than `ingest.max_body_bytes` | 413 | `{error}` |
+//! | broker unreachable or no acknowledgement within the time-out | 503 | `{error}` |
+//!
+//! Stale deliveries are 401, not 400: for Lever the signature covers only the
+//! token and the time, so the age check is part of authenticating the
+//! request, and a replay is refused like a forgery.
+//!
+//! Logs carry ids only (source, interview id, correlation id, payload hash),
+//! never payload text.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use rdkafka::producer::{FutureProducer, Producer};
+use serde_json::json;
+
+use super::kafka::{self, KafkaIoError};
+use crate::config::PipelineConfig;
+use crate::event::InterviewCompleted;
+
+/// What a source concluded about a well-formed, authentic webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// An interview to analyse: produce it (202 once acknowledged).
+    Accept(InterviewCompleted),
+    /// Authentic, but not an event panelflow acts on (204).
+    Ignore {
+        /// The platform's event name.
+        event: String,
+        /// Why it is not acted on.
+        reason: String,
+    },
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// Bad or missing signature, or no secret configured (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The payload is not what the source documents (400).
+    #[error("malformed payload: {0}")]
+    Malformed(String),
+    /// The event's time is outside the accepted window: a replay or a
+    /// skewed clock (401). `age_s` is negative for a time in the future.
+    #[error("stale webhook: its timestamp is {age_s} s old, outside the accepted window")]
+    Stale {
+        /// Seconds between the event's time and now.
+        age_s: i64,
+    },
+}
+
+impl SourceError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SourceError::Unauthorized(_) | SourceError::Stale { .. } => StatusCode::UNAUTHORIZED,
+            SourceError::Malformed(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// One webhook delivery as a source sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookRequest<'a> {
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+    /// The raw body (signatures are over these bytes).
+    pub body: &'a [u8],
+    /// The receive time.
+    pub now: DateTime<Utc>,
+    /// `ingest.max_age_s`: older events are refused as replays.
+    pub max_age_s: u64,
+}
+
+impl<'a> WebhookRequest<'a> {
+    /// A header's value as text, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A platform's webhook: verify, parse and normalize. Implementations are
+/// pure (no I/O), so each is unit-tested without a server.
+pub trait WebhookSource: Send + Sync + 'static {
+    /// The route segment and secret name (`lever` → `PANELFLOW_LEVER_SECRET`).
+    fn name(&self) -> &'static str;
+    /// Judges one delivery, given the source's secret.
+    fn handle(&self, req: &WebhookRequest<'_>, secret: &[u8]) -> Result<Verdict, SourceError>;
+}
+
+/// Errors starting the receiver.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The Kafka producer could not be created.
+    #[error(transparent)]
+    Kafka(#[from] KafkaIoError),
+    /// The listener failed.
+    #[error("http server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Counters exposed by `/healthz`.
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    ignored: AtomicU64,
+    unauthorized: AtomicU64,
+    malformed: AtomicU64,
+    stale: AtomicU64,
+    unavailable: AtomicU64,
+}
+
+struct Inner {
+    cfg: PipelineConfig,
+    producer: FutureProducer,
+    sources: BTreeMap<&'static str, Arc<dyn WebhookSource>>,
+    topics_ready: AtomicBool,
+    counters: Counters,
+}
+
+/// Shared state of the receiver: config, the Kafka producer and the
+/// registered sources. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("brokers", &self.inner.cfg.kafka.brokers)
+            .field("topic", &self.inner.cfg.kafka.topic)
+            .field("sources", &self.inner.sources.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AppState {
+    /// Creates the producer (it connects lazily) and registers the built-in
+    /// sources (`lever`, `generic`).
+    pub fn new(cfg: PipelineConfig) -> Result<Self, IngestError> {
+        Self::with_sources(cfg, Vec::new())
+    }
+
+    /// Like [`AppState::new`], plus `extra` sources (a source with the name of
+    /// a built-in one replaces it).
+    pub fn with_sources(
+        cfg: PipelineConfig,
+        extra: Vec<Arc<dyn WebhookSource>>,
+    ) -> Result<Self, IngestError> {
+        let producer: FutureProducer =
+            kafka::producer_config(&cfg.kafka)
+                .create()
+                .map_err(|source| KafkaIoError::Client {
+                    brokers: cfg.kafka.brokers.clone(),
+                    source,
+                })?;
+        let mut sources: BTreeMap<&'static str, Arc<dyn WebhookSource>> = BTreeMap::new();
+        for s in [
+            Arc::new(super::lever::LeverSource) as Arc<dyn WebhookSource>,
+            Arc::new(super::generic::GenericSource),
+        ]
+        .into_iter()
+        .chain(extra)
+        {
+            sources.insert(s.name(), s);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                producer,
+                sources,
+                topics_ready: AtomicBool::new(false),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The names of the registered sources.
+    pub fn sources(&self) -> Vec<&'static str> {
+        self.inner.sources.keys().copied().collect()
+    }
+
+    /// The config in effect.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.inner.cfg
+    }
+
+    /// Creates the topics if missing; on failure retries every 5 s in the
+    /// background until it succeeds (meanwhile webhooks are answered 503).
+    pub async fn prepare_topics(&self) {
+        match kafka::ensure_topics(&self.inner.cfg.kafka).await {
+            Ok(()) => self.inner.topics_ready.store(true, Ordering::Relaxed),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot create topics yet; retrying in the background");
+                let state = self.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        match kafka::ensure_topics(&state.inner.cfg.kafka).await {
+                            Ok(()) => {
+                                tracing::info!("topics ready");
+                                state.inner.topics_ready.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                            Err(e) => tracing::warn!(error = %e, "cannot create topics yet"),
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// The receiver's routes, with the body limit of `ingest.max_body_bytes`.
+pub fn router(state: AppState) -> Router {
+    let limit = state.inner.cfg.ingest.max_body_bytes;
+    Router::new()
+        .route("/webhooks/{source}", post(webhook))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn webhook(
+    State(state): State<AppState>,
+    Path(source_name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let inner = &state.inner;
+    let Some(source) = inner.sources.get(source_name.as_str()).cloned() else {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            format!("unknown source `{source_name}`"),
+        );
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            tracing::warn!(source = source.name(), %status, "webhook body refused");
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("body larger than {} bytes", inner.cfg.ingest.max_body_bytes)
+            } else {
+                rejection.body_text()
+            };
+            return error_response(status, message);
+        }
+    };
+    let secret = match inner.cfg.secret_for(source.name()) {
+        Some(s) if !s.is_empty() => s,
+        _ => {
+            tracing::error!(
+                source = source.name(),
+                "no secret configured (PANELFLOW_{}_SECRET or ingest.secrets); refusing webhook",
+                source.name().to_ascii_uppercase()
+            );
+            inner.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                format!("no secret configured for source `{}`", source.name()),
+            );
+        }
+    };
+    let req = WebhookRequest {
+        headers: &headers,
+        body: &body,
+        now: Utc::now(),
+        max_age_s: inner.cfg.ingest.max_age_s,
+    };
+    match source.handle(&req, secret.as_bytes()) {
+        Err(e) => {
+            let counter = match &e {
+                SourceError::Unauthorized(_) => &inner.counters.unauthorized,
+                SourceError::Malformed(_) => &inner.counters.malformed,
+                SourceError::Stale { .. } => &inner.counters.stale,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(source = source.name(), error = %e, "webhook refused");
+            error_response(e.status(), e.to_string())
+        }
+        Ok(Verdict::Ignore { event, reason }) => {
+            inner.counters.ignored.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(source = source.name(), event = %event, %reason, "webhook ignored");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Verdict::Accept(event)) => {
+            let topic = &inner.cfg.kafka.topic;
+            match kafka::produce_event(&inner.producer, topic, &event).await {
+                Ok((partition, offset)) => {
+                    inner.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        source = source.name(),
+                        interview_id = %event.interview_id,
+                        correlation_id = %event.correlation_id,
+                        payload_sha256 = %event.payload_sha256,
+                        partition,
+                        offset,
+                        "interview accepted"
+                    );
+                    (
+                        StatusCode::ACCEPTED,
+                        Json(json!({
+                            "status": "accepted",
+                            "interviewId": event.interview_id,
+                            "correlationId": event.correlation_id,
+                            "partition": partition,
+                            "offset": offset,
+                        })),
+                    )
+                        .into_response()
+                }
+                Err(e) => {
+                    inner.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        source = source.name(),
+                        interview_id = %event.interview_id,
+                        correlation_id = %event.correlation_id,
+                        error = %e,
+                        "event not acknowledged by the broker"
+                    );
+                    let status = match e {
+                        KafkaIoError::Serialize { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+                        _ => StatusCode::SERVICE_UNAVAILABLE,
+                    };
+                    error_response(status, format!("event not stored, retry later: {e}"))
+                }
+            }
+        }
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let inner = state.inner.clone();
+    let topic = inner.cfg.kafka.topic.clone();
+    // librdkafka's metadata call blocks; run it off the runtime's threads.
+    let probe = tokio::task::spawn_blocking(move || {
+        inner
+            .producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(2))
+            .map(|md| {
+                md.topics()
+                    .iter()
+                    .any(|t| t.name() == topic && !t.partitions().is_empty())
+            })
+    })
+    .await;
+    let (reachable, topic_present, error) = match probe {
+        Ok(Ok(present)) => (true, present, None),
+        Ok(Err(e)) => (false, false, Some(e.to_string())),
+        Err(e) => (false, false, Some(e.to_string())),
+    };
+    let c = &state.inner.counters;
+    let body = json!({
+        "status": "ok",
+        "broker": {
+            "brokers": state.inner.cfg.kafka.brokers,
+            "reachable": reachable,
+            "topic": state.inner.cfg.kafka.topic,
+            "topicPresent": topic_present,
+            "topicsPrepared": state.inner.topics_ready.load(Ordering::Relaxed),
+            "error": error,
+        },
+        "sources": state.sources(),
+        "counters": {
+            "accepted": c.accepted.load(Ordering::Relaxed),
+            "ignored": c.ignored.load(Ordering::Relaxed),
+            "unauthorized": c.unauthorized.load(Ordering::Relaxed),
+            "malformed": c.malformed.load(Ordering::Relaxed),
+            "stale": c.stale.load(Ordering::Relaxed),
+            "unavailable": c.unavailable.load(Ordering::Relaxed),
+        },
+    });
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// Serves the receiver on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, cfg: PipelineConfig) -> anyhow::Result<()> {
+    serve_with_shutdown(listener, cfg, shutdown_signal()).await
+}
+
+/// Serves the receiver on `listener` until `shutdown` completes; in-flight
+/// requests finish first. Creates the topics when missing, in the
+/// background (retrying while the broker is unreachable).
+pub async fn serve_with_shutdown<F>(
+    listener: tokio::net::TcpListener,
+    cfg: PipelineConfig,
+    shutdown: F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let state = AppState::new(cfg)?;
+    serve_state(listener, state, shutdown).await
+}
+
+/// Like [`serve_with_shutdown`] with a prepared [`AppState`] (extra sources).
+pub async fn serve_state<F>(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    // Topics are prepared alongside serving, so a broker that is down at
+    // start-up does not keep the receiver (and its /healthz) from answering.
+    let preparing = state.clone();
+    tokio::spawn(async move { preparing.prepare_topics().await });
+    let addr = listener.local_addr()?;
+    for source in state.sources() {
+        if state
+            .config()
+            .secret_for(source)
+            .is_none_or(|s| s.is_empty())
+        {
+            tracing::warn!(
+                source,
+                "no secret for this source (PANELFLOW_{}_SECRET): its webhooks will be refused",
+                source.to_ascii_uppercase()
+            );
+        }
+    }
+    tracing::info!(%addr, brokers = %state.config().kafka.brokers,
+        topic = %state.config().kafka.topic, "ingest listening");
+    let producer_state = state.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    // Everything produced was awaited already; flush is a formality.
+    let _ = producer_state.inner.producer.flush(Duration::from_secs(5));
+    tracing::info!("ingest stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down ingest");
+}

@@ -1,0 +1,328 @@
+//! Kafka: client configurations, topic creation and producing the
+//! normalized event.
+//!
+//! panelflow speaks plain Kafka through librdkafka, so the same code runs
+//! against the local Tansu broker, Apache Kafka, Redpanda or a managed Kafka;
+//! SASL/TLS and any other librdkafka setting come through
+//! [`KafkaSection::properties`], applied last so they override the defaults
+//! below.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+
+use crate::config::KafkaSection;
+use crate::event::InterviewCompleted;
+
+/// How long the producer tries to deliver one message before giving up
+/// (so a dead broker is answered with 503 within seconds).
+pub const MESSAGE_TIMEOUT_MS: u64 = 5000;
+
+/// Time-out of metadata and admin requests.
+pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Errors talking to Kafka.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaIoError {
+    /// A client could not be created (bad configuration property, ...).
+    #[error("cannot create a Kafka client for {brokers}: {source}")]
+    Client {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// librdkafka's error.
+        source: KafkaError,
+    },
+    /// The cluster's metadata could not be read (broker down or unreachable).
+    #[error("cannot read metadata from {brokers}: {source}")]
+    Metadata {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// librdkafka's error.
+        source: KafkaError,
+    },
+    /// The admin request failed as a whole.
+    #[error("admin request to {brokers} failed: {source}")]
+    Admin {
+        /// `bootstrap.servers`.
+        brokers: String,
+        /// librdkafka's error.
+        source: KafkaError,
+    },
+    /// The broker refused to create a topic.
+    #[error("cannot create topic {topic}: {code}")]
+    CreateTopic {
+        /// The topic.
+        topic: String,
+        /// The broker's answer.
+        code: RDKafkaErrorCode,
+    },
+    /// The event could not be serialized.
+    #[error("cannot serialize event {interview_id}: {source}")]
+    Serialize {
+        /// The event's interview id.
+        interview_id: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The broker did not acknowledge the message in time, or refused it.
+    #[error("broker did not acknowledge event {interview_id} on {topic}: {source}")]
+    Delivery {
+        /// The event's interview id.
+        interview_id: String,
+        /// The topic.
+        topic: String,
+        /// librdkafka's error (`MessageTimedOut` when the broker is down).
+        source: KafkaError,
+    },
+    /// A blocking task could not be joined.
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+fn base_config(kafka: &KafkaSection) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &kafka.brokers);
+    cfg
+}
+
+fn with_properties(mut cfg: ClientConfig, kafka: &KafkaSection) -> ClientConfig {
+    for (k, v) in &kafka.properties {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
+/// The producer's configuration: idempotent (`enable.idempotence=true`, which
+/// implies `acks=all` and bounded in-flight requests), `message.timeout.ms`
+/// = [`MESSAGE_TIMEOUT_MS`], then the pass-through `properties`.
+pub fn producer_config(kafka: &KafkaSection) -> ClientConfig {
+    let mut cfg = base_config(kafka);
+    cfg.set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", MESSAGE_TIMEOUT_MS.to_string())
+        .set("linger.ms", "5")
+        // Reconnect within a second once a broker is back (the default backs
+        // off to 10 s, longer than a message's whole time-out).
+        .set("reconnect.backoff.max.ms", "1000")
+        // Tansu does not create topics on demand; never ask it to.
+        .set("allow.auto.create.topics", "false");
+    with_properties(cfg, kafka)
+}
+
+/// The consumer's configuration: the pipeline's group id, no auto commit
+/// (offsets are committed after the sinks are durable), earliest offset for
+/// a new group, and `roundrobin` assignment, which spreads the topic's
+/// partitions evenly over every consumer of the group (timely workers and
+/// processes); then the pass-through `properties`.
+pub fn consumer_config(kafka: &KafkaSection) -> ClientConfig {
+    let mut cfg = base_config(kafka);
+    cfg.set("group.id", &kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "roundrobin")
+        .set("allow.auto.create.topics", "false");
+    with_properties(cfg, kafka)
+}
+
+/// The admin client's configuration (bootstrap and pass-through properties).
+pub fn admin_config(kafka: &KafkaSection) -> ClientConfig {
+    with_properties(base_config(kafka), kafka)
+}
+
+/// Creates the event topic (with `partitions` partitions) and the dead-letter
+/// topic when missing. Topics that exist are left as they are (a warning is
+/// logged when the event topic has fewer partitions than configured). The
+/// replication factor is `min(3, brokers in the cluster)`.
+pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
+    let admin: AdminClient<DefaultClientContext> =
+        admin_config(kafka)
+            .create()
+            .map_err(|source| KafkaIoError::Client {
+                brokers: kafka.brokers.clone(),
+                source,
+            })?;
+    let admin = std::sync::Arc::new(admin);
+
+    // Metadata is a blocking call in librdkafka; keep it off the runtime's threads.
+    let probe = admin.clone();
+    let existing = tokio::task::spawn_blocking(move || {
+        probe.inner().fetch_metadata(None, ADMIN_TIMEOUT).map(|md| {
+            let topics: Vec<(String, usize)> = md
+                .topics()
+                .iter()
+                .map(|t| (t.name().to_string(), t.partitions().len()))
+                .collect();
+            (md.brokers().len(), topics)
+        })
+    })
+    .await
+    .map_err(|e| KafkaIoError::Join(e.to_string()))?
+    .map_err(|source| KafkaIoError::Metadata {
+        brokers: kafka.brokers.clone(),
+        source,
+    })?;
+    let (broker_count, topics) = existing;
+
+    let wanted = [
+        (kafka.topic.as_str(), kafka.partitions.max(1)),
+        (kafka.dead_letter_topic.as_str(), kafka.partitions.max(1)),
+    ];
+    let replication = i32::try_from(broker_count.clamp(1, 3)).unwrap_or(1);
+    let mut missing = Vec::new();
+    for (name, partitions) in wanted {
+        match topics.iter().find(|(t, n)| t == name && *n > 0) {
+            Some((_, n)) => {
+                if name == kafka.topic && (*n as i64) < i64::from(partitions) {
+                    tracing::warn!(
+                        topic = name,
+                        have = n,
+                        configured = partitions,
+                        "topic has fewer partitions than configured; leaving it as is"
+                    );
+                }
+            }
+            None => missing.push(NewTopic::new(
+                name,
+                partitions,
+                TopicReplication::Fixed(replication),
+            )),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(ADMIN_TIMEOUT))
+        .request_timeout(Some(ADMIN_TIMEOUT));
+    let results = admin
+        .create_topics(missing.iter(), &opts)
+        .await
+        .map_err(|source| KafkaIoError::Admin {
+            brokers: kafka.brokers.clone(),
+            source,
+        })?;
+    for result in results {
+        match result {
+            Ok(topic) => tracing::info!(topic = %topic, replication, "created topic"),
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                tracing::debug!(topic = %topic, "topic already exists")
+            }
+            Err((topic, code)) => return Err(KafkaIoError::CreateTopic { topic, code }),
+        }
+    }
+    Ok(())
+}
+
+/// Produces one event as JSON to `topic`, keyed by its interview id, and
+/// waits for the broker's acknowledgement (all in-sync replicas). Returns
+/// the partition and offset it landed at.
+///
+/// One event is one message, so a failure leaves nothing half-written; a
+/// time-out can still mean the broker stored it (the caller's retry then
+/// duplicates it, which the dataflow's idempotent sinks absorb).
+pub async fn produce_event(
+    producer: &FutureProducer,
+    topic: &str,
+    event: &InterviewCompleted,
+) -> Result<(i32, i64), KafkaIoError> {
+    let payload = serde_json::to_vec(event).map_err(|source| KafkaIoError::Serialize {
+        interview_id: event.interview_id.clone(),
+        source,
+    })?;
+    let record = FutureRecord::to(topic).key(event.key()).payload(&payload);
+    // Queue time-out: how long to wait for room in a full local queue.
+    let send = producer.send(record, Duration::from_secs(1));
+    // librdkafka always answers within message.timeout.ms; the outer bound
+    // only guards against a wedged client.
+    let outer = Duration::from_millis(MESSAGE_TIMEOUT_MS * 2 + 1000);
+    match tokio::time::timeout(outer, send).await {
+        Ok(Ok(delivery)) => Ok((delivery.partition, delivery.offset)),
+        Ok(Err((source, _msg))) => Err(KafkaIoError::Delivery {
+            interview_id: event.interview_id.clone(),
+            topic: topic.to_string(),
+            source,
+        }),
+        Err(_) => Err(KafkaIoError::Delivery {
+            interview_id: event.interview_id.clone(),
+            topic: topic.to_string(),
+            source: KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::Message;
+
+    #[test]
+    fn configs_have_the_promised_settings_and_pass_through() {
+        let mut k = KafkaSection::default();
+        k.properties
+            .insert("security.protocol".into(), "SASL_SSL".into());
+        k.properties.insert("acks".into(), "all".into());
+        let p = producer_config(&k);
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(p.get("acks"), Some("all"));
+        assert_eq!(p.get("message.timeout.ms"), Some("5000"));
+        assert_eq!(p.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(p.get("bootstrap.servers"), Some(k.brokers.as_str()));
+        let c = consumer_config(&k);
+        assert_eq!(c.get("group.id"), Some("panelflow"));
+        assert_eq!(c.get("enable.auto.commit"), Some("false"));
+        assert_eq!(c.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(c.get("security.protocol"), Some("SASL_SSL"));
+    }
+
+    /// Fast check against librdkafka's mock cluster (the real broker is
+    /// exercised by `tests/ingest.rs`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn produce_is_keyed_and_acknowledged_on_mock_cluster() {
+        let mock = MockCluster::new(1).unwrap();
+        let mut k = KafkaSection::default();
+        k.brokers = mock.bootstrap_servers();
+        k.topic = "t.events".into();
+        k.dead_letter_topic = "t.dead".into();
+        k.partitions = 3;
+        // The mock broker has no CreateTopics API: create them its way, and
+        // check that ensure_topics finds them and asks for nothing.
+        mock.create_topic("t.events", 3, 1).unwrap();
+        mock.create_topic("t.dead", 3, 1).unwrap();
+        ensure_topics(&k).await.unwrap();
+
+        let producer: FutureProducer = producer_config(&k).create().unwrap();
+        let e = InterviewCompleted::new("generic", "int-42", "c", "o", vec![]);
+        let (partition, offset) = produce_event(&producer, &k.topic, &e).await.unwrap();
+        assert!((0..3).contains(&partition));
+        assert!(offset >= 0);
+
+        let consumer: BaseConsumer = consumer_config(&k)
+            .set("group.id", "mock-test")
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(&k.topic, partition, rdkafka::Offset::Offset(offset))
+            .unwrap();
+        consumer.assign(&tpl).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "message not read back"
+            );
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                assert_eq!(m.key(), Some(&b"int-42"[..]));
+                let back: InterviewCompleted =
+                    serde_json::from_slice(m.payload().unwrap()).unwrap();
+                assert_eq!(back, e);
+                break;
+            }
+        }
+    }
+}

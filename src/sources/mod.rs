@@ -1,0 +1,10 @@
+//! Sources: where interview events enter. Each platform's webhook is parsed
+//! and verified in its own module and normalized to
+//! [`crate::event::InterviewCompleted`]; [`http`] serves them and [`kafka`]
+//! carries them to the dataflow.
+
+pub mod generic;
+pub mod http;
+pub mod kafka;
+pub mod lever;
+pub mod signature;

@@ -1,0 +1,69 @@
+//! Loads ONNX Runtime once per process from the library set-up installed
+//! (the `onnxruntime` wheel's shared library), never from a download.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+
+use super::SpeechError;
+
+static INIT: OnceLock<Result<(PathBuf, ort::environment::Environment), String>> = OnceLock::new();
+
+/// Initializes ONNX Runtime from [`crate::paths::onnxruntime_library`]; a
+/// no-op after the first call.
+pub fn init() -> Result<&'static ort::environment::Environment, SpeechError> {
+    let result = INIT.get_or_init(|| {
+        let path = crate::paths::onnxruntime_library();
+        if !path.exists() {
+            return Err(format!("{} does not exist", path.display()));
+        }
+        let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
+        let env = builder.with_name("panelflow").build().map_err(|e| e.to_string())?;
+        Ok((path, env))
+    });
+    match result {
+        Ok((_, env)) => Ok(env),
+        Err(reason) => Err(SpeechError::Runtime {
+            path: crate::paths::onnxruntime_library().display().to_string(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+/// Opens a model file as a CPU session with `threads` intra-op threads.
+pub fn open_session(path: &Path, threads: usize) -> Result<Session, SpeechError> {
+    let env = init()?;
+    if !path.exists() {
+        return Err(SpeechError::Model { path: path.display().to_string(), reason: "missing".into() });
+    }
+    let model_err = |e: String| SpeechError::Model { path: path.display().to_string(), reason: e };
+    let mut builder = Session::builder(env)
+        .map_err(|e| model_err(e.to_string()))?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| model_err(e.to_string()))?
+        .with_inter_threads(1)
+        .map_err(|e| model_err(e.to_string()))?;
+    if threads > 0 {
+        builder = builder.with_intra_threads(threads).map_err(|e| model_err(e.to_string()))?;
+    }
+    builder.commit_from_file(path).map_err(|e| model_err(e.to_string()))
+}
+
+/// Hex SHA-256 of a file (model provenance on every output row).
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}

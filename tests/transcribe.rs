@@ -1,0 +1,72 @@
+//! `panelflow transcribe` on real audio with the real model (openai/whisper's
+//! own test on the JFK clip), and its failures on bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_panelflow"))
+}
+
+fn dataset(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets").join(p)
+}
+
+#[test]
+fn jfk_transcript_matches_whisper_test() {
+    let out = bin().arg("transcribe").arg("--json").arg(dataset("real/jfk.flac")).output().unwrap();
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let text = v["text"].as_str().unwrap().to_lowercase();
+    for phrase in ["my fellow americans", "your country", "do for you"] {
+        assert!(text.contains(phrase), "missing {phrase:?} in {text:?}");
+    }
+    let duration = v["duration_s"].as_f64().unwrap();
+    assert!((10.9..11.1).contains(&duration), "{duration}");
+    assert_eq!(v["language"], "en");
+    assert!(v["model"].as_str().unwrap().contains("moonshine"));
+    let segments = v["segments"].as_array().unwrap();
+    let holding = segments
+        .iter()
+        .find(|s| s["text"].as_str().unwrap().to_lowercase().contains("americans"))
+        .expect("a segment holds 'Americans'");
+    let (start, end) = (holding["start"].as_f64().unwrap(), holding["end"].as_f64().unwrap());
+    assert!(start <= 1.8 && end >= 1.8, "segment {start}..{end} does not span 1.8 s");
+    // Segments are ordered and inside the recording.
+    let mut last = 0.0;
+    for s in segments {
+        let (a, b) = (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap());
+        assert!(a >= last - 1e-9 && b > a && b <= duration + 1e-6, "{a}..{b}");
+        last = b;
+    }
+}
+
+#[test]
+fn several_files_share_one_model_and_print_one_line_each() {
+    let jfk = dataset("real/jfk.flac");
+    let out = bin().args(["transcribe", "--json"]).arg(&jfk).arg(&jfk).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0], lines[1], "the same file gives the same transcript");
+}
+
+#[test]
+fn non_audio_and_truncated_files_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "this is not a video").unwrap();
+    let bytes = std::fs::read(dataset("real/jfk.flac")).unwrap();
+    let cut = dir.path().join("cut.flac");
+    std::fs::write(&cut, &bytes[..bytes.len() / 4]).unwrap();
+    for (file, expect) in [(&text, "not audio"), (&cut, "truncated")] {
+        let out = bin().arg("transcribe").arg(file).output().unwrap();
+        assert!(!out.status.success(), "{} should fail", file.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let reason: Vec<&str> = stderr.lines().filter(|l| l.contains(&*file.display().to_string())).collect();
+        assert_eq!(reason.len(), 1, "one line for {}: {stderr}", file.display());
+        assert!(reason[0].contains(expect), "{expect:?} not in {:?}", reason[0]);
+    }
+}

@@ -2,11 +2,14 @@
 //! they arrive, their rows held under the event's time and written to
 //! Parquet as one batch once the input frontier has passed that time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use timely::dataflow::operators::Capability;
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
@@ -47,7 +50,26 @@ pub fn route(interview_id: &str) -> u64 {
     h.finish()
 }
 
+/// Rows written per Parquet batch at most before a time is complete.
+const FLUSH_ROWS: usize = 32;
+/// Longest a processed interview waits for its batch to fill.
+const FLUSH_AGE: Duration = Duration::from_secs(5);
+
+/// Events of one time: queued, then processed, then written.
+struct Pending {
+    cap: Capability<u64>,
+    queue: VecDeque<InterviewCompleted>,
+    done: Vec<Processed>,
+    first_done_at: Option<Instant>,
+}
+
 /// Builds the operator; its output is `(interview id, outcome)` per event.
+///
+/// One event is processed per activation, so the worker keeps polling Kafka
+/// and exchanging data between long transcriptions; results are written in
+/// batches (when their time is complete, or every [`FLUSH_ROWS`] rows or
+/// [`FLUSH_AGE`]), and a time's capability is released only once all its
+/// rows are durable — which is what lets the source commit its offsets.
 pub fn analyse<'scope>(
     events: Stream<'scope, u64, Vec<InterviewCompleted>>,
     mut processor: Processor,
@@ -59,46 +81,72 @@ pub fn analyse<'scope>(
     let exchange = Exchange::new(|e: &InterviewCompleted| route(&e.interview_id));
     events.unary_frontier::<CapacityContainerBuilder<Vec<(String, String)>>, _, _, _>(exchange, "Analyse", move |_cap, info| {
         let activator = events_scope.activator_for(info.address);
-        let mut stash: BTreeMap<u64, (timely::dataflow::operators::Capability<u64>, Vec<Processed>)> = BTreeMap::new();
+        let mut stash: BTreeMap<u64, Pending> = BTreeMap::new();
         move |(input, frontier), output| {
             input.for_each_stamp(|cap, data| {
                 let Some(&time) = cap.least() else { return };
+                let pending = stash.entry(time).or_insert_with(|| Pending {
+                    cap: cap.delayed(&time, output.output_index()),
+                    queue: VecDeque::new(),
+                    done: Vec::new(),
+                    first_done_at: None,
+                });
                 for batch in data {
-                    for event in batch.drain(..) {
-                        let key = (event.interview_id.clone(), version.clone());
-                        if sinks.written.contains(&key) {
-                            stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                            tracing::info!(interview_id = %event.interview_id, "already written; skipped");
-                            continue;
-                        }
+                    pending.queue.extend(batch.drain(..));
+                }
+            });
+
+            // Process one event, oldest time first.
+            if let Some(pending) = stash.values_mut().find(|p| !p.queue.is_empty()) {
+                if let Some(event) = pending.queue.pop_front() {
+                    let key = (event.interview_id.clone(), version.clone());
+                    if sinks.written.contains(&key) {
+                        stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(interview_id = %event.interview_id, "already written; skipped");
+                    } else {
                         let processed = processor.process(&event);
                         if processed.interview.lever_note_id.is_some() {
                             stats.noted.fetch_add(1, Ordering::Relaxed);
                         }
                         sinks.written.insert(key);
-                        let entry = stash.entry(time).or_insert_with(|| (cap.delayed(&time, output.output_index()), Vec::new()));
-                        entry.1.push(processed);
+                        pending.first_done_at.get_or_insert_with(Instant::now);
+                        pending.done.push(processed);
                     }
                 }
+            }
+
+            // Write what is due; release the times that are complete and written.
+            let mut retry = false;
+            stash.retain(|time, pending| {
+                let closed = !frontier.less_equal(time) && pending.queue.is_empty();
+                let due = closed
+                    || pending.done.len() >= FLUSH_ROWS
+                    || pending.first_done_at.is_some_and(|t| t.elapsed() >= FLUSH_AGE);
+                if !pending.done.is_empty() && due {
+                    match write_batch(&sinks, &pending.done) {
+                        Ok(()) => {
+                            let mut session = output.session(&pending.cap);
+                            for p in pending.done.drain(..) {
+                                let counter = if p.interview.outcome == OUTCOME_FAILED { &stats.failed } else { &stats.transcribed };
+                                counter.fetch_add(1, Ordering::Relaxed);
+                                session.give((p.interview.interview_id, p.interview.outcome));
+                            }
+                            pending.first_done_at = None;
+                        }
+                        Err(e) => {
+                            // Keep the capability: nothing of this time is
+                            // committed until every sink has it.
+                            tracing::error!(error = %format!("{e:#}"), "sink write failed; retrying");
+                            retry = true;
+                        }
+                    }
+                }
+                !(closed && pending.done.is_empty())
             });
-            // Write every batch whose time can no longer receive events.
-            let ready: Vec<u64> = stash.keys().copied().filter(|t| !frontier.less_equal(t)).collect();
-            for time in ready {
-                let Some((cap, batch)) = stash.remove(&time) else { continue };
-                if let Err(e) = write_batch(&sinks, &batch) {
-                    // Keep the capability: nothing of this time is committed
-                    // until every sink has it; retry shortly.
-                    tracing::error!(error = %format!("{e:#}"), "sink write failed; retrying");
-                    stash.insert(time, (cap, batch));
-                    activator.activate_after(std::time::Duration::from_secs(1));
-                    continue;
-                }
-                let mut session = output.session(&cap);
-                for p in batch {
-                    let counter = if p.interview.outcome == OUTCOME_FAILED { &stats.failed } else { &stats.transcribed };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    session.give((p.interview.interview_id, p.interview.outcome));
-                }
+            if stash.values().any(|p| !p.queue.is_empty()) {
+                activator.activate();
+            } else if retry || stash.values().any(|p| !p.done.is_empty()) {
+                activator.activate_after(Duration::from_millis(if retry { 1000 } else { 200 }));
             }
         }
     })

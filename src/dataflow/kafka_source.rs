@@ -55,6 +55,11 @@ pub fn subscribe(cfg: &PipelineConfig) -> anyhow::Result<BaseConsumer> {
     let mut client = crate::sources::kafka::consumer_config(&cfg.kafka);
     // Transcribing a long interview can hold a worker for minutes between polls.
     client.set("max.poll.interval.ms", "1800000");
+    // A crashed worker's partitions move to the survivors within seconds.
+    if cfg.kafka.properties.get("session.timeout.ms").is_none() {
+        client.set("session.timeout.ms", "10000");
+        client.set("heartbeat.interval.ms", "2000");
+    }
     let consumer: BaseConsumer = client.create()?;
     consumer.subscribe(&[&cfg.kafka.topic])?;
     Ok(consumer)

@@ -30,7 +30,8 @@
 //! - `POST /_emulator/opportunities` — add opportunities (an object or an array);
 //! - `GET /_emulator/requests` — every recorded request, as a JSON array;
 //! - `POST /_emulator/faults` `{status: 429|5xx, count: N, retry_after?: S}` —
-//!   the next N authorised, admitted `/v1` requests fail with that status;
+//!   the next N authorised, admitted `/v1` requests fail with that status
+//!   (arming replaces faults still pending; `count: 0` clears them);
 //! - `GET /_emulator/stats` — counts of accepted and refused requests since start.
 //!
 //! ```no_run
@@ -315,9 +316,10 @@ impl Shared {
                     path: seeds_path.clone(),
                     reason,
                 })?;
-                let id = opp_id(&opp);
-                if !store.opportunities.contains_key(&id) {
-                    store.opportunities.insert(id, opp);
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    store.opportunities.entry(opp_id(&opp))
+                {
+                    slot.insert(opp);
                     seeded += 1;
                 }
             }

@@ -7,6 +7,7 @@
 //! where there is no async runtime, before the event's offset is committed.
 
 use std::sync::mpsc::{sync_channel, SyncSender, TryRecvError};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -104,10 +105,19 @@ impl ProducerContext for AckContext {
     }
 }
 
+type AckProducer = BaseProducer<AckContext>;
+
 /// A blocking, acknowledged producer for the dead-letter topic. `Send + Sync`:
 /// share one per process (`Arc`) or make one per worker.
+///
+/// Idempotent, and like [`crate::sources::kafka::EventProducer`] it replaces
+/// its producer after a failed delivery (Tansu 0.6.0 breaks on the epoch bump
+/// an idempotent producer performs after a time-out; see
+/// [`crate::sources::kafka`]).
 pub struct DeadLetterSink {
-    producer: BaseProducer<AckContext>,
+    config: rdkafka::ClientConfig,
+    brokers: String,
+    producer: RwLock<(u64, Arc<AckProducer>)>,
     topic: String,
     timeout: Duration,
 }
@@ -123,17 +133,52 @@ impl std::fmt::Debug for DeadLetterSink {
 impl DeadLetterSink {
     /// A producer for `kafka.dead_letter_topic` (idempotent, `acks=all`).
     pub fn new(kafka: &KafkaSection) -> Result<Self, DeadLetterError> {
-        let producer = producer_config(kafka)
-            .create_with_context(AckContext)
-            .map_err(|source| DeadLetterError::Client {
-                brokers: kafka.brokers.clone(),
-                source,
-            })?;
+        let config = producer_config(kafka);
+        let producer = Self::create(&config, &kafka.brokers)?;
         Ok(Self {
-            producer,
+            config,
+            brokers: kafka.brokers.clone(),
+            producer: RwLock::new((0, Arc::new(producer))),
             topic: kafka.dead_letter_topic.clone(),
             timeout: Duration::from_millis(MESSAGE_TIMEOUT_MS + 2000),
         })
+    }
+
+    fn create(
+        config: &rdkafka::ClientConfig,
+        brokers: &str,
+    ) -> Result<AckProducer, DeadLetterError> {
+        config
+            .create_with_context(AckContext)
+            .map_err(|source| DeadLetterError::Client {
+                brokers: brokers.to_string(),
+                source,
+            })
+    }
+
+    fn current(&self) -> (u64, Arc<AckProducer>) {
+        let guard = self.producer.read().unwrap_or_else(|p| p.into_inner());
+        (guard.0, guard.1.clone())
+    }
+
+    /// Replaces the producer of `generation` after a failed delivery.
+    fn replace(&self, generation: u64) {
+        let fresh = match Self::create(&self.config, &self.brokers) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create a fresh dead-letter producer");
+                return;
+            }
+        };
+        let old = {
+            let mut guard = self.producer.write().unwrap_or_else(|p| p.into_inner());
+            if guard.0 != generation {
+                return;
+            }
+            std::mem::replace(&mut *guard, (generation + 1, Arc::new(fresh)))
+        };
+        // Dropped outside the lock (it purges and flushes briefly).
+        drop(old);
     }
 
     /// The topic written to.
@@ -148,6 +193,21 @@ impl DeadLetterSink {
             interview_id: letter.interview_id.clone(),
             source,
         })?;
+        let (generation, producer) = self.current();
+        let result = self.send_with(&producer, letter, &payload);
+        if matches!(result, Err(DeadLetterError::Delivery { .. })) {
+            drop(producer);
+            self.replace(generation);
+        }
+        result
+    }
+
+    fn send_with(
+        &self,
+        producer: &AckProducer,
+        letter: &DeadLetter,
+        payload: &[u8],
+    ) -> Result<(i32, i64), DeadLetterError> {
         let deadline = Instant::now() + self.timeout;
         let fail = |source: KafkaError| DeadLetterError::Delivery {
             interview_id: letter.interview_id.clone(),
@@ -157,16 +217,16 @@ impl DeadLetterSink {
         let (tx, rx) = sync_channel::<Ack>(1);
         let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(tx))
             .key(letter.interview_id.as_str())
-            .payload(payload.as_slice());
+            .payload(payload);
         // Enqueue, making room by polling while the local queue is full.
         loop {
-            match self.producer.send(record) {
+            match producer.send(record) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                     if Instant::now() < deadline =>
                 {
                     record = back;
-                    self.producer.poll(Duration::from_millis(50));
+                    producer.poll(Duration::from_millis(50));
                 }
                 Err((e, _)) => return Err(fail(e)),
             }
@@ -197,19 +257,19 @@ impl DeadLetterSink {
                     RDKafkaErrorCode::MessageTimedOut,
                 )));
             }
-            self.producer.poll(Duration::from_millis(50));
+            producer.poll(Duration::from_millis(50));
         }
     }
 
     /// Waits for anything still in flight (at shutdown).
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.producer.flush(timeout)
+        self.current().1.flush(timeout)
     }
 }
 
 impl Drop for DeadLetterSink {
     fn drop(&mut self) {
-        let _ = self.producer.flush(Duration::from_secs(2));
+        let _ = self.flush(Duration::from_secs(2));
     }
 }
 

@@ -66,6 +66,7 @@ pub fn render_note(summary: &Value, correlation_id: &str) -> String {
     }
 
     let summary_text = text_of(summary.get("summary"))
+        .or_else(|| text_of(summary.get("interview_transcript_summary")))
         .filter(|s| !s.trim().is_empty())
         .map(|s| truncate_chars(s.trim(), MAX_EXCERPT_CHARS))
         .map(|s| format!("Summary: {s}"))
@@ -120,7 +121,9 @@ fn answer_line(n: usize, a: &Value) -> String {
 }
 
 fn model_line(summary: &Value) -> Option<String> {
-    let (name, version) = match summary.get("model") {
+    // The summary object lists its models; the speech model comes first.
+    let model = summary.get("model").or_else(|| summary.get("models").and_then(|m| m.get(0)));
+    let (name, version) = match model {
         Some(Value::String(s)) => (Some(s.clone()), None),
         Some(Value::Object(m)) => (
             m.get("name").and_then(scalar_text),

@@ -40,7 +40,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 use serde_json::json;
 
 use super::kafka::{self, KafkaIoError};
@@ -142,7 +142,7 @@ struct Counters {
 
 struct Inner {
     cfg: PipelineConfig,
-    producer: FutureProducer,
+    producer: kafka::EventProducer,
     sources: BTreeMap<&'static str, Arc<dyn WebhookSource>>,
     topics_ready: AtomicBool,
     counters: Counters,
@@ -178,13 +178,7 @@ impl AppState {
         cfg: PipelineConfig,
         extra: Vec<Arc<dyn WebhookSource>>,
     ) -> Result<Self, IngestError> {
-        let producer: FutureProducer =
-            kafka::producer_config(&cfg.kafka)
-                .create()
-                .map_err(|source| KafkaIoError::Client {
-                    brokers: cfg.kafka.brokers.clone(),
-                    source,
-                })?;
+        let producer = kafka::EventProducer::new(&cfg.kafka)?;
         let mut sources: BTreeMap<&'static str, Arc<dyn WebhookSource>> = BTreeMap::new();
         for s in [
             Arc::new(super::lever::LeverSource) as Arc<dyn WebhookSource>,
@@ -321,7 +315,7 @@ async fn webhook(
         }
         Ok(Verdict::Accept(event)) => {
             let topic = &inner.cfg.kafka.topic;
-            match kafka::produce_event(&inner.producer, topic, &event).await {
+            match inner.producer.produce_event(topic, &event).await {
                 Ok((partition, offset)) => {
                     inner.counters.accepted.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(
@@ -370,8 +364,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
     let topic = inner.cfg.kafka.topic.clone();
     // librdkafka's metadata call blocks; run it off the runtime's threads.
     let probe = tokio::task::spawn_blocking(move || {
-        inner
-            .producer
+        let (_, producer) = inner.producer.current();
+        producer
             .client()
             .fetch_metadata(None, Duration::from_secs(2))
             .map(|md| {

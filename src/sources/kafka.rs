@@ -6,13 +6,24 @@
 //! SASL/TLS and any other librdkafka setting come through
 //! [`KafkaSection::properties`], applied last so they override the defaults
 //! below.
+//!
+//! **Tansu and the idempotent producer.** With Tansu 0.6.0 (SQLite storage),
+//! an idempotent producer whose message timed out while the broker was down
+//! bumps its epoch when the broker is back; the next produce with that
+//! epoch panics inside Tansu's storage task, after which *every* produce on
+//! that broker fails (`UnknownServerError`) until it is restarted. Measured
+//! here; a fresh producer after the restart is fine, so is a non-idempotent
+//! one. [`EventProducer`] therefore replaces its producer with a fresh one
+//! after any failed delivery; use it (or do the same) for every producer
+//! that may see a broker outage.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 
 use crate::config::KafkaSection;
@@ -251,6 +262,98 @@ pub async fn produce_event(
             topic: topic.to_string(),
             source: KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut),
         }),
+    }
+}
+
+/// The receiver's producer: an idempotent [`FutureProducer`] that is replaced
+/// by a fresh one (new producer id, no epoch bump) after any failed delivery,
+/// see the module docs. Cheap to share (`Arc`).
+pub struct EventProducer {
+    config: ClientConfig,
+    brokers: String,
+    current: RwLock<(u64, Arc<FutureProducer>)>,
+}
+
+impl std::fmt::Debug for EventProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventProducer")
+            .field("brokers", &self.brokers)
+            .finish()
+    }
+}
+
+impl EventProducer {
+    /// A producer with [`producer_config`].
+    pub fn new(kafka: &KafkaSection) -> Result<Self, KafkaIoError> {
+        let config = producer_config(kafka);
+        let producer: FutureProducer = config.create().map_err(|source| KafkaIoError::Client {
+            brokers: kafka.brokers.clone(),
+            source,
+        })?;
+        Ok(Self {
+            config,
+            brokers: kafka.brokers.clone(),
+            current: RwLock::new((0, Arc::new(producer))),
+        })
+    }
+
+    /// The producer in use now, with its generation.
+    pub fn current(&self) -> (u64, Arc<FutureProducer>) {
+        let guard = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (guard.0, guard.1.clone())
+    }
+
+    /// Replaces the producer of `generation` (if it is still the current
+    /// one) and returns the old one.
+    fn replace(&self, generation: u64) -> Option<Arc<FutureProducer>> {
+        let fresh: FutureProducer = match self.config.create() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create a fresh producer; keeping the old one");
+                return None;
+            }
+        };
+        let mut guard = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.0 != generation {
+            return None;
+        }
+        let old = std::mem::replace(&mut *guard, (generation + 1, Arc::new(fresh)));
+        tracing::info!(
+            generation = generation + 1,
+            "replaced the producer after a failed delivery"
+        );
+        Some(old.1)
+    }
+
+    /// [`produce_event`] with the current producer; after a failed delivery
+    /// the producer is replaced before the error is returned.
+    pub async fn produce_event(
+        &self,
+        topic: &str,
+        event: &InterviewCompleted,
+    ) -> Result<(i32, i64), KafkaIoError> {
+        let (generation, producer) = self.current();
+        let result = produce_event(&producer, topic, event).await;
+        if let Err(KafkaIoError::Delivery { .. }) = &result {
+            drop(producer);
+            if let Some(old) = self.replace(generation) {
+                // Dropping a producer purges and flushes (up to 500 ms): do it
+                // off the runtime's threads.
+                tokio::task::spawn_blocking(move || drop(old));
+            }
+        }
+        result
+    }
+
+    /// Waits for anything still in flight (at shutdown).
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.current().1.flush(timeout)
     }
 }
 

@@ -100,15 +100,15 @@ fn round_trip_through_the_parquet_reader() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        // As readable as an ordinary new file under the current umask (not 0600).
+        let reference = dir.path().join("reference");
+        fs::write(&reference, b"").expect("write reference file");
+        let want = fs::metadata(&reference).expect("stat").permissions().mode() & 0o444;
         let mode = fs::metadata(&report.files[0])
             .expect("stat")
             .permissions()
             .mode();
-        assert_eq!(
-            mode & 0o044,
-            0o044,
-            "files readable by group and others: {mode:o}"
-        );
+        assert_eq!(mode & 0o444, want, "file mode {mode:o}");
     }
     assert!(dir.path().join("segments/date=2024-05-02").is_dir());
 

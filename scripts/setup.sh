@@ -82,4 +82,10 @@ if [ ! -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSI
 fi
 log "broker: $TANSU"
 
+# 5. Extra steps of other parts (each idempotent), in name order.
+for step in "$HERE"/scripts/setup.d/*.sh; do
+  [ -e "$step" ] || continue
+  PANELFLOW_HOME="$HOME_DIR" VENV="$VENV" bash "$step"
+done
+
 log "set-up complete in $(( $(date +%s) - started )) s (cache: $HOME_DIR)"

@@ -70,3 +70,49 @@ fn non_audio_and_truncated_files_fail_with_one_line() {
         assert!(reason[0].contains(expect), "{expect:?} not in {:?}", reason[0]);
     }
 }
+
+/// Word error rate over the dataset's recordings (each file of each
+/// interview), with one loaded model. Prints the figure; fails if quality
+/// drops below what the current model and decoder reach.
+#[test]
+fn dataset_word_error_rate_stays_low() {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dataset("manifest.json")).unwrap()).unwrap();
+    let mut files = Vec::new();
+    let mut references = Vec::new();
+    for it in manifest["interviews"].as_array().unwrap() {
+        for answer in it["answers"].as_array().unwrap() {
+            let path = answer["media_path"].as_str().unwrap();
+            let text = answer["reference_text"].as_str().unwrap();
+            match files.iter().position(|f| f == path) {
+                Some(i) => {
+                    let r: &mut String = &mut references[i];
+                    r.push(' ');
+                    r.push_str(text);
+                }
+                None => {
+                    files.push(path.to_string());
+                    references.push(text.to_string());
+                }
+            }
+        }
+    }
+    let out = bin().arg("transcribe").arg("--json").args(files.iter().map(|f| dataset(f))).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), files.len());
+    let (mut errors, mut words) = (0usize, 0usize);
+    for ((line, reference), file) in lines.iter().zip(&references).zip(&files) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let r = panelflow::analysis::wer::normalize(reference);
+        let h = panelflow::analysis::wer::normalize(v["text"].as_str().unwrap());
+        let e = panelflow::analysis::wer::word_errors(&r, &h);
+        println!("{file}: WER {:.3}", e as f64 / r.len() as f64);
+        errors += e;
+        words += r.len();
+    }
+    let wer = errors as f64 / words as f64;
+    println!("dataset WER {wer:.4} over {words} words in {} files", files.len());
+    assert!(wer < 0.15, "dataset WER {wer:.3}");
+}

@@ -13,7 +13,7 @@ use panelflow::cli::demo::DemoInterview;
 use serde_json::Value;
 use support::*;
 
-const LONG: Duration = Duration::from_secs(600);
+const LONG: Duration = Duration::from_secs(300);
 
 fn notes_for(stack: &Stack, opportunity: &str) -> Vec<Value> {
     stack.lever.notes(opportunity)
@@ -184,15 +184,20 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     }
     let config = stack.dir.path().join("pipeline.toml");
     std::fs::write(&config, toml::to_string(&stack.cfg).unwrap()).unwrap();
-    let start = || {
+    let log_path = |n: u32| stack.dir.path().join(format!("run-{n}.log"));
+    let start = |n: u32| {
         std::process::Command::new(env!("CARGO_BIN_EXE_panelflow"))
             .args(["run", "--workers", "1", "--config"])
             .arg(&config)
             .env("PANELFLOW_LEVER_API_KEY", LEVER_KEY)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log_path(n)).unwrap())
             .spawn()
             .unwrap()
+    };
+    let log_tail = |n: u32| {
+        let text = std::fs::read_to_string(log_path(n)).unwrap_or_default();
+        text.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
     };
     let notes = || ids.iter().map(|id| notes_for(&stack, &interview(id).opportunity_id).len()).sum::<usize>();
     // Progress is polled with the sink's own reader (DuckDB refuses an empty glob).
@@ -203,10 +208,11 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
             .unwrap_or(0)
     };
 
-    let mut first = start();
+    let mut first = start(1);
     let deadline = std::time::Instant::now() + LONG;
     while notes() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no note written");
+        assert!(std::time::Instant::now() < deadline, "no note written:\n{}", log_tail(1));
+        assert!(first.try_wait().unwrap().is_none(), "run exited early:\n{}", log_tail(1));
         std::thread::sleep(Duration::from_millis(100));
     }
     first.kill().unwrap(); // SIGKILL: no draining, no final commit
@@ -214,15 +220,16 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     let (notes_at_kill, rows_at_kill) = (notes(), rows());
     assert!(notes_at_kill >= 1 && rows_at_kill < ids.len() as u64, "killed too late: {notes_at_kill} notes, {rows_at_kill} rows");
 
-    let mut second = start();
+    let mut second = start(2);
     let deadline = std::time::Instant::now() + LONG;
     while rows() < ids.len() as u64 {
-        assert!(std::time::Instant::now() < deadline, "restart did not finish");
+        assert!(std::time::Instant::now() < deadline, "restart did not finish ({} rows):\n{}", rows(), log_tail(2));
+        assert!(second.try_wait().unwrap().is_none(), "restart exited early:\n{}", log_tail(2));
         std::thread::sleep(Duration::from_millis(500));
     }
     // SIGTERM: drain and commit.
     unsafe { libc_kill(second.id() as i32, 15) };
-    assert!(second.wait().unwrap().success());
+    assert!(second.wait().unwrap().success(), "{}", log_tail(2));
 
     assert_eq!(stack.duckdb("select count(*) as n from {interviews}")[0]["n"], ids.len() as u64);
     assert_eq!(stack.duckdb("select count(distinct interview_id) as n from {interviews}")[0]["n"], ids.len() as u64);

@@ -45,6 +45,7 @@ SR=22050       # espeak-ng's native rate; every intermediate WAV uses it (exact 
 LEAD_S=0.5     # silence before the first answer of a recording
 GAP_S=1.0      # silence between two answers of one recording
 TAIL_S=0.5     # silence after the last answer
+QGAP_S=0.8     # silence between a question read out and its answer
 MAX_BYTES=512000
 
 die() { echo "generate.sh: $*" >&2; exit 1; }
@@ -55,8 +56,10 @@ sx() { sox -D -R "$@"; }
 sx -n -r $SR -c 1 -b 16 "$tmp/lead.wav" trim 0 $LEAD_S
 sx -n -r $SR -c 1 -b 16 "$tmp/gap.wav" trim 0 $GAP_S
 sx -n -r $SR -c 1 -b 16 "$tmp/tail.wav" trim 0 $TAIL_S
+sx -n -r $SR -c 1 -b 16 "$tmp/qgap.wav" trim 0 $QGAP_S
 lead_n=$(soxi -s "$tmp/lead.wav")
 gap_n=$(soxi -s "$tmp/gap.wav")
+qgap_n=$(soxi -s "$tmp/qgap.wav")
 
 secs() { awk -v n="$1" -v r=$SR 'BEGIN { printf "%.3f", n / r }'; }
 
@@ -67,6 +70,30 @@ speak() {
   sx "$tmp/raw.wav" -r $SR -c 1 -b 16 "$5" \
     silence 1 0.02 0.1% reverse silence 1 0.02 0.1% reverse
   [[ $(soxi -s "$5") -gt $SR ]] || die "espeak-ng produced almost nothing for: $4"
+}
+
+# speak_answer VOICE PITCH WPM TEXT OUT.wav — like speak, but "[pause N]" in the text is N seconds
+# of silence (a hesitation inside the answer); the spoken parts are trimmed as speak does.
+speak_answer() {
+  local text=$4 out=$5 parts=() k=0 rest chunk secs
+  if [[ $text != *"[pause "* ]]; then
+    speak "$1" "$2" "$3" "$text" "$out"
+    return
+  fi
+  rest=$text
+  while [[ $rest == *"[pause "* ]]; do
+    chunk=${rest%%"[pause "*}
+    rest=${rest#*"[pause "}
+    secs=${rest%%"]"*}
+    rest=${rest#*"]"}
+    speak "$1" "$2" "$3" "$chunk" "$tmp/part$k.wav"
+    sx -n -r $SR -c 1 -b 16 "$tmp/pause$k.wav" trim 0 "$secs"
+    parts+=("$tmp/part$k.wav" "$tmp/pause$k.wav")
+    k=$((k + 1))
+  done
+  speak "$1" "$2" "$3" "$rest" "$tmp/part$k.wav"
+  parts+=("$tmp/part$k.wav")
+  sx "${parts[@]}" "$out"
 }
 
 # encode IN.wav OUT FORMAT VIDEO RATE CHANNELS [MP4_LAYOUT]
@@ -160,8 +187,19 @@ for id in $(q '.interviews[].interview_id'); do
   echo "generate.sh: $id ($form, $voice, $wpm wpm, $fmt)" >&2
 
   for ((i = 0; i < n; i++)); do
-    speak "$voice" "$pitch" "$wpm" "$(get ".answers[$i].text")" "$tmp/$id.a$i.wav"
+    speak_answer "$voice" "$pitch" "$(get ".answers[$i].speed_wpm // $wpm")" "$(get ".answers[$i].text")" "$tmp/$id.a$i.wav"
   done
+  # An interviewer reading the questions out (single recordings only): each answer is preceded by
+  # its question in the interviewer's voice and QGAP_S of silence.
+  asks=$(get 'if .interviewer then "yes" else "" end')
+  if [[ -n $asks ]]; then
+    [[ $form == single_recording ]] || die "$id: an interviewer is heard only in a single recording"
+    for ((i = 0; i < n; i++)); do
+      qtext=$(jq -r --arg p "$(get .posting_id)" --arg q "$(get ".answers[$i].question_id")" \
+        '.postings[] | select(.posting_id == $p) | .questions[] | select(.id == $q) | .text' "$src")
+      speak "$(get .interviewer.voice)" "$(get .interviewer.pitch)" "$(get .interviewer.speed_wpm)" "$qtext" "$tmp/$id.q$i.wav"
+    done
+  fi
 
   : >"$meta/$id.timings"
   : >"$meta/$id.media"
@@ -171,8 +209,15 @@ for id in $(q '.interviews[].interview_id'); do
     pos=$lead_n
     for ((i = 0; i < n; i++)); do
       ((i > 0)) && { parts+=("$tmp/gap.wav"); pos=$((pos + gap_n)); }
+      qspan=""
+      if [[ -n $asks ]]; then
+        qlen=$(soxi -s "$tmp/$id.q$i.wav")
+        qspan="$(secs "$pos")\t$(secs $((pos + qlen)))"
+        parts+=("$tmp/$id.q$i.wav" "$tmp/qgap.wav")
+        pos=$((pos + qlen + qgap_n))
+      fi
       len=$(soxi -s "$tmp/$id.a$i.wav")
-      printf '%s\t%s\t%s\n' "$(get ".answers[$i].question_id")" "$(secs "$pos")" "$(secs $((pos + len)))" \
+      printf '%s\t%s\t%s\t%b\n' "$(get ".answers[$i].question_id")" "$(secs "$pos")" "$(secs $((pos + len)))" "$qspan" \
         >>"$meta/$id.timings"
       parts+=("$tmp/$id.a$i.wav")
       pos=$((pos + len))
@@ -228,7 +273,8 @@ ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "color=c=black:s=160
 # ---------------------------------------------------------------------------------------------
 for id in $(q '.interviews[].interview_id'); do
   jq -R -s -c 'split("\n") | map(select(length > 0) | split("\t")
-                 | { question_id: .[0], start_s: (.[1] | tonumber), end_s: (.[2] | tonumber) })' \
+                 | { question_id: .[0], start_s: (.[1] | tonumber), end_s: (.[2] | tonumber) }
+                   + (if (.[3] // "") != "" then { question_start_s: (.[3] | tonumber), question_end_s: (.[4] | tonumber) } else {} end))' \
     "$meta/$id.timings" >"$meta/$id.timings.json"
   jq -R -s -c 'split("\n") | map(select(length > 0))' "$meta/$id.paths" >"$meta/$id.paths.json"
   jq -s -c '.' "$meta/$id.media" >"$meta/$id.media.json"
@@ -281,7 +327,9 @@ jq -n --slurpfile src "$src" --slurpfile ivs "$meta/interviews.jsonl" --slurpfil
             form: $iv.form,
             voice: $iv.voice,
             pitch: $iv.pitch,
-            speed_wpm: $iv.speed_wpm,
+            speed_wpm: $iv.speed_wpm }
+          + (if $iv.interviewer then { interviewer: $iv.interviewer } else {} end)
+          + {
             media: $g.media,
             questions: [ $iv.question_ids[] as $q | $p.questions[] | select(.id == $q) ],
             answers: [
@@ -289,14 +337,17 @@ jq -n --slurpfile src "$src" --slurpfile ivs "$meta/interviews.jsonl" --slurpfil
               | $iv.answers[$i] as $a
               | { question_id: $a.question_id,
                   media_path: $g.paths[$i],
-                  reference_text: $a.text,
+                  reference_text: ($a.text | gsub(" ?\\[pause [0-9.]+\\]"; "")),
                   start_s: $g.timings[$i].start_s,
-                  end_s: $g.timings[$i].end_s,
-                  skills_mentioned: $a.skills_mentioned,
+                  end_s: $g.timings[$i].end_s }
+                + ($g.timings[$i] | if .question_start_s then { question_start_s, question_end_s } else {} end)
+                + { skills_mentioned: $a.skills_mentioned,
                   sentiment: $a.sentiment }
                 + ($a | del(.question_id, .text, .skills_mentioned, .sentiment))
             ],
-            reference_transcript: ([ $iv.answers[].text ] | join(" "))
+            reference_transcript: ([ $iv.answers[] as $a
+                | (if $iv.interviewer then ($p.questions[] | select(.id == $a.question_id) | .text) else empty end),
+                  ($a.text | gsub(" ?\\[pause [0-9.]+\\]"; "")) ] | join(" "))
           }
       ],
       clips: [

@@ -50,7 +50,7 @@ log "ONNX Runtime: $ORT_LIB"
 # 3. Models from registry packages (fetched without their dependencies:
 #    only the files are needed), converted once to plain ONNX.
 MODELS="$HOME_DIR/models"
-MODEL_STAMP="$MODELS/.panelflow-models-v1"
+MODEL_STAMP="$MODELS/.panelflow-models-v3"
 if [ ! -f "$MODEL_STAMP" ]; then
   log "fetching model packages: $MOONSHINE_CPP $MOONSHINE_ONNX $SILERO"
   "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps -d "$HOME_DIR/wheels" "$MOONSHINE_CPP" "$MOONSHINE_ONNX" "$SILERO"

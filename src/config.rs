@@ -66,6 +66,15 @@ pub struct PipelineConfig {
     pub lever: LeverSection,
     /// Output sinks.
     pub sinks: SinksSection,
+    /// The analysis: embeddings, skills vocabulary, thresholds.
+    pub analysis: crate::analysis::AnalysisSection,
+    /// Rubrics per job family (`[rubrics.<family>]`); the built-in set
+    /// (`dataflows/rubrics.toml`) unless the file defines its own. Their
+    /// `questions` are also the question set per job family that the context
+    /// stage falls back to.
+    pub rubrics: crate::analysis::rubric::Rubrics,
+    /// The context stage: Lever cache, provider APIs for fresh media URLs.
+    pub context: ContextSection,
 }
 
 /// Name, version and phase.
@@ -197,6 +206,16 @@ pub struct LeverSection {
     pub write_notes: bool,
     /// Attempts for a request answered 429/5xx before giving up.
     pub max_attempts: u32,
+    /// Stages (ids, or names when the webhook carries them) whose
+    /// `candidateStageChange` triggers analysis; empty = every stage change.
+    /// Lever's webhook names the stage by id (`GET /stages` lists them).
+    pub trigger_stages: Vec<String>,
+    /// Requests per second allowed to the whole process (Lever: 10).
+    pub rate_per_s: f64,
+    /// Burst allowed (Lever: 20).
+    pub burst: f64,
+    /// OAuth 2.0 (refresh-token grant) instead of the API key, when present.
+    pub oauth: Option<LeverOAuthSection>,
 }
 
 impl Default for LeverSection {
@@ -207,8 +226,96 @@ impl Default for LeverSection {
             perform_as: None,
             write_notes: true,
             max_attempts: 6,
+            trigger_stages: Vec::new(),
+            rate_per_s: crate::lever::ratelimit::LEVER_RATE_PER_S,
+            burst: crate::lever::ratelimit::LEVER_BURST,
+            oauth: None,
         }
     }
+}
+
+/// `[lever.oauth]`: the refresh-token grant. Secrets come from the
+/// environment, never from the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeverOAuthSection {
+    /// The token endpoint (Lever: `https://auth.lever.co/oauth/token`).
+    pub token_url: String,
+    /// Environment variable holding the client id.
+    pub client_id_env: String,
+    /// Environment variable holding the client secret.
+    pub client_secret_env: String,
+    /// Environment variable holding the refresh token.
+    pub refresh_token_env: String,
+    /// Where a rotated refresh token is kept across restarts.
+    pub refresh_token_file: Option<PathBuf>,
+    /// The `audience` parameter, when the app needs one.
+    pub audience: Option<String>,
+}
+
+impl Default for LeverOAuthSection {
+    fn default() -> Self {
+        Self {
+            token_url: crate::lever::oauth::LEVER_TOKEN_URL.into(),
+            client_id_env: "PANELFLOW_LEVER_CLIENT_ID".into(),
+            client_secret_env: "PANELFLOW_LEVER_CLIENT_SECRET".into(),
+            refresh_token_env: "PANELFLOW_LEVER_REFRESH_TOKEN".into(),
+            refresh_token_file: None,
+            audience: None,
+        }
+    }
+}
+
+/// `[context]`: how the context stage reads Lever and the platforms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContextSection {
+    /// How long a fetched posting, requisition, contact or opportunity is
+    /// reused, seconds.
+    pub cache_ttl_s: u64,
+    /// Most objects kept in the cache.
+    pub cache_max_entries: usize,
+    /// Fetch the candidate's contact.
+    pub fetch_contact: bool,
+    /// Fetch the requisition.
+    pub fetch_requisition: bool,
+    /// A signed media URL expiring within this many seconds counts as expired.
+    pub expiry_margin_s: u64,
+    /// Per platform (`willo`, `sparkhire`, `hirevue`, `hireflix`), the API
+    /// that returns its interview with fresh media URLs.
+    pub providers: BTreeMap<String, ProviderApiSection>,
+}
+
+impl Default for ContextSection {
+    fn default() -> Self {
+        Self {
+            cache_ttl_s: 300,
+            cache_max_entries: 10_000,
+            fetch_contact: true,
+            fetch_requisition: true,
+            expiry_margin_s: 30,
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+/// How a platform's API is asked for an interview (`[context.providers.<source>]`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderApiSection {
+    /// URL with `{ref}` standing for the event's `source_ref`.
+    pub url: String,
+    /// `GET` (default) or `POST`.
+    pub method: Option<String>,
+    /// JSON body for `POST` (e.g. a GraphQL query), `{ref}` substituted.
+    pub body: Option<String>,
+    /// JSON pointer to the interview object in the answer (default: the whole answer).
+    pub pointer: Option<String>,
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// How the key is sent: `authorization` (the raw header), `basic`
+    /// (user name), `bearer`, or `x-api-key`.
+    pub auth: String,
 }
 
 /// Output sinks.

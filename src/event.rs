@@ -54,6 +54,29 @@ pub struct InterviewCompleted {
     pub payload_sha256: String,
     /// Follows the interview through logs, Parquet, notes and the audit trail.
     pub correlation_id: String,
+    /// The interview's questions as the platform states them (in order), when
+    /// its payload lists them; the context stage prefers these to the
+    /// posting's and the job family's question sets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<QuestionRef>,
+    /// The platform's id of the resource to read again for fresh media URLs
+    /// (a Willo participant key, a Spark Hire interview uuid, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// Fields of the platform's payload that the normalization does not map,
+    /// kept as sent (`{}` when none).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub unknown_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A question of an interview, as a platform names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionRef {
+    /// The platform's question id.
+    pub id: String,
+    /// The question's text, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 impl InterviewCompleted {
@@ -81,6 +104,9 @@ impl InterviewCompleted {
             received_at: chrono::Utc::now().to_rfc3339(),
             payload_sha256: String::new(),
             correlation_id: correlation_id(source, interview_id),
+            questions: Vec::new(),
+            source_ref: None,
+            unknown_fields: serde_json::Map::new(),
         }
     }
 
@@ -109,6 +135,18 @@ mod tests {
         assert_eq!(correlation_id("lever", "a"), correlation_id("lever", "a"));
         assert_ne!(correlation_id("lever", "a"), correlation_id("lever", "b"));
         assert_ne!(correlation_id("lever", "a"), correlation_id("willo", "a"));
+    }
+
+    #[test]
+    fn events_without_the_newer_fields_still_parse() {
+        let old = r#"{"schema_version":1,"source":"generic","interview_id":"i","candidate_id":"c",
+            "opportunity_id":"o","media":[],"received_at":"2024-01-01T00:00:00+00:00",
+            "payload_sha256":"","correlation_id":"x"}"#;
+        let e: InterviewCompleted = serde_json::from_str(old).unwrap();
+        assert!(e.questions.is_empty() && e.source_ref.is_none() && e.unknown_fields.is_empty());
+        // Empty newer fields are not written, so older readers see the same shape.
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(!text.contains("questions") && !text.contains("unknown_fields"));
     }
 
     #[test]

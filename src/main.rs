@@ -26,6 +26,18 @@ enum Command {
         /// ONNX Runtime threads per session.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// Timely worker threads, each with its own models.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Segments per decoder call at most (1: one at a time).
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Encoder frames (~41.6 per second) per decoder call at most, rows x longest row.
+        #[arg(long)]
+        batch_frames: Option<usize>,
+        /// Print a JSON line of figures (audio seconds, wall seconds) on stderr.
+        #[arg(long)]
+        summary: bool,
     },
     /// Receive webhooks and produce normalized events to Kafka.
     Ingest {
@@ -63,6 +75,47 @@ enum Command {
         #[arg(long, default_value = "out/lever-emulator")]
         data: PathBuf,
     },
+    /// Analyse an interview: answers per question, skills, sentiment, tone, summary, scores.
+    Analyze {
+        /// One whole recording, or one file per answer (in question order).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// JSON list of {"id", "text"}: the questions, in order.
+        #[arg(long)]
+        questions: Option<PathBuf>,
+        /// A Lever posting as the API returns it (its skills are the requisition's).
+        #[arg(long)]
+        posting: Option<PathBuf>,
+        /// Pipeline file (rubrics, thresholds); embedded defaults otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Job family (a rubric key), overriding the posting's.
+        #[arg(long)]
+        family: Option<String>,
+        /// Print the summary object as JSON.
+        #[arg(long)]
+        json: bool,
+        /// ONNX Runtime threads per session.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// Measure transcription and analysis quality on the annotated dataset.
+    Eval {
+        /// The datasets folder (holding manifest.json).
+        datasets: Option<PathBuf>,
+        /// Pipeline file (rubrics, thresholds); embedded defaults otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only these interview ids.
+        #[arg(long)]
+        only: Vec<String>,
+        /// ONNX Runtime threads per session.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Start everything locally and push the bundled dataset through it.
     Demo {
         /// Output folder (Parquet, logs, emulator records).
@@ -72,13 +125,28 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },
+    /// Run the calibration, bias and drift aggregates over their Kafka topics into Parquet.
+    Aggregate(panelflow::dataflow::aggregates::runner::AggregateArgs),
+    /// Send a simulated hiring funnel (scores, ratings, decisions, demographics) to the aggregates' topics.
+    Simulate(panelflow::cli::simulate::SimulateArgs),
+    /// Print the current bias, calibration and drift audit of an aggregates dataset.
+    Audit {
+        /// The dataset (or a demo's --out folder).
+        dir: PathBuf,
+        /// Also write an HTML report with plots.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Transcribe { files, json, threads } => panelflow::cli::transcribe::run(&files, json, threads),
+        Command::Transcribe { files, json, threads, workers, batch, batch_frames, summary } => {
+            let opts = panelflow::cli::transcribe::Options { json, threads, workers, batch, batch_frames, summary };
+            panelflow::cli::transcribe::run(&files, &opts)
+        }
         Command::Ingest { listen, config } => ingest(listen, config).map(|()| ExitCode::SUCCESS),
         Command::Run { config, workers, processes, process, hostfile } => {
             let mut args = Vec::new();
@@ -92,7 +160,17 @@ fn main() -> ExitCode {
             panelflow::cli::run::run(config.as_deref(), workers, args).map(|()| ExitCode::SUCCESS)
         }
         Command::LeverEmulator { listen, data } => lever_emulator(listen, data).map(|()| ExitCode::SUCCESS),
+        Command::Analyze { files, questions, posting, config, family, json, threads } => {
+            let args = panelflow::cli::analyze::AnalyzeArgs { files, questions, posting, config, family, json, threads };
+            panelflow::cli::analyze::run(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Eval { datasets, config, json, only, threads } => {
+            panelflow::cli::eval::run(datasets, config, json, &only, threads).map(|_| ExitCode::SUCCESS)
+        }
         Command::Demo { out, workers } => panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS),
+        Command::Aggregate(args) => panelflow::dataflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS),
+        Command::Simulate(args) => panelflow::cli::simulate::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Audit { dir, html } => panelflow::cli::audit::run(&dir, html.as_deref()).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,8 @@
 //!
 //! Needs the Tansu binary that set-up builds (`panelflow::paths::tansu_binary()`).
 
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};

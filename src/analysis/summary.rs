@@ -3,10 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::extract::Highlights;
+use super::rubric::Score;
+use super::sentiment::{Label, Sentiment};
+use super::skills::SkillMatch;
+use super::tone::Tone;
 use crate::speech::moonshine::ModelInfo;
 use crate::speech::{Segment, Transcript};
 
-/// The transcript of one media item (one answer, or the whole recording).
+/// The transcript of one media item (one answer, or the whole recording);
+/// after the analysis, one answer to one question, with its place in the
+/// media (`start`/`end`), its confidence and what the analysis found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerTranscript {
     /// Position of the media item in the event.
@@ -23,6 +30,87 @@ pub struct AnswerTranscript {
     pub text: String,
     /// Timed segments, relative to this media item.
     pub segments: Vec<Segment>,
+    /// Where the answer starts in its media, seconds (a clip to jump to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    /// Where it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
+    /// Whether the question was answered (false: nothing was said for it).
+    #[serde(default = "yes")]
+    pub answered: bool,
+    /// Confidence in this answer, 0..1: its boundaries' confidence × its
+    /// transcription confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Confidence of the answer's boundaries (1 for per-answer media).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment_confidence: Option<f64>,
+    /// Mean segment confidence of the answer, weighted by length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcription_confidence: Option<f64>,
+    /// Words (numbers spelled out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<usize>,
+    /// Text sentiment of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Sentiment>,
+    /// Vocal tone of the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tone: Option<Tone>,
+    /// Names of the flags raised on this answer (details in the summary's `flags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// Requisition skills mentioned in this answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A flag raised by the analysis, with the figures that raised it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flag {
+    /// `high_confidence`, `uncertain_needs_clarification`, `very_fast_pace`,
+    /// `slow_pace`, `long_silences`, `hedging_on_core_question`,
+    /// `negativity_about_employer`, `off_topic_answer`, `no_answer`.
+    pub name: String,
+    /// The question it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// `info` (context for the reader) or `review` (a red flag to look at).
+    pub severity: String,
+    /// The measures behind it and their thresholds.
+    #[serde(default)]
+    pub figures: std::collections::BTreeMap<String, f64>,
+    /// A quote or the phrases heard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+}
+
+/// How the analysis ran: for explaining every figure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisInfo {
+    /// Whether the summary holds the full analysis (false: transcript facts only).
+    pub complete: bool,
+    /// Job family whose rubric and question set were used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_family: Option<String>,
+    /// How the family was chosen (`given`, `posting`, `question_ids`, `transcript`, `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_family_from: Option<String>,
+    /// How answers were found (`per_answer_media`, `aligned`, `whole_recording`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers_from: Option<String>,
+    /// Whether sentence embeddings were used.
+    pub embeddings: bool,
+    /// SHA-256 of the skills vocabulary.
+    #[serde(default)]
+    pub skills_vocabulary_sha256: String,
+    /// Milliseconds the analysis took (after transcription).
+    pub analysis_ms: f64,
 }
 
 /// The summary object written to Parquet and into the Lever note.
@@ -58,6 +146,47 @@ pub struct Summary {
     pub analysis_completion_time: String,
     /// Models used.
     pub models: Vec<ModelInfo>,
+    /// Overall text sentiment, 0 (negative) … 1 (positive).
+    #[serde(default = "half")]
+    pub sentiment_score: f64,
+    /// Label of `sentiment_score`.
+    #[serde(default = "neutral")]
+    pub sentiment: Label,
+    /// Requisition skills the candidate talked about, each with quotes and times.
+    #[serde(default)]
+    pub key_skills_matched: Vec<SkillMatch>,
+    /// Requisition skills never mentioned.
+    #[serde(default)]
+    pub skills_missing: Vec<String>,
+    /// The requisition's skills (posting and pipeline list) the matching used.
+    #[serde(default)]
+    pub skills_requested: Vec<String>,
+    /// Flags with the figures that raised them.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+    /// Questions nobody answered (ids).
+    #[serde(default)]
+    pub unanswered_questions: Vec<String>,
+    /// Quotes: qualifications, motivations, red flags.
+    #[serde(default)]
+    pub highlights: Highlights,
+    /// Rubric scores (Lever's 1–4 scale) with evidence and confidence.
+    #[serde(default)]
+    pub scores: Vec<Score>,
+    /// Weighted mean of `scores`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall_score: Option<f64>,
+    /// How the analysis ran.
+    #[serde(default)]
+    pub analysis: AnalysisInfo,
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+fn neutral() -> Label {
+    Label::Neutral
 }
 
 /// Pipeline identity on every output.
@@ -106,25 +235,48 @@ impl Summary {
                 duration_s: t.duration_s,
                 text: t.text,
                 segments: t.segments,
+                start: None,
+                end: None,
+                answered: true,
+                confidence: None,
+                alignment_confidence: None,
+                transcription_confidence: None,
+                words: None,
+                sentiment: None,
+                tone: None,
+                flags: Vec::new(),
+                skills: Vec::new(),
             })
             .collect();
         let duration_s: f64 = answers.iter().map(|a| a.duration_s).sum();
-        let transcript = answers.iter().map(|a| a.text.as_str()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ");
-        let words = transcript.split_whitespace().count();
-        let words_per_minute = if duration_s > 0.0 { words as f64 * 60.0 / duration_s } else { 0.0 };
-        let (weighted, span) = answers
+        let transcript = answers
             .iter()
-            .flat_map(|a| a.segments.iter())
-            .fold((0.0, 0.0), |(w, s), seg| {
-                let len = (seg.end - seg.start).max(0.0);
-                (w + seg.confidence * len, s + len)
-            });
+            .map(|a| a.text.as_str())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let words = transcript.split_whitespace().count();
+        let words_per_minute = if duration_s > 0.0 {
+            words as f64 * 60.0 / duration_s
+        } else {
+            0.0
+        };
+        let (weighted, span) =
+            answers
+                .iter()
+                .flat_map(|a| a.segments.iter())
+                .fold((0.0, 0.0), |(w, s), seg| {
+                    let len = (seg.end - seg.start).max(0.0);
+                    (w + seg.confidence * len, s + len)
+                });
         let transcription_confidence = if span > 0.0 { weighted / span } else { 0.0 };
         let extract: Vec<&str> = transcript.split_whitespace().take(EXTRACT_WORDS).collect();
         let mut interview_transcript_summary = extract.join(" ");
         if words > EXTRACT_WORDS {
             interview_transcript_summary.push('…');
         }
+        // A lexicon-only sentiment until the full analysis replaces it.
+        let sentiment = super::sentiment::SentimentModel::new().score(&transcript, None);
         Self {
             schema_version: 1,
             interview_id: event.interview_id.clone(),
@@ -141,6 +293,17 @@ impl Summary {
             answers,
             analysis_completion_time: chrono::Utc::now().to_rfc3339(),
             models,
+            sentiment_score: sentiment.score,
+            sentiment: sentiment.label,
+            key_skills_matched: Vec::new(),
+            skills_missing: Vec::new(),
+            skills_requested: Vec::new(),
+            flags: Vec::new(),
+            unanswered_questions: Vec::new(),
+            highlights: Highlights::default(),
+            scores: Vec::new(),
+            overall_score: None,
+            analysis: AnalysisInfo::default(),
         }
     }
 }

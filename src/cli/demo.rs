@@ -217,6 +217,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         "    {} -c \"import duckdb; duckdb.sql(\\\"select interview_id, outcome, round(duration_s,1) as s, words, round(words_per_minute) as wpm, failure_reason from read_parquet('{parquet}/interviews/**/*.parquet', hive_partitioning=true) order by interview_id\\\").show()\"",
         crate::paths::venv_python().display()
     );
+    crate::cli::simulate::populate_demo(&out, &cfg.kafka.brokers)?;
     Ok(())
 }
 

@@ -1,36 +1,78 @@
-//! `panelflow transcribe FILE... [--json]`.
+//! `panelflow transcribe FILE... [--json] [--workers N] [--batch N] [--summary]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::speech::transcriber::{Transcriber, TranscriberOptions};
+use crate::speech::moonshine::BatchLimits;
+use crate::speech::transcriber::TranscriberOptions;
 
-/// Transcribes each file with one loaded model. Prints one JSON object per
-/// line with `--json`, else the text. A file that fails prints a one-line
-/// reason on stderr and the exit status is non-zero.
-pub fn run(files: &[PathBuf], json: bool, threads: usize) -> anyhow::Result<ExitCode> {
-    let opts = TranscriberOptions { threads, ..TranscriberOptions::default() };
-    let mut transcriber = Transcriber::load(&opts)?;
+/// Flags of `panelflow transcribe`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// One JSON object per file, one per line.
+    pub json: bool,
+    /// ONNX Runtime intra-op threads per session.
+    pub threads: usize,
+    /// Timely worker threads, each with its own models.
+    pub workers: usize,
+    /// Segments per decoder call at most.
+    pub batch: usize,
+    /// Encoder frames per decoder call at most (rows × longest row); the
+    /// default when `None`.
+    pub batch_frames: Option<usize>,
+    /// Print a JSON line of figures on stderr at the end.
+    pub summary: bool,
+}
+
+/// Transcribes the files (their segments batched together, on
+/// `opts.workers` workers). Prints one JSON object per line with `--json`,
+/// else the text, in the order of `files`. A file that fails prints a
+/// one-line reason on stderr and the exit status is non-zero.
+pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let topts = TranscriberOptions {
+        threads: opts.threads,
+        batch: BatchLimits {
+            max_segments: opts.batch.max(1),
+            max_frames: opts.batch_frames.unwrap_or(BatchLimits::default().max_frames).max(1),
+        },
+        ..TranscriberOptions::default()
+    };
+    let run = crate::speech::parallel::transcribe_files(&topts, files, opts.workers)?;
+    let wall = started.elapsed().as_secs_f64();
+    let results = run.results;
     let mut failed = false;
-    for file in files {
-        let started = Instant::now();
-        match transcriber.transcribe_file(file) {
+    let mut audio_s = 0.0;
+    for (file, result) in files.iter().zip(results) {
+        match result {
             Ok(t) => {
-                let wall = started.elapsed().as_secs_f64();
-                if json {
+                audio_s += t.duration_s;
+                if opts.json {
                     println!("{}", serde_json::to_string(&t)?);
                 } else {
                     println!("{}: {}", file.display(), t.text);
                 }
-                tracing::info!(file = %file.display(), audio_s = t.duration_s, wall_s = wall,
-                    speed = t.duration_s / wall.max(1e-9), "transcribed");
             }
             Err(e) => {
                 eprintln!("{}: {e}", file.display());
                 failed = true;
             }
         }
+    }
+    tracing::info!(files = files.len(), audio_s, wall_s = wall, speed = audio_s / wall.max(1e-9), "transcribed");
+    if opts.summary {
+        let figures = serde_json::json!({
+            "files": files.len(),
+            "audio_s": audio_s,
+            "wall_s": wall,
+            "load_s": run.load_s,
+            "stages_s": run.stages,
+            "workers": opts.workers.max(1),
+            "threads": opts.threads,
+            "batch": opts.batch.max(1),
+        });
+        eprintln!("{figures}");
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -153,7 +153,8 @@ pub fn analyse<'scope>(
 }
 
 /// Writes one time's results: dead letters first (flushed), then Parquet
-/// segments, then the interviews rows that mark the keys as done.
+/// segments, responses and scores, then the interviews rows that mark the
+/// keys as done.
 fn write_batch(sinks: &Sinks, batch: &[Processed]) -> anyhow::Result<()> {
     for p in batch {
         if let Some(dl) = &p.dead_letter {
@@ -162,6 +163,10 @@ fn write_batch(sinks: &Sinks, batch: &[Processed]) -> anyhow::Result<()> {
     }
     let interviews: Vec<_> = batch.iter().map(|p| p.interview.clone()).collect();
     let segments: Vec<_> = batch.iter().flat_map(|p| p.segments.iter().cloned()).collect();
-    sinks.parquet.write_batch(&interviews, &segments)?;
+    let analysis = crate::sinks::parquet::AnalysisRows {
+        responses: batch.iter().flat_map(|p| p.analysis.responses.iter().cloned()).collect(),
+        scores: batch.iter().flat_map(|p| p.analysis.scores.iter().cloned()).collect(),
+    };
+    sinks.parquet.write_batch_with(&interviews, &segments, &analysis)?;
     Ok(())
 }

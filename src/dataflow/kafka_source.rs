@@ -53,12 +53,15 @@ impl PendingOffsets {
 /// A consumer in the pipeline's group, subscribed to its topic.
 pub fn subscribe(cfg: &PipelineConfig) -> anyhow::Result<BaseConsumer> {
     let mut client = crate::sources::kafka::consumer_config(&cfg.kafka);
-    // Transcribing a long interview can hold a worker for minutes between polls.
-    client.set("max.poll.interval.ms", "1800000");
+    // The analyse operator handles one interview per activation, so the
+    // source polls between interviews; the poll interval (which is also the
+    // rebalance time-out a restarted worker may wait for a crashed member)
+    // only has to cover one long recording.
     // A crashed worker's partitions move to the survivors within seconds.
-    if cfg.kafka.properties.get("session.timeout.ms").is_none() {
-        client.set("session.timeout.ms", "10000");
-        client.set("heartbeat.interval.ms", "2000");
+    for (key, value) in [("max.poll.interval.ms", "300000"), ("session.timeout.ms", "10000"), ("heartbeat.interval.ms", "2000")] {
+        if !cfg.kafka.properties.contains_key(key) {
+            client.set(key, value);
+        }
     }
     let consumer: BaseConsumer = client.create()?;
     consumer.subscribe(&[&cfg.kafka.topic])?;

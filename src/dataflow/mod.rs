@@ -14,6 +14,7 @@
 //! committed. A crash before that replays the message, and the idempotent
 //! sinks (Parquet keys, correlation ids in notes) write nothing twice.
 
+pub mod aggregates;
 pub mod analyse;
 pub mod kafka_source;
 pub mod process;
@@ -90,9 +91,39 @@ impl RunOptions {
     }
 }
 
-/// Builds a Lever client from the config, or `None` when notes are off and
-/// no key is set.
+/// Builds a Lever client from the config — OAuth 2.0 when `[lever.oauth]`
+/// is present, else Basic auth with the API key — or `None` when notes are
+/// off and no credentials are set. Clones of the client share its token
+/// bucket and OAuth session: build it once per process.
 pub fn lever_client(cfg: &PipelineConfig, limiter: Arc<TokenBucket>) -> anyhow::Result<Option<LeverClient>> {
+    let opts = ClientOptions { max_attempts: cfg.lever.max_attempts, limiter: limiter.clone(), ..ClientOptions::default() };
+    if let Some(oauth) = &cfg.lever.oauth {
+        let env = |name: &str| {
+            std::env::var(name).ok().filter(|v| !v.is_empty()).with_context(|| format!("[lever.oauth] needs ${name}"))
+        };
+        let refresh_token = match env(&oauth.refresh_token_env) {
+            Ok(t) => t,
+            // A token saved by an earlier run is enough.
+            Err(e) if oauth.refresh_token_file.as_ref().is_some_and(|f| f.is_file()) => {
+                tracing::debug!(error = %e, "using the saved refresh token");
+                String::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let session = crate::lever::oauth::OAuthSession::new(crate::lever::oauth::OAuthConfig {
+            token_url: oauth.token_url.clone(),
+            client_id: env(&oauth.client_id_env)?,
+            client_secret: env(&oauth.client_secret_env)?,
+            refresh_token,
+            audience: oauth.audience.clone(),
+            refresh_token_file: oauth.refresh_token_file.clone(),
+            timeout: Duration::from_secs(30),
+        })
+        .context("Lever OAuth")?;
+        let client = LeverClient::new(&cfg.lever.base_url, LeverAuth::OAuth(Arc::new(session)), opts)
+            .with_context(|| format!("Lever client for {}", cfg.lever.base_url))?;
+        return Ok(Some(client));
+    }
     let key = std::env::var(&cfg.lever.api_key_env).ok().filter(|k| !k.is_empty());
     let Some(key) = key else {
         if cfg.lever.write_notes {
@@ -103,7 +134,6 @@ pub fn lever_client(cfg: &PipelineConfig, limiter: Arc<TokenBucket>) -> anyhow::
         }
         return Ok(None);
     };
-    let opts = ClientOptions { max_attempts: cfg.lever.max_attempts, limiter, ..ClientOptions::default() };
     let client = LeverClient::new(&cfg.lever.base_url, LeverAuth::ApiKey(key), opts)
         .with_context(|| format!("Lever client for {}", cfg.lever.base_url))?;
     Ok(Some(client))
@@ -111,10 +141,12 @@ pub fn lever_client(cfg: &PipelineConfig, limiter: Arc<TokenBucket>) -> anyhow::
 
 /// Runs the dataflow until `opts.shutdown` is set (or forever).
 pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
-    // One token bucket for every worker of the process: Lever's limit is per key.
-    let limiter = Arc::new(TokenBucket::lever_default());
+    // One token bucket, one Lever client (one OAuth session) and one context
+    // cache for every worker of the process: Lever's limit is per key.
+    let limiter = Arc::new(TokenBucket::new(cfg.lever.rate_per_s, cfg.lever.burst));
     // Fail fast on configuration problems before starting workers.
-    lever_client(&cfg, limiter.clone())?;
+    let lever = lever_client(&cfg, limiter)?;
+    let context = Arc::new(crate::lever::context::LeverContext::new(&cfg, lever.clone()));
     crate::speech::runtime::init()?;
     std::fs::create_dir_all(&cfg.sinks.parquet_dir)
         .with_context(|| format!("creating {}", cfg.sinks.parquet_dir.display()))?;
@@ -123,7 +155,7 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("timely arguments {:?}: {e}", opts.timely_args))?;
     let cfg = Arc::new(cfg);
     let guards = timely::execute(config, move |worker| {
-        if let Err(e) = run_worker(worker, &cfg, &opts, limiter.clone()) {
+        if let Err(e) = run_worker(worker, &cfg, &opts, lever.clone(), context.clone()) {
             tracing::error!(worker = worker.index(), error = %format!("{e:#}"), "worker stopped");
             opts.shutdown.store(true, Ordering::SeqCst);
             return Err(format!("{e:#}"));
@@ -145,18 +177,20 @@ fn run_worker(
     worker: &mut timely::worker::Worker,
     cfg: &Arc<PipelineConfig>,
     opts: &RunOptions,
-    limiter: Arc<TokenBucket>,
+    lever: Option<LeverClient>,
+    context: Arc<crate::lever::context::LeverContext>,
 ) -> anyhow::Result<()> {
     let index = worker.index();
     let consumer = Arc::new(kafka_source::subscribe(cfg).context("Kafka consumer")?);
     let processor = process::Processor::new(
         cfg,
-        lever_client(cfg, limiter.clone())?,
-        lever_client(cfg, limiter)?
+        lever.clone(),
+        lever
             .filter(|_| cfg.lever.write_notes)
             .map(|c| crate::sinks::lever_note::LeverNoteSink::new(c, cfg.lever.perform_as.clone())),
     )
-    .context("loading models")?;
+    .context("loading models")?
+    .with_context(context);
     let sinks = analyse::Sinks::open(cfg).context("opening sinks")?;
     let pending = kafka_source::PendingOffsets::default();
 

@@ -6,14 +6,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::analysis::analyzer::Analyzer;
 use crate::analysis::summary::{PipelineRef, Summary};
+use crate::analysis::tone::SegmentAudio;
 use crate::config::PipelineConfig;
-use crate::event::{InterviewCompleted, MediaItem};
+use crate::event::InterviewCompleted;
 use crate::lever::client::LeverClient;
 use crate::media::fetch::{fetch, FetchPolicy};
 use crate::sinks::dead_letter::DeadLetter;
 use crate::sinks::lever_note::LeverNoteSink;
-use crate::sinks::parquet::{InterviewRow, SegmentRow};
+use crate::sinks::parquet::{AnalysisRows, InterviewRow, ResponseRow, ScoreRow, SegmentRow};
 use crate::speech::moonshine::ModelInfo;
 use crate::speech::transcriber::{Transcriber, TranscriberOptions};
 
@@ -50,6 +52,8 @@ pub struct Processed {
     pub interview: InterviewRow,
     /// The `segments` rows.
     pub segments: Vec<SegmentRow>,
+    /// The `responses` and `scores` rows.
+    pub analysis: AnalysisRows,
     /// A dead-letter record when the interview failed.
     pub dead_letter: Option<DeadLetter>,
 }
@@ -57,8 +61,9 @@ pub struct Processed {
 /// The per-worker processor: models loaded once, clients shared.
 pub struct Processor {
     transcriber: Transcriber,
+    analyzer: Option<Analyzer>,
     fetch_policy: FetchPolicy,
-    lever: Option<LeverClient>,
+    context: std::sync::Arc<crate::lever::context::LeverContext>,
     notes: Option<LeverNoteSink>,
     pipeline: PipelineRef,
     models: Vec<ModelInfo>,
@@ -73,11 +78,20 @@ impl Processor {
         notes: Option<LeverNoteSink>,
     ) -> Result<Self, crate::speech::SpeechError> {
         let transcriber = Transcriber::load(&TranscriberOptions::from_config(cfg))?;
-        let models = vec![transcriber.model().clone()];
+        let mut models = vec![transcriber.model().clone()];
+        let analyzer = if cfg.analysis.enabled {
+            let a = Analyzer::from_config(cfg)
+                .map_err(|e| crate::speech::SpeechError::Model { path: "analysis".into(), reason: e.to_string() })?;
+            models.extend(a.models().iter().cloned());
+            Some(a)
+        } else {
+            None
+        };
         Ok(Self {
             transcriber,
+            analyzer,
             fetch_policy: FetchPolicy::from_config(&cfg.media),
-            lever,
+            context: std::sync::Arc::new(crate::lever::context::LeverContext::new(cfg, lever)),
             notes,
             pipeline: PipelineRef {
                 name: cfg.pipeline.name.clone(),
@@ -87,6 +101,13 @@ impl Processor {
             models,
             scratch: std::env::temp_dir(),
         })
+    }
+
+    /// Uses `context` (shared by every worker of the process: one cache, one
+    /// token bucket) instead of a context stage of its own.
+    pub fn with_context(mut self, context: std::sync::Arc<crate::lever::context::LeverContext>) -> Self {
+        self.context = context;
+        self
     }
 
     /// The pipeline identity this processor stamps on its rows.
@@ -102,7 +123,7 @@ impl Processor {
         let result = self.analyse(event);
         let elapsed_ms = started.elapsed().as_millis() as i64;
         match result {
-            Ok((summary, segments)) => {
+            Ok((summary, segments, analysis)) => {
                 let summary_json = serde_json::to_value(&summary).unwrap_or(serde_json::Value::Null);
                 let note = match &self.notes {
                     Some(notes) => match notes.write(&event.opportunity_id, &event.correlation_id, &summary_json) {
@@ -115,6 +136,7 @@ impl Processor {
                             failed.interview.duration_s = Some(summary.duration_s);
                             failed.interview.summary_json = Some(summary_json.to_string());
                             failed.segments = segments;
+                            failed.analysis = analysis;
                             return failed;
                         }
                     },
@@ -124,6 +146,7 @@ impl Processor {
                 Processed {
                     interview: self.row(event, OUTCOME_TRANSCRIBED, None, Some(&summary), note, elapsed_ms),
                     segments,
+                    analysis,
                     dead_letter: None,
                 }
             }
@@ -134,9 +157,11 @@ impl Processor {
         }
     }
 
-    fn analyse(&mut self, event: &InterviewCompleted) -> Result<(Summary, Vec<SegmentRow>), StageError> {
-        let media = self.context(event)?;
+    fn analyse(&mut self, event: &InterviewCompleted) -> Result<(Summary, Vec<SegmentRow>, AnalysisRows), StageError> {
+        let resolved = self.context(event)?;
+        let media = &resolved.media;
         let mut transcripts = Vec::with_capacity(media.len());
+        let mut audio: Vec<Vec<SegmentAudio>> = Vec::with_capacity(media.len());
         for (i, item) in media.iter().enumerate() {
             let fetched = fetch(&item.url, &self.fetch_policy, &self.scratch).map_err(|e| StageError {
                 stage: "media",
@@ -144,7 +169,14 @@ impl Processor {
                 reason: format!("media item {i}: {e}"),
             })?;
             tracing::debug!(bytes = fetched.bytes, host = %fetched.host, "media fetched");
-            let transcript = self.transcriber.transcribe_file(&fetched.file).map_err(|e| match &e {
+            // The tone measures keep a few sums per voice segment, never the audio.
+            let transcribed = if self.analyzer.is_some() {
+                crate::analysis::tone::transcribe_with_tone(&mut self.transcriber, &fetched.file).map(|(t, m, _)| (t, m))
+            } else {
+                self.transcriber.transcribe_file(&fetched.file).map(|t| (t, Vec::new()))
+            };
+            let (transcript, measures) = transcribed
+                .map_err(|e| match &e {
                 // Decoding is part of the media stage; only model failures are speech failures.
                 crate::speech::SpeechError::Media(m) => {
                     StageError { stage: "media", code: m.code().into(), reason: format!("media item {i}: {m}") }
@@ -152,53 +184,48 @@ impl Processor {
                 _ => StageError { stage: "speech", code: "speech_failed".into(), reason: format!("media item {i}: {e}") },
             })?;
             transcripts.push((item.question_id.clone(), item.question_text.clone(), transcript));
+            audio.push(measures);
         }
-        let summary = Summary::build(event, &self.pipeline, transcripts, self.models.clone());
+        let mut summary = Summary::build(event, &self.pipeline, transcripts, self.models.clone());
+        if let Some(analyzer) = self.analyzer.as_mut() {
+            analyzer.analyze(&mut summary, &audio, &resolved.analysis());
+        }
         let version = self.pipeline.version.clone();
+        // Segments are numbered per media item (one recording may hold several answers).
+        let mut next_index: std::collections::BTreeMap<usize, i32> = Default::default();
         let segments = summary
             .answers
             .iter()
             .flat_map(|a| {
                 let version = version.clone();
+                let counter = next_index.entry(a.media_index).or_insert(0);
+                let first = *counter;
+                *counter += a.segments.len() as i32;
                 a.segments.iter().enumerate().map(move |(j, s)| SegmentRow {
                     interview_id: event.interview_id.clone(),
                     pipeline_version: version.clone(),
                     correlation_id: event.correlation_id.clone(),
                     media_index: a.media_index as i32,
                     question_id: a.question_id.clone(),
-                    segment_index: j as i32,
+                    segment_index: first + j as i32,
                     start_s: s.start,
                     end_s: s.end,
                     text: s.text.clone(),
                 })
             })
             .collect();
-        Ok((summary, segments))
+        let analysis = analysis_rows(event, &version, &summary);
+        Ok((summary, segments, analysis))
     }
 
-    /// The media of an interview: from the event, else the recording links
-    /// on the Lever opportunity.
-    fn context(&self, event: &InterviewCompleted) -> Result<Vec<MediaItem>, StageError> {
-        if !event.media.is_empty() {
-            return Ok(event.media.clone());
-        }
-        let Some(lever) = &self.lever else {
-            return Err(StageError { stage: "context", code: "no_media".into(), reason: "the event names no media and Lever is not configured".into() });
-        };
-        let opportunity = lever.get_opportunity(&event.opportunity_id).map_err(|e| StageError {
+    /// The context stage (`lever::context`): media (refreshed when their
+    /// signed URLs expired), question set, posting and job family.
+    fn context(&self, event: &InterviewCompleted) -> Result<crate::lever::context::ResolvedContext, StageError> {
+        self.context.resolve(event).map_err(|e| StageError {
             stage: "context",
-            code: "lever_read_failed".into(),
+            code: e.code().into(),
             reason: e.to_string(),
-        })?;
-        let links = media_links(&opportunity);
-        if links.is_empty() {
-            return Err(StageError {
-                stage: "context",
-                code: "no_media".into(),
-                reason: format!("no recording link on opportunity {}", event.opportunity_id),
-            });
-        }
-        Ok(links.into_iter().map(|url| MediaItem { url, question_id: None, question_text: None, expires_at: None }).collect())
+        })
     }
 
     fn failed(&self, event: &InterviewCompleted, err: &StageError, elapsed_ms: i64) -> Processed {
@@ -206,6 +233,7 @@ impl Processor {
         Processed {
             interview: self.row(event, OUTCOME_FAILED, Some(reason.clone()), None, None, elapsed_ms),
             segments: Vec::new(),
+            analysis: AnalysisRows::default(),
             dead_letter: Some(DeadLetter {
                 interview_id: event.interview_id.clone(),
                 correlation_id: event.correlation_id.clone(),
@@ -258,6 +286,70 @@ impl Processor {
             summary_json: summary.and_then(|s| serde_json::to_string(s).ok()),
         }
     }
+}
+
+/// The `responses` and `scores` rows of an analysed interview.
+fn analysis_rows(event: &InterviewCompleted, version: &str, summary: &Summary) -> AnalysisRows {
+    if !summary.analysis.complete {
+        return AnalysisRows::default();
+    }
+    let responses = summary
+        .answers
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let tone = a.tone.as_ref();
+            ResponseRow {
+                interview_id: event.interview_id.clone(),
+                pipeline_version: version.to_string(),
+                correlation_id: event.correlation_id.clone(),
+                question_index: k as i32,
+                question_id: a.question_id.clone(),
+                question: a.question.clone(),
+                media_index: a.media_index as i32,
+                answered: a.answered,
+                start_s: a.start,
+                end_s: a.end,
+                text: a.text.clone(),
+                words: a.words.unwrap_or(0) as i32,
+                confidence: a.confidence,
+                sentiment_score: a.sentiment.as_ref().map(|s| s.score),
+                sentiment_label: a.sentiment.as_ref().map(|s| s.label.as_str().to_string()),
+                words_per_minute: tone.map(|t| t.words_per_minute),
+                pause_ratio: tone.map(|t| t.pause_ratio),
+                longest_pause_s: tone.map(|t| t.longest_pause_s),
+                pitch_hz: tone.and_then(|t| t.pitch_hz),
+                pitch_variability_st: tone.and_then(|t| t.pitch_variability_st),
+                loudness_variability_db: tone.and_then(|t| t.loudness_variability_db),
+                fillers: tone.map(|t| t.fillers as i32).unwrap_or(0),
+                hedges: tone.map(|t| t.hedges as i32).unwrap_or(0),
+                flags: a.flags.join(","),
+                skills: a.skills.join(","),
+            }
+        })
+        .collect();
+    let family = summary.analysis.job_family.clone().unwrap_or_default();
+    let scores = summary
+        .scores
+        .iter()
+        .map(|s| ScoreRow {
+            interview_id: event.interview_id.clone(),
+            pipeline_version: version.to_string(),
+            correlation_id: event.correlation_id.clone(),
+            job_family: family.clone(),
+            competency: s.competency.clone(),
+            competency_name: s.name.clone(),
+            question_id: s.question_id.clone(),
+            score: i32::from(s.score),
+            confidence: s.confidence,
+            low_confidence: s.low_confidence,
+            criteria_share: s.criteria_share,
+            criteria_met: s.criteria_met.join(","),
+            evidence_json: serde_json::json!({ "evidence": s.evidence, "adjustments": s.adjustments }).to_string(),
+            weight: s.weight,
+        })
+        .collect();
+    AnalysisRows { responses, scores }
 }
 
 /// Recording links on a Lever opportunity (`links`, `files[].downloadUrl`).

@@ -57,6 +57,10 @@ pub enum LeverAuth {
     ApiKey(String),
     /// An OAuth access token, sent as `Authorization: Bearer …`.
     Bearer(String),
+    /// OAuth 2.0 with the refresh-token grant: access tokens are obtained
+    /// and renewed by the shared session (and renewed at once when Lever
+    /// answers 401 to one).
+    OAuth(Arc<super::oauth::OAuthSession>),
 }
 
 impl fmt::Debug for LeverAuth {
@@ -65,6 +69,7 @@ impl fmt::Debug for LeverAuth {
         match self {
             LeverAuth::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
             LeverAuth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            LeverAuth::OAuth(s) => write!(f, "OAuth({s:?})"),
         }
     }
 }
@@ -158,6 +163,17 @@ pub enum LeverError {
         /// Attempts made.
         attempts: u32,
     },
+    /// No OAuth access token could be obtained.
+    #[error("Lever {method} {path}: {source}")]
+    Auth {
+        /// HTTP method.
+        method: String,
+        /// Request path below the base URL.
+        path: String,
+        /// Why.
+        #[source]
+        source: super::oauth::OAuthError,
+    },
     /// A 2xx answer whose body is not the documented shape.
     #[error("Lever {method} {path}: unexpected response: {reason}")]
     Decode {
@@ -186,7 +202,12 @@ impl LeverError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            LeverError::Transport { .. } | LeverError::RetriesExhausted { .. }
+            LeverError::Transport { .. }
+                | LeverError::RetriesExhausted { .. }
+                | LeverError::Auth {
+                    source: super::oauth::OAuthError::Transport { .. },
+                    ..
+                }
         )
     }
 }
@@ -416,16 +437,31 @@ impl LeverClient {
         let url = self.url(&call)?;
         let max = self.opts.max_attempts;
         let mut attempt = 0u32;
+        // An OAuth token refused with 401 is renewed and the call repeated once.
+        let mut reauthorized = false;
         loop {
             attempt += 1;
+            let oauth_token = match &self.auth {
+                LeverAuth::OAuth(session) => {
+                    Some(session.access_token().map_err(|source| LeverError::Auth {
+                        method: method_s.clone(),
+                        path: path.clone(),
+                        source,
+                    })?)
+                }
+                _ => None,
+            };
             self.opts.limiter.acquire();
             let mut req = self
                 .http
                 .request(call.method.clone(), url.clone())
                 .header(ACCEPT, "application/json");
-            req = match &self.auth {
-                LeverAuth::ApiKey(key) => req.basic_auth(key, Some("")),
-                LeverAuth::Bearer(token) => req.bearer_auth(token),
+            req = match (&self.auth, &oauth_token) {
+                (LeverAuth::ApiKey(key), _) => req.basic_auth(key, Some("")),
+                (LeverAuth::Bearer(token), _) | (LeverAuth::OAuth(_), Some(token)) => {
+                    req.bearer_auth(token)
+                }
+                (LeverAuth::OAuth(_), None) => req,
             };
             if let Some(body) = &call.body {
                 req = req.json(body);
@@ -456,6 +492,15 @@ impl LeverClient {
             if status.is_success() {
                 return read_json(resp, &method_s, &path, attempt);
             }
+            if status == StatusCode::UNAUTHORIZED && !reauthorized {
+                if let (LeverAuth::OAuth(session), Some(token)) = (&self.auth, &oauth_token) {
+                    tracing::info!(method = %method_s, %path, "Lever refused the access token; refreshing it");
+                    session.invalidate(token);
+                    reauthorized = true;
+                    attempt -= 1;
+                    continue;
+                }
+            }
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                 if attempt >= max {
                     tracing::warn!(method = %method_s, %path, status = status.as_u16(), attempts = attempt, "Lever retries exhausted");
@@ -485,11 +530,22 @@ impl LeverClient {
     /// Follows `{data, hasNext, next}` paging from the first page to the
     /// last and returns every object.
     fn get_all(&self, segments: &[&str]) -> Result<Vec<Value>, LeverError> {
+        self.get_all_with(segments, &[])
+    }
+
+    /// [`get_all`](Self::get_all) with extra query parameters (filters).
+    fn get_all_with(
+        &self,
+        segments: &[&str],
+        filters: &[(&str, &str)],
+    ) -> Result<Vec<Value>, LeverError> {
         let mut out = Vec::new();
         let mut offset: Option<String> = None;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
-            let mut query = vec![("limit", PAGE_LIMIT.to_owned())];
+            let mut query: Vec<(&str, String)> =
+                filters.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            query.push(("limit", PAGE_LIMIT.to_owned()));
             if let Some(o) = &offset {
                 query.push(("offset", o.clone()));
             }
@@ -543,6 +599,35 @@ impl LeverClient {
     /// `GET /opportunities`, every page.
     pub fn list_opportunities(&self) -> Result<Vec<Value>, LeverError> {
         self.get_all(&["opportunities"])
+    }
+
+    /// `GET` one object below the base, e.g. `["postings", id]` or
+    /// `["opportunities", id]` with `[("expand", "applications")]`; returns
+    /// its `data` field. Each segment is one path segment (ids cannot
+    /// escape their place).
+    pub fn get_object(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Value, LeverError> {
+        let call = Call {
+            method: Method::GET,
+            segments,
+            query: query.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            body: None,
+        };
+        let path = call.path();
+        take_data(self.execute(call)?, "GET", &path)
+    }
+
+    /// `GET` a paged listing below the base, following `next` to the last
+    /// page, with optional filters (e.g. `[("requisition_code", "ENG-1")]`).
+    pub fn list(
+        &self,
+        segments: &[&str],
+        filters: &[(&str, &str)],
+    ) -> Result<Vec<Value>, LeverError> {
+        self.get_all_with(segments, filters)
     }
 
     /// `GET /opportunities/:id/notes`, every page.

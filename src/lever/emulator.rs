@@ -12,13 +12,23 @@
 //! | `POST /v1/opportunities/:id/addTags`, `/removeTags` | `{tags: [..]}` (a set) → `{data: opportunity}` |
 //! | `PUT /v1/opportunities/:id/stage` | `{stage}` → `{data: opportunity}` |
 //! | `GET`, `POST /v1/opportunities/:id/feedback?perform_as=U` | `{baseTemplateId, fieldValues, panel?, interview?}` → 201 `{data: feedback}` |
+//! | `GET /v1/opportunities/:id?expand=applications` | the opportunity with its application objects in place of their ids |
+//! | `GET /v1/opportunities/:id/applications`, `/interviews`, `/files` | paged (applications and interviews by their `opportunityId`; files from the opportunity's `files` and stored files) |
+//! | `GET /v1/opportunities/:id/interviews/:iid` | `{data}` or 404 |
+//! | `GET /v1/contacts/:id` | `{data}`: a stored contact, else one derived from an opportunity whose `contact` it is |
+//! | `GET /v1/postings`, `/v1/postings/:id` | paged / `{data}` |
+//! | `GET /v1/postings/:id/apply` | `{data: {id, text, customQuestions, personalInformation, urls, eeoQuestions}}` (the posting's stored `customQuestions`) |
+//! | `GET /v1/requisitions[?requisition_code=C]`, `/v1/requisitions/:id` | paged (filtered) / `{data}` |
+//! | `GET /v1/stages` | paged |
+//! | `POST /oauth/token` | OAuth 2.0 refresh-token grant (form or JSON) → `{access_token, token_type, expires_in, refresh_token, scope}`; off until enabled |
 //!
 //! Paged listings take `limit` (default and maximum 100) and `offset`, the
 //! opaque `next` token of the previous page.
 //!
 //! Every `/v1` request must carry HTTP Basic auth whose user name is the
-//! configured API key (or `Authorization: Bearer <the key>`, standing in for
-//! an OAuth token), else 401. Requests beyond the rate limit (Lever's 10 per
+//! configured API key, or `Authorization: Bearer <the key>` or a bearer
+//! access token the emulator's `/oauth/token` issued and that has not
+//! expired, else 401. Requests beyond the rate limit (Lever's 10 per
 //! second, bursts of 20) get 429 with `Retry-After`. Each accepted request
 //! is appended as one JSON line to `DIR/requests.jsonl`; the state
 //! (opportunities with their tags and stages, notes, feedback) is rewritten
@@ -32,7 +42,14 @@
 //! - `POST /_emulator/faults` `{status: 429|5xx, count: N, retry_after?: S}` —
 //!   the next N authorised, admitted `/v1` requests fail with that status
 //!   (arming replaces faults still pending; `count: 0` clears them);
-//! - `GET /_emulator/stats` — counts of accepted and refused requests since start.
+//! - `GET /_emulator/stats` — counts of accepted and refused requests since start;
+//! - `GET /_emulator/paths` — accepted `/v1` requests per `METHOD /path`;
+//! - `POST /_emulator/resources/{kind}` — add `postings`, `applications`,
+//!   `contacts`, `requisitions`, `interviews`, `files` or `stages` (objects
+//!   with an `id`, an object or an array); `DIR/<kind>.json` seeds them at
+//!   start like `opportunities.json`;
+//! - `POST /_emulator/oauth` `{client_id, client_secret, refresh_token,
+//!   access_ttl_s?, rotate?}` — enables the token endpoint.
 //!
 //! ```no_run
 //! use panelflow::lever::emulator::{spawn, EmulatorConfig};
@@ -189,6 +206,32 @@ struct Store {
     opportunities: BTreeMap<String, Value>,
     notes: BTreeMap<String, Vec<Value>>,
     feedback: BTreeMap<String, Vec<Value>>,
+    /// Other read-only resources by kind (`postings`, `contacts`, ...) and id.
+    #[serde(default)]
+    resources: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+/// The kinds of read-only resources the emulator stores besides opportunities.
+pub const RESOURCE_KINDS: [&str; 7] = [
+    "postings",
+    "applications",
+    "contacts",
+    "requisitions",
+    "interviews",
+    "files",
+    "stages",
+];
+
+/// The OAuth client the token endpoint accepts, and the tokens it issued.
+#[derive(Debug, Clone)]
+struct OAuthState {
+    client_id: String,
+    client_secret: String,
+    refresh_token: String,
+    access_ttl: Duration,
+    rotate: bool,
+    access: BTreeMap<String, std::time::Instant>,
+    grants: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +251,8 @@ struct Shared {
     fault: Mutex<Option<Fault>>,
     stats: Mutex<EmulatorStats>,
     log: Mutex<File>,
+    paths: Mutex<BTreeMap<String, u64>>,
+    oauth: Mutex<Option<OAuthState>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -324,6 +369,35 @@ impl Shared {
                 }
             }
         }
+        for kind in RESOURCE_KINDS {
+            let path = dir.join(format!("{kind}.json"));
+            if !path.exists() {
+                continue;
+            }
+            let text =
+                std::fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
+            let items: Value = serde_json::from_slice(&text).map_err(|e| EmulatorError::Data {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            let Value::Array(items) = items else {
+                return Err(EmulatorError::Data {
+                    path,
+                    reason: format!("expected a JSON array of {kind}"),
+                });
+            };
+            let stored = store.resources.entry(kind.to_string()).or_default();
+            for item in items {
+                let id = resource_id(&item).map_err(|reason| EmulatorError::Data {
+                    path: path.clone(),
+                    reason,
+                })?;
+                if let std::collections::btree_map::Entry::Vacant(slot) = stored.entry(id) {
+                    slot.insert(item);
+                    seeded += 1;
+                }
+            }
+        }
         if seeded > 0 || !state_path.exists() {
             persist(&state_path, &store)?;
         }
@@ -347,6 +421,8 @@ impl Shared {
             fault: Mutex::new(None),
             stats: Mutex::new(EmulatorStats::default()),
             log: Mutex::new(log),
+            paths: Mutex::new(BTreeMap::new()),
+            oauth: Mutex::new(None),
         })
     }
 
@@ -384,6 +460,14 @@ impl Shared {
                 .to_owned();
             ("basic", user)
         } else if scheme.eq_ignore_ascii_case("bearer") {
+            if let Some(state) = lock(&self.oauth).as_mut() {
+                let now = std::time::Instant::now();
+                state.access.retain(|_, until| *until > now);
+                if state.access.contains_key(rest) {
+                    let digest = Sha256::digest(rest.as_bytes());
+                    return Some(format!("oauth:{}", &hex::encode(digest)[..12]));
+                }
+            }
             ("bearer", rest.to_owned())
         } else {
             return None;
@@ -432,6 +516,9 @@ impl Shared {
             return r;
         }
         lock(&self.stats).accepted += 1;
+        *lock(&self.paths)
+            .entry(format!("{} {}", req.method, req.path))
+            .or_insert(0) += 1;
 
         let query: BTreeMap<String, String> = req
             .query
@@ -534,6 +621,11 @@ impl Shared {
         perform_as: Option<&str>,
     ) -> Reply {
         let m = method.clone();
+        if m == Method::GET {
+            if let Some(reply) = self.route_reads(segs, query) {
+                return reply;
+            }
+        }
         match segs {
             ["opportunities"] if m == Method::GET => {
                 let store = lock(&self.store);
@@ -593,6 +685,253 @@ impl Shared {
             }
             _ => Reply::not_found(format!("no such resource: /{}", segs.join("/"))),
         }
+    }
+
+    /// The read-only resources besides opportunities, notes and feedback;
+    /// `None` for other paths.
+    fn route_reads(&self, segs: &[&str], query: &BTreeMap<String, String>) -> Option<Reply> {
+        let store = lock(&self.store);
+        let kind = |k: &str| store.resources.get(k);
+        let by_opportunity = |k: &str, opp: &str| -> Vec<&Value> {
+            kind(k)
+                .map(|m| {
+                    m.values()
+                        .filter(|v| v.get("opportunityId").and_then(Value::as_str) == Some(opp))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let one = |k: &str, id: &str, what: &str| match kind(k).and_then(|m| m.get(id)) {
+            Some(v) => Reply::ok(StatusCode::OK, json!({ "data": v })),
+            None => Reply::not_found(format!("{what} {id:?} not found")),
+        };
+        let all =
+            |k: &str| -> Vec<&Value> { kind(k).map(|m| m.values().collect()).unwrap_or_default() };
+        let reply = match segs {
+            ["opportunities", id] => {
+                let opp = store.opportunities.get(*id)?;
+                let expand = query.get("expand").map(String::as_str).unwrap_or_default();
+                if !expand.split(',').any(|e| e.trim() == "applications") {
+                    return None;
+                }
+                let mut opp = opp.clone();
+                if let Some(ids) = opp.get("applications").and_then(Value::as_array).cloned() {
+                    let apps = kind("applications");
+                    let expanded: Vec<Value> = ids
+                        .iter()
+                        .map(|a| {
+                            a.as_str()
+                                .and_then(|aid| apps.and_then(|m| m.get(aid)))
+                                .cloned()
+                                .unwrap_or_else(|| a.clone())
+                        })
+                        .collect();
+                    set_field(&mut opp, "applications", Value::Array(expanded));
+                }
+                Reply::ok(StatusCode::OK, json!({ "data": opp }))
+            }
+            ["opportunities", id, sub @ ("applications" | "interviews" | "files")] => {
+                let Some(opp) = store.opportunities.get(*id) else {
+                    return Some(opp_not_found(id));
+                };
+                let mut items = by_opportunity(sub, id);
+                if *sub == "files" {
+                    if let Some(inline) = opp.get("files").and_then(Value::as_array) {
+                        items.extend(inline.iter());
+                    }
+                }
+                paged(&items, query)
+            }
+            ["opportunities", id, "interviews", iid] => {
+                if !store.opportunities.contains_key(*id) {
+                    return Some(opp_not_found(id));
+                }
+                match kind("interviews").and_then(|m| m.get(*iid)) {
+                    Some(v)
+                        if v.get("opportunityId")
+                            .and_then(Value::as_str)
+                            .is_none_or(|o| o == *id) =>
+                    {
+                        Reply::ok(StatusCode::OK, json!({ "data": v }))
+                    }
+                    _ => Reply::not_found(format!("interview {iid:?} not found")),
+                }
+            }
+            ["contacts", id] => match kind("contacts").and_then(|m| m.get(*id)) {
+                Some(v) => Reply::ok(StatusCode::OK, json!({ "data": v })),
+                None => match store
+                    .opportunities
+                    .values()
+                    .find(|o| o.get("contact").and_then(Value::as_str) == Some(*id))
+                {
+                    Some(o) => Reply::ok(
+                        StatusCode::OK,
+                        json!({ "data": {
+                            "id": id,
+                            "name": o.get("name").cloned().unwrap_or(Value::Null),
+                            "headline": o.get("headline").cloned().unwrap_or(Value::Null),
+                            "emails": o.get("emails").cloned().unwrap_or(json!([])),
+                            "phones": o.get("phones").cloned().unwrap_or(json!([])),
+                            "location": o.get("location").cloned().unwrap_or(Value::Null),
+                            "isAnonymized": false,
+                        }}),
+                    ),
+                    None => Reply::not_found(format!("contact {id:?} not found")),
+                },
+            },
+            ["postings"] => paged(&all("postings"), query),
+            ["postings", id] => one("postings", id, "posting"),
+            ["postings", id, "apply"] => match kind("postings").and_then(|m| m.get(*id)) {
+                Some(p) => Reply::ok(
+                    StatusCode::OK,
+                    json!({ "data": {
+                        "id": id,
+                        "text": p.get("text").cloned().unwrap_or(Value::Null),
+                        "customQuestions": p.get("customQuestions").cloned().unwrap_or(json!([])),
+                        "personalInformation": [],
+                        "urls": [],
+                        "eeoQuestions": [],
+                    }}),
+                ),
+                None => Reply::not_found(format!("posting {id:?} not found")),
+            },
+            ["requisitions"] => {
+                let mut items = all("requisitions");
+                if let Some(code) = query.get("requisition_code") {
+                    items.retain(|r| {
+                        r.get("requisitionCode").and_then(Value::as_str) == Some(code.as_str())
+                    });
+                }
+                paged(&items, query)
+            }
+            ["requisitions", id] => one("requisitions", id, "requisition"),
+            ["stages"] => paged(&all("stages"), query),
+            _ => return None,
+        };
+        Some(reply)
+    }
+
+    fn add_resources(&self, kind: &str, items: Vec<Value>) -> Result<usize, Reply> {
+        if !RESOURCE_KINDS.contains(&kind) {
+            return Err(Reply::not_found(format!("unknown resource kind {kind:?}")));
+        }
+        let mut pairs = Vec::with_capacity(items.len());
+        for item in items {
+            pairs.push((resource_id(&item).map_err(Reply::bad_request)?, item));
+        }
+        let n = pairs.len();
+        self.write(|s| {
+            let stored = s.resources.entry(kind.to_string()).or_default();
+            for (id, item) in pairs {
+                stored.insert(id, item);
+            }
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    fn enable_oauth(&self, body: &Value) -> Result<(), String> {
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("`{k}` (non-empty string) is required"))
+        };
+        let ttl = body
+            .get("access_ttl_s")
+            .and_then(Value::as_f64)
+            .unwrap_or(3600.0);
+        if !(ttl.is_finite() && ttl > 0.0) {
+            return Err("`access_ttl_s` must be positive".into());
+        }
+        *lock(&self.oauth) = Some(OAuthState {
+            client_id: text("client_id")?,
+            client_secret: text("client_secret")?,
+            refresh_token: text("refresh_token")?,
+            access_ttl: Duration::from_secs_f64(ttl),
+            rotate: body.get("rotate").and_then(Value::as_bool).unwrap_or(true),
+            access: BTreeMap::new(),
+            grants: 0,
+        });
+        Ok(())
+    }
+
+    /// `POST /oauth/token`: the refresh-token grant.
+    fn token(&self, content_type: Option<&str>, body: &[u8]) -> Reply {
+        let params: BTreeMap<String, String> = if content_type.is_some_and(|c| c.contains("json")) {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(m)) => m
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+                    .collect(),
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request",
+                        "body is not a JSON object",
+                    )
+                }
+            }
+        } else {
+            url::form_urlencoded::parse(body).into_owned().collect()
+        };
+        let mut guard = lock(&self.oauth);
+        let Some(state) = guard.as_mut() else {
+            return oauth_error(
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                "OAuth is not enabled on this emulator",
+            );
+        };
+        if params.get("grant_type").map(String::as_str) != Some("refresh_token") {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only refresh_token is supported",
+            );
+        }
+        let given = |k: &str| params.get(k).map(String::as_str).unwrap_or_default();
+        if !constant_time_eq(given("client_id").as_bytes(), state.client_id.as_bytes())
+            || !constant_time_eq(
+                given("client_secret").as_bytes(),
+                state.client_secret.as_bytes(),
+            )
+        {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client or wrong secret",
+            );
+        }
+        if !constant_time_eq(
+            given("refresh_token").as_bytes(),
+            state.refresh_token.as_bytes(),
+        ) {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "refresh token unknown, revoked or already used",
+            );
+        }
+        let access = format!("emu-at-{}", uuid::Uuid::new_v4().simple());
+        state
+            .access
+            .insert(access.clone(), std::time::Instant::now() + state.access_ttl);
+        if state.rotate {
+            state.refresh_token = format!("emu-rt-{}", uuid::Uuid::new_v4().simple());
+        }
+        state.grants += 1;
+        Reply::ok(
+            StatusCode::OK,
+            json!({
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": state.access_ttl.as_secs_f64(),
+                "refresh_token": state.refresh_token,
+                "scope": "opportunities:read:admin notes:write:admin offline_access",
+            }),
+        )
     }
 
     fn add_note(&self, id: &str, body: Option<&Value>, perform_as: Option<&str>) -> Reply {
@@ -815,6 +1154,21 @@ impl Shared {
             "lever emulator: faults armed"
         );
         Ok(())
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
+    Reply::ok(
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
+}
+
+/// The `id` of a stored resource (a non-empty string).
+fn resource_id(item: &Value) -> Result<String, String> {
+    match item.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => Err("every resource needs a non-empty string `id`".into()),
     }
 }
 
@@ -1044,6 +1398,46 @@ async fn emu_add_opportunities(State(sh): State<Arc<Shared>>, body: Bytes) -> Re
     .await
 }
 
+async fn emu_paths(State(sh): State<Arc<Shared>>) -> Reply {
+    Reply::ok(StatusCode::OK, json!(*lock(&sh.paths)))
+}
+
+async fn emu_add_resources(
+    State(sh): State<Arc<Shared>>,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    body: Bytes,
+) -> Reply {
+    let items = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(items)) => items,
+        Ok(obj @ Value::Object(_)) => vec![obj],
+        Ok(_) => return Reply::bad_request("expected an object or an array of them"),
+        Err(e) => return Reply::bad_request(format!("body is not JSON: {e}")),
+    };
+    blocking(move || match sh.add_resources(&kind, items) {
+        Ok(n) => Reply::ok(StatusCode::CREATED, json!({ "added": n })),
+        Err(r) => r,
+    })
+    .await
+}
+
+async fn emu_oauth(State(sh): State<Arc<Shared>>, body: Bytes) -> Reply {
+    match serde_json::from_slice::<Value>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|b| sh.enable_oauth(&b))
+    {
+        Ok(()) => Reply::ok(StatusCode::OK, json!({ "enabled": true })),
+        Err(reason) => Reply::bad_request(reason),
+    }
+}
+
+async fn oauth_token(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Reply {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    blocking(move || sh.token(content_type.as_deref(), &body)).await
+}
+
 async fn emu_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Reply {
     let body = match serde_json::from_slice::<Value>(&body) {
         Ok(b) => b,
@@ -1063,6 +1457,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/stats", get(emu_stats))
         .route("/_emulator/opportunities", post(emu_add_opportunities))
         .route("/_emulator/faults", post(emu_faults))
+        .route("/_emulator/paths", get(emu_paths))
+        .route("/_emulator/resources/{kind}", post(emu_add_resources))
+        .route("/_emulator/oauth", post(emu_oauth))
+        .route("/oauth/token", post(oauth_token))
         .route("/_emulator/health", get(|| async { "ok" }))
         .with_state(shared)
 }
@@ -1242,6 +1640,70 @@ impl EmulatorHandle {
                     .unwrap_or("refused")
                     .to_owned(),
             })
+    }
+
+    /// Accepted `/v1` requests per `METHOD /v1/path` since start.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared.paths).clone()
+    }
+
+    /// Adds (or replaces) resources of a kind ([`RESOURCE_KINDS`]), as
+    /// `POST /_emulator/resources/{kind}`.
+    pub fn add_resources(&self, kind: &str, items: Vec<Value>) -> Result<usize, EmulatorError> {
+        self.shared
+            .add_resources(kind, items)
+            .map_err(|r| EmulatorError::Data {
+                path: self.shared.state_path.clone(),
+                reason: r
+                    .body
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("refused")
+                    .to_owned(),
+            })
+    }
+
+    /// Enables the OAuth token endpoint (`POST /oauth/token`) for one client
+    /// and its refresh token; access tokens live `access_ttl`; with `rotate`
+    /// every grant issues a new refresh token and retires the old one.
+    pub fn enable_oauth(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        refresh_token: &str,
+        access_ttl: Duration,
+        rotate: bool,
+    ) -> Result<(), EmulatorError> {
+        self.shared
+            .enable_oauth(&json!({
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "refresh_token": refresh_token,
+                "access_ttl_s": access_ttl.as_secs_f64(),
+                "rotate": rotate,
+            }))
+            .map_err(|reason| EmulatorError::Data {
+                path: PathBuf::from("/_emulator/oauth"),
+                reason,
+            })
+    }
+
+    /// The token endpoint's URL: `http://127.0.0.1:PORT/oauth/token`.
+    pub fn token_url(&self) -> String {
+        format!("http://{}/oauth/token", self.addr)
+    }
+
+    /// Refresh-token grants issued so far.
+    pub fn oauth_grants(&self) -> u64 {
+        lock(&self.shared.oauth).as_ref().map_or(0, |s| s.grants)
+    }
+
+    /// Makes every issued access token invalid at once (as a revocation or
+    /// an expiry would), so the next request with one gets 401.
+    pub fn revoke_access_tokens(&self) {
+        if let Some(s) = lock(&self.shared.oauth).as_mut() {
+            s.access.clear();
+        }
     }
 
     /// Makes the next `count` admitted `/v1` requests fail with `status`

@@ -6,6 +6,9 @@
 //! (or the time-out passed), so it can be called from timely worker threads,
 //! where there is no async runtime, before the event's offset is committed.
 
+// librdkafka's `KafkaError` is large; so are errors carrying it (as in rdkafka).
+#![allow(clippy::result_large_err)]
+
 use std::sync::mpsc::{sync_channel, SyncSender, TryRecvError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -292,9 +295,11 @@ mod tests {
     fn sends_from_plain_threads_on_mock_cluster() {
         let mock = MockCluster::new(1).unwrap();
         mock.create_topic("dl", 2, 1).unwrap();
-        let mut k = KafkaSection::default();
-        k.brokers = mock.bootstrap_servers();
-        k.dead_letter_topic = "dl".into();
+        let k = KafkaSection {
+            brokers: mock.bootstrap_servers(),
+            dead_letter_topic: "dl".into(),
+            ..KafkaSection::default()
+        };
         let sink = std::sync::Arc::new(DeadLetterSink::new(&k).unwrap());
         let handles: Vec<_> = (0..4)
             .map(|i| {

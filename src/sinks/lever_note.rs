@@ -46,7 +46,8 @@ pub fn correlation_marker(correlation_id: &str) -> String {
 /// the first sentences of `transcript`/`text` (a string, or an object with
 /// `text`); `answers` (array of `{question | question_text | question_id,
 /// answer | text | summary, start | start_s, end | end_s}`); and the model
-/// from `model` (a string, or `{name, version}`) with `model_version`. The
+/// from `model` (a string, or `{name, version}`) with `model_version`; and
+/// the analysis's skills, sentiment, review flags and scores when present. The
 /// first line says the note is AI-generated and advisory; the last is the
 /// [`correlation_marker`].
 pub fn render_note(summary: &Value, correlation_id: &str) -> String {
@@ -92,11 +93,77 @@ pub fn render_note(summary: &Value, correlation_id: &str) -> String {
         }
     }
 
+    lines.extend(analysis_lines(summary));
+
     if let Some(model) = model_line(summary) {
         lines.push(format!("Model: {model}"));
     }
     lines.push(correlation_marker(correlation_id));
     lines.join("\n")
+}
+
+/// The analysis's lines, each present only when its keys are: skills
+/// (`key_skills_matched` as names or `{skill}` objects, `skills_missing`),
+/// `sentiment_score` (with `sentiment`), review `flags` (`{name, question_id,
+/// severity}`) and `scores` (`{competency | name, score, confidence,
+/// low_confidence}`) with `overall_score`.
+fn analysis_lines(summary: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    let names = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned).or_else(|| s.get("skill").and_then(scalar_text)))
+            .collect()
+    };
+    let matched = names(summary.get("key_skills_matched"));
+    let missing = names(summary.get("skills_missing"));
+    if !matched.is_empty() || !missing.is_empty() {
+        let mut line = format!("Skills matched: {}", if matched.is_empty() { "none".to_owned() } else { matched.join(", ") });
+        if !missing.is_empty() {
+            line.push_str(&format!(" · not mentioned: {}", missing.join(", ")));
+        }
+        lines.push(line);
+    }
+    if let Some(score) = summary.get("sentiment_score").and_then(Value::as_f64).filter(|x| x.is_finite()) {
+        let label = summary.get("sentiment").and_then(scalar_text).map(|l| format!(" ({l})")).unwrap_or_default();
+        lines.push(format!("Sentiment: {score:.2}{label}"));
+    }
+    let flags: Vec<String> = summary
+        .get("flags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|f| f.get("severity").and_then(Value::as_str) != Some("info"))
+        .filter_map(|f| {
+            let name = f.get("name").and_then(scalar_text)?.replace('_', " ");
+            Some(match f.get("question_id").and_then(scalar_text) {
+                Some(q) => format!("{name} ({q})"),
+                None => name,
+            })
+        })
+        .collect();
+    if !flags.is_empty() {
+        lines.push(format!("To review: {}", flags.join("; ")));
+    }
+    let scores: Vec<String> = summary
+        .get("scores")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let name = s.get("name").and_then(scalar_text).or_else(|| s.get("competency").and_then(scalar_text))?;
+            let score = s.get("score").and_then(Value::as_f64)?;
+            let conf = s.get("confidence").and_then(Value::as_f64).map(|c| format!(", confidence {c:.2}")).unwrap_or_default();
+            let low = if s.get("low_confidence").and_then(Value::as_bool) == Some(true) { ", low confidence" } else { "" };
+            Some(format!("{name} {score:.0}/4{conf}{low}"))
+        })
+        .collect();
+    if !scores.is_empty() {
+        let overall = number(summary, &["overall_score"]).map(|o| format!(" (overall {o:.1})")).unwrap_or_default();
+        lines.push(format!("Scores{overall}: {}", scores.join("; ")));
+    }
+    lines
 }
 
 fn answer_line(n: usize, a: &Value) -> String {

@@ -10,7 +10,13 @@
 //! ```
 //!
 //! `data.mediaUrl` may be replaced (or complemented) by `data.media: [{ url,
-//! questionId, questionText, expiresAt }]`, one item per answer. `event` is
+//! questionId, questionText, expiresAt }]`, one item per answer. Without
+//! either, recording links found in `data.text`, `data.emailBody` or
+//! `data.html` (a Zoom recording pasted in a message, an e-mail forwarded by
+//! a mail relay such as the one in front of Lever's e-mail dropbox) are the
+//! media: one recording each, questions asked out loud (see
+//! [`recording_link`](super::recording_link)). Other fields of `data` are
+//! kept in the event's `unknown_fields`. `event` is
 //! optional (absent, `interviewCompleted` or `interview.completed` are acted
 //! on; anything else is well-signed but ignored → 204). `timestamp` (ms since
 //! the epoch) is optional; when present it is checked like Lever's
@@ -47,6 +53,9 @@ pub const FUTURE_SKEW_S: i64 = 60;
 
 /// Longest id accepted from a payload.
 pub const MAX_ID_LEN: usize = 256;
+
+/// Free-text fields searched for recording links when no media is named.
+pub const TEXT_FIELDS: [&str; 3] = ["text", "emailBody", "html"];
 
 /// The generic source, for the HTTP dispatcher.
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,15 +117,46 @@ pub fn parse(
     let interview_id = require_id(data, "interviewId", "data.")?;
     let candidate_id = require_id(data, "candidateId", "data.")?;
     let opportunity_id = require_id(data, "opportunityId", "data.")?;
-    let media = media_items(data, "data.")?;
+    let mut media = media_items(data, "data.")?;
+    if media.is_empty() {
+        for field in TEXT_FIELDS {
+            if let Some(text) = optional_string(data, field, "data.")? {
+                for url in super::recording_link::find_recording_links(&text) {
+                    if !media.iter().any(|m| m.url == url) {
+                        media.push(MediaItem {
+                            url,
+                            question_id: None,
+                            question_text: None,
+                            expires_at: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
     if media.is_empty() {
         return Err(SourceError::Malformed(
-            "`data.mediaUrl` or a non-empty `data.media` is required".into(),
+            "`data.mediaUrl`, a non-empty `data.media`, or a recording link in `data.text`, `data.emailBody` or `data.html` is required".into(),
         ));
     }
 
     let mut event =
         InterviewCompleted::new(SOURCE, &interview_id, &candidate_id, &opportunity_id, media);
+    event.unknown_fields = super::provider::unmapped(
+        data,
+        &[
+            "interviewId",
+            "candidateId",
+            "opportunityId",
+            "mediaUrl",
+            "recordingUrl",
+            "media",
+            "mediaExpiresAt",
+            "text",
+            "emailBody",
+            "html",
+        ],
+    );
     event.source_event = event_name;
     event.triggered_at = triggered_at.map(|t| t.to_rfc3339());
     event.received_at = now.to_rfc3339();
@@ -559,6 +599,33 @@ mod tests {
         assert!(
             malformed_reason(parse(raw, Some(&sig), KEY, 300, now())).contains("not valid JSON")
         );
+    }
+
+    #[test]
+    fn recording_links_in_an_email_body_are_the_media() {
+        let body = json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "mail-1",
+            "subject": "Interview recording",
+            "emailBody": "Hi team, the recording is at https://acme.zoom.us/rec/share/Xy_12 and \
+                          a backup at https://files.example/int/1.mp4. Thanks!"}});
+        let Verdict::Accept(e) = run(&body).unwrap() else {
+            panic!()
+        };
+        let urls: Vec<&str> = e.media.iter().map(|m| m.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://acme.zoom.us/rec/share/Xy_12",
+                "https://files.example/int/1.mp4"
+            ]
+        );
+        assert!(e.media.iter().all(|m| m.question_id.is_none()));
+        assert_eq!(
+            e.unknown_fields.get("subject"),
+            Some(&json!("Interview recording"))
+        );
+        let none = json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "mail-2",
+            "text": "no recording here, only https://linkedin.com/in/x"}});
+        assert!(malformed_reason(run(&none)).contains("recording link"));
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //!
 //! Routes:
 //! - `POST /webhooks/{source}`: one [`WebhookSource`] per platform (`lever`,
-//!   `generic`, and whatever is registered with [`AppState::with_sources`]);
-//!   an unknown source is 404;
+//!   `generic`, `willo`, `sparkhire`, `hirevue`, `hireflix`, and whatever is
+//!   registered with [`AppState::with_sources`]); an unknown source is 404;
+//! - `POST /webhooks/{source}/{token}`: the same, with a secret path token
+//!   for platforms that can only be given a URL (see
+//!   [`provider`](super::provider); sources with a signature scheme of
+//!   their own ignore the token);
 //! - `GET /healthz`: 200 `{status: "ok", broker: {reachable, topic}, counters}`.
 //!
 //! Answers to a webhook:
@@ -25,6 +29,9 @@
 //!
 //! Logs carry ids only (source, interview id, correlation id, payload hash),
 //! never payload text.
+
+// librdkafka's `KafkaError` is large; so are errors carrying it (as in rdkafka).
+#![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -48,6 +55,8 @@ use crate::config::PipelineConfig;
 use crate::event::InterviewCompleted;
 
 /// What a source concluded about a well-formed, authentic webhook.
+// One per request and moved straight to the producer: boxing the event buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// An interview to analyse: produce it (202 once acknowledged).
@@ -100,6 +109,8 @@ pub struct WebhookRequest<'a> {
     pub now: DateTime<Utc>,
     /// `ingest.max_age_s`: older events are refused as replays.
     pub max_age_s: u64,
+    /// The last path segment of `/webhooks/{source}/{token}`, if used.
+    pub path_token: Option<&'a str>,
 }
 
 impl<'a> WebhookRequest<'a> {
@@ -138,6 +149,8 @@ struct Counters {
     malformed: AtomicU64,
     stale: AtomicU64,
     unavailable: AtomicU64,
+    /// Well-signed events not acted on, per `source/event`.
+    ignored_events: std::sync::Mutex<BTreeMap<String, u64>>,
 }
 
 struct Inner {
@@ -181,8 +194,12 @@ impl AppState {
         let producer = kafka::EventProducer::new(&cfg.kafka)?;
         let mut sources: BTreeMap<&'static str, Arc<dyn WebhookSource>> = BTreeMap::new();
         for s in [
-            Arc::new(super::lever::LeverSource) as Arc<dyn WebhookSource>,
+            Arc::new(super::lever::LeverSource::from_config(&cfg)) as Arc<dyn WebhookSource>,
             Arc::new(super::generic::GenericSource),
+            Arc::new(super::willo::WilloSource),
+            Arc::new(super::sparkhire::SparkHireSource),
+            Arc::new(super::hirevue::HireVueSource),
+            Arc::new(super::hireflix::HireflixSource),
         ]
         .into_iter()
         .chain(extra)
@@ -245,6 +262,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.inner.cfg.ingest.max_body_bytes;
     Router::new()
         .route("/webhooks/{source}", post(webhook))
+        .route("/webhooks/{source}/{token}", post(webhook_with_token))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -253,6 +271,25 @@ pub fn router(state: AppState) -> Router {
 async fn webhook(
     State(state): State<AppState>,
     Path(source_name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle_webhook(state, source_name, None, headers, body).await
+}
+
+async fn webhook_with_token(
+    State(state): State<AppState>,
+    Path((source_name, token)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle_webhook(state, source_name, Some(token), headers, body).await
+}
+
+async fn handle_webhook(
+    state: AppState,
+    source_name: String,
+    path_token: Option<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -296,6 +333,7 @@ async fn webhook(
         body: &body,
         now: Utc::now(),
         max_age_s: inner.cfg.ingest.max_age_s,
+        path_token: path_token.as_deref(),
     };
     match source.handle(&req, secret.as_bytes()) {
         Err(e) => {
@@ -310,6 +348,23 @@ async fn webhook(
         }
         Ok(Verdict::Ignore { event, reason }) => {
             inner.counters.ignored.fetch_add(1, Ordering::Relaxed);
+            {
+                let mut per_event = inner
+                    .counters
+                    .ignored_events
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                // Bounded: event names come from authenticated senders, but
+                // a misbehaving one must not grow this map without limit.
+                let key = format!(
+                    "{}/{}",
+                    source.name(),
+                    event.chars().take(64).collect::<String>()
+                );
+                if per_event.len() < 1000 || per_event.contains_key(&key) {
+                    *per_event.entry(key).or_insert(0) += 1;
+                }
+            }
             tracing::info!(source = source.name(), event = %event, %reason, "webhook ignored");
             StatusCode::NO_CONTENT.into_response()
         }
@@ -399,6 +454,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
             "malformed": c.malformed.load(Ordering::Relaxed),
             "stale": c.stale.load(Ordering::Relaxed),
             "unavailable": c.unavailable.load(Ordering::Relaxed),
+            "ignoredEvents": c.ignored_events.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         },
     });
     (StatusCode::OK, Json(body)).into_response()

@@ -17,6 +17,9 @@
 //! after any failed delivery; use it (or do the same) for every producer
 //! that may see a broker outage.
 
+// librdkafka's `KafkaError` is large; so are errors carrying it (as in rdkafka).
+#![allow(clippy::result_large_err)]
+
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -388,11 +391,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn produce_is_keyed_and_acknowledged_on_mock_cluster() {
         let mock = MockCluster::new(1).unwrap();
-        let mut k = KafkaSection::default();
-        k.brokers = mock.bootstrap_servers();
-        k.topic = "t.events".into();
-        k.dead_letter_topic = "t.dead".into();
-        k.partitions = 3;
+        let k = KafkaSection {
+            brokers: mock.bootstrap_servers(),
+            topic: "t.events".into(),
+            dead_letter_topic: "t.dead".into(),
+            partitions: 3,
+            ..KafkaSection::default()
+        };
         // The mock broker has no CreateTopics API: create them its way, and
         // check that ensure_topics finds them and asks for nothing.
         mock.create_topic("t.events", 3, 1).unwrap();

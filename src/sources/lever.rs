@@ -21,7 +21,11 @@
 //!    [`FUTURE_SKEW_S`](super::generic::FUTURE_SKEW_S) ahead (else `Stale`:
 //!    Lever's signature covers only the token and the time, so a replayed body
 //!    is refused by its age);
-//! 4. `event` is one of [`ACTED_ON`] (else `Ignore` → 204);
+//! 4. `event` is one of [`ACTED_ON`] (else `Ignore` → 204); a
+//!    `candidateStageChange` triggers analysis only when it moves to one of
+//!    the configured stages (`lever.trigger_stages`: stage ids, or names
+//!    when the payload carries `toStageName`; none configured = every stage
+//!    change), else `Ignore`;
 //! 5. `data` holds `opportunityId` and `candidateId` (or `contactId`), and
 //!    any media links are http(s) (else `Malformed`).
 //!
@@ -55,8 +59,27 @@ pub const ACTED_ON: [&str; 4] = [
 ];
 
 /// Lever's webhooks, for the HTTP dispatcher.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LeverSource;
+#[derive(Debug, Clone, Default)]
+pub struct LeverSource {
+    /// Stage ids (or names) whose `candidateStageChange` triggers analysis;
+    /// empty = every stage change.
+    pub trigger_stages: Vec<String>,
+}
+
+impl LeverSource {
+    /// The source as `[lever] trigger_stages` configures it.
+    pub fn from_config(cfg: &crate::config::PipelineConfig) -> Self {
+        Self {
+            trigger_stages: cfg
+                .lever
+                .trigger_stages
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        }
+    }
+}
 
 impl WebhookSource for LeverSource {
     fn name(&self) -> &'static str {
@@ -64,7 +87,13 @@ impl WebhookSource for LeverSource {
     }
 
     fn handle(&self, req: &WebhookRequest<'_>, secret: &[u8]) -> Result<Verdict, SourceError> {
-        parse(req.body, secret, req.max_age_s, req.now)
+        parse_with_stages(
+            req.body,
+            secret,
+            req.max_age_s,
+            req.now,
+            &self.trigger_stages,
+        )
     }
 }
 
@@ -94,12 +123,24 @@ fn signed_str<'a>(
 }
 
 /// Verifies, parses and normalizes a Lever webhook (see the module docs for
-/// the order of checks).
+/// the order of checks); every stage change triggers analysis.
 pub fn parse(
     body: &[u8],
     secret: &[u8],
     max_age_s: u64,
     now: DateTime<Utc>,
+) -> Result<Verdict, SourceError> {
+    parse_with_stages(body, secret, max_age_s, now, &[])
+}
+
+/// [`parse`], acting on `candidateStageChange` only into `trigger_stages`
+/// (ids, or names when the payload names the stage; empty = any stage).
+pub fn parse_with_stages(
+    body: &[u8],
+    secret: &[u8],
+    max_age_s: u64,
+    now: DateTime<Utc>,
+    trigger_stages: &[String],
 ) -> Result<Verdict, SourceError> {
     let root = parse_object(body)?;
 
@@ -134,6 +175,22 @@ pub fn parse(
     }
 
     let data = require_object(&root, "data", "")?;
+    if event_name == "candidateStageChange" && !trigger_stages.is_empty() {
+        let to_id = optional_id(data, "toStageId", "data.")?;
+        let to_name = super::generic::optional_string(data, "toStageName", "data.")?;
+        let hit = trigger_stages.iter().any(|t| {
+            to_id.as_deref() == Some(t.as_str())
+                || to_name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(t))
+        });
+        if !hit {
+            return Ok(Verdict::Ignore {
+                reason: "the stage moved to is not one of `lever.trigger_stages`".into(),
+                event: event_name,
+            });
+        }
+    }
     let opportunity_id = require_id(data, "opportunityId", "data.")?;
     let candidate_id = match optional_id(data, "candidateId", "data.")? {
         Some(id) => id,
@@ -149,6 +206,19 @@ pub fn parse(
 
     let mut event =
         InterviewCompleted::new(SOURCE, &interview_id, &candidate_id, &opportunity_id, media);
+    event.unknown_fields = super::provider::unmapped(
+        data,
+        &[
+            "opportunityId",
+            "candidateId",
+            "contactId",
+            "interviewId",
+            "mediaUrl",
+            "recordingUrl",
+            "media",
+            "mediaExpiresAt",
+        ],
+    );
     event.source_event = Some(event_name);
     event.triggered_at = Some(triggered_at.to_rfc3339());
     event.received_at = now.to_rfc3339();
@@ -309,6 +379,48 @@ mod tests {
             parse(old.as_bytes(), b"x", 300, now()),
             Err(SourceError::Unauthorized(_))
         ));
+    }
+
+    #[test]
+    fn stage_changes_trigger_only_into_configured_stages() {
+        let stages = vec![
+            "video-done".to_string(),
+            "Video interview complete".to_string(),
+        ];
+        let run = |data: Value| {
+            parse_with_stages(
+                body("candidateStageChange", NOW_MS, data).as_bytes(),
+                KEY,
+                300,
+                now(),
+                &stages,
+            )
+        };
+        let into =
+            |stage: &str| json!({"opportunityId": "o", "candidateId": "c", "toStageId": stage});
+        assert!(matches!(run(into("video-done")), Ok(Verdict::Accept(_))));
+        match run(into("offer")).unwrap() {
+            Verdict::Ignore { event, reason } => {
+                assert_eq!(event, "candidateStageChange");
+                assert!(reason.contains("trigger_stages"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let named = json!({"opportunityId": "o", "candidateId": "c", "toStageId": "x",
+            "toStageName": "video interview complete"});
+        assert!(matches!(run(named), Ok(Verdict::Accept(_))));
+        // Other events are not filtered by stage; the data beyond ids is kept.
+        let b = body(
+            "interviewCreated",
+            NOW_MS,
+            json!({"opportunityId": "o", "candidateId": "c", "interviewId": "i", "panelId": "p"}),
+        );
+        let Verdict::Accept(e) = parse_with_stages(b.as_bytes(), KEY, 300, now(), &stages).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(e.unknown_fields.get("panelId"), Some(&json!("p")));
+        assert!(!e.unknown_fields.contains_key("opportunityId"));
     }
 
     #[test]

@@ -4,7 +4,13 @@
 //! carries them to the dataflow.
 
 pub mod generic;
+pub mod hireflix;
+pub mod hirevue;
 pub mod http;
 pub mod kafka;
 pub mod lever;
+pub mod provider;
+pub mod recording_link;
 pub mod signature;
+pub mod sparkhire;
+pub mod willo;

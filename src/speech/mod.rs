@@ -1,9 +1,12 @@
 //! Speech: where audio becomes text. [`runtime`] loads ONNX Runtime from the
 //! set-up cache, [`moonshine`] runs the Moonshine encoder/decoder with greedy
-//! decoding, [`tokenizer`] turns token ids into text, and [`transcriber`]
-//! streams a file through decode → resample → voice activity → model.
+//! decoding (batched: many segments per decoder call), [`tokenizer`] turns
+//! token ids into text, [`transcriber`] streams files through decode →
+//! resample → voice activity → model, and [`parallel`] runs transcription
+//! on several timely workers.
 
 pub mod moonshine;
+pub mod parallel;
 pub mod runtime;
 pub mod tokenizer;
 pub mod transcriber;

@@ -1,10 +1,18 @@
-//! One recording in, one timed transcript out: decode → 16 kHz → voice
-//! segments → Moonshine, streaming so memory stays bounded however long the
-//! recording is.
+//! Recordings in, timed transcripts out: decode → 16 kHz → voice segments →
+//! Moonshine, streaming so memory stays bounded however long a recording
+//! is.
+//!
+//! Segments are encoded as soon as voice activity closes them and wait in a
+//! bounded queue; the queue is decoded in batches (segments of similar
+//! length share each decoder call, see [`BatchLimits`]). The queue spans
+//! recordings: [`Transcriber::transcribe_many`] batches the segments of
+//! several interviews together, which is what keeps the decoder's batches
+//! full when each interview is short.
 
 use std::path::Path;
+use std::time::Instant;
 
-use super::moonshine::{ModelInfo, Moonshine};
+use super::moonshine::{BatchLimits, Encoded, ModelInfo, Moonshine};
 use super::{Segment, SpeechError, Transcript};
 use crate::media::decode::AudioDecoder;
 use crate::media::resample::To16k;
@@ -24,6 +32,8 @@ pub struct TranscriberOptions {
     pub vad: VadParams,
     /// Longest recording accepted, seconds.
     pub max_duration_s: f64,
+    /// How many segments share a decoder call.
+    pub batch: BatchLimits,
 }
 
 impl Default for TranscriberOptions {
@@ -34,6 +44,7 @@ impl Default for TranscriberOptions {
             threads: 1,
             vad: VadParams::default(),
             max_duration_s: 3.0 * 3600.0,
+            batch: BatchLimits::default(),
         }
     }
 }
@@ -48,6 +59,7 @@ impl TranscriberOptions {
             threads: cfg.speech.threads,
             vad: VadParams { max_segment_s: cfg.speech.max_segment_s, ..VadParams::default() },
             max_duration_s: cfg.media.max_duration_s,
+            batch: BatchLimits::default(),
         }
     }
 }
@@ -64,14 +76,72 @@ pub struct Transcriber {
     asr: Moonshine,
     segmenter: Segmenter,
     max_duration_s: f64,
+    times: StageTimes,
+    tap: Option<SpeechTap>,
 }
+
+/// Seconds spent in each stage since the transcriber was loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StageTimes {
+    /// Demuxing, decoding and resampling the media.
+    pub media_s: f64,
+    /// Voice activity (the Silero model and segmenting).
+    pub vad_s: f64,
+    /// The speech encoder.
+    pub encoder_s: f64,
+    /// The speech decoder (batched greedy decoding).
+    pub decoder_s: f64,
+}
+
+/// A function shown every voice segment's 16 kHz audio as it is read (for
+/// measures such as the analysis's vocal tone), so nothing needs to keep
+/// the whole recording in memory.
+pub type SpeechTap = Box<dyn FnMut(&SpeechSegment) + Send>;
+
+/// A recording in progress inside [`Transcriber::transcribe_many`].
+struct InFlight<K> {
+    key: K,
+    /// Per voice segment, in order.
+    segments: Vec<Pending>,
+    /// Segments encoded but not yet decoded.
+    outstanding: usize,
+    duration_s: f64,
+    /// All its audio has been read.
+    read: bool,
+    error: Option<SpeechError>,
+}
+
+/// A voice segment of a recording in progress: start and end (s), and its
+/// text and confidence once decoded.
+type Pending = (f64, f64, Option<(String, f64)>);
+
+/// An encoded segment waiting for the decoder: (recording slot, segment index, states).
+type Queued = (usize, usize, Encoded);
 
 impl Transcriber {
     /// Loads the speech and voice-activity models.
     pub fn load(opts: &TranscriberOptions) -> Result<Self, SpeechError> {
-        let asr = Moonshine::load(&opts.model_dir, opts.threads)?;
+        let mut asr = Moonshine::load(&opts.model_dir, opts.threads)?;
+        asr.set_batch_limits(opts.batch);
         let vad = SileroVad::load(&opts.vad_model)?;
-        Ok(Self { asr, segmenter: Segmenter::new(vad, opts.vad), max_duration_s: opts.max_duration_s })
+        Ok(Self {
+            asr,
+            segmenter: Segmenter::new(vad, opts.vad),
+            max_duration_s: opts.max_duration_s,
+            times: StageTimes::default(),
+            tap: None,
+        })
+    }
+
+    /// Sets (or clears) the function shown each voice segment as it is read;
+    /// returns the previous one.
+    pub fn set_speech_tap(&mut self, tap: Option<SpeechTap>) -> Option<SpeechTap> {
+        std::mem::replace(&mut self.tap, tap)
+    }
+
+    /// Seconds spent per stage so far (where transcription time goes).
+    pub fn stage_times(&self) -> StageTimes {
+        self.times
     }
 
     /// The speech model's provenance.
@@ -79,8 +149,88 @@ impl Transcriber {
         self.asr.info()
     }
 
+    /// The speech model itself (batch settings, direct segment decoding).
+    pub fn moonshine(&mut self) -> &mut Moonshine {
+        &mut self.asr
+    }
+
     /// Transcribes a media file.
     pub fn transcribe_file(&mut self, path: &Path) -> Result<Transcript, SpeechError> {
+        let mut result = None;
+        self.transcribe_many(std::iter::once(((), path)), |(), r| result = Some(r));
+        result.unwrap_or_else(|| Err(SpeechError::Inference("no result for the file".into())))
+    }
+
+    /// Transcribes several media files, batching their segments together.
+    /// Results are in the order of `paths`.
+    pub fn transcribe_files(&mut self, paths: &[&Path]) -> Vec<Result<Transcript, SpeechError>> {
+        let mut results: Vec<Option<Result<Transcript, SpeechError>>> = (0..paths.len()).map(|_| None).collect();
+        self.transcribe_many(paths.iter().copied().enumerate(), |i, r| results[i] = Some(r));
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(SpeechError::Inference("no result for the file".into()))))
+            .collect()
+    }
+
+    /// Transcribes the recordings `files` yields (each with a caller's key),
+    /// calling `done` with each result as soon as it is complete. Files are
+    /// read one after the other; their segments share decoder batches. A
+    /// file that fails (bad media, too long) fails alone; a failing decoder
+    /// call fails the files whose segments it held.
+    pub fn transcribe_many<'p, K, I, F>(&mut self, files: I, mut done: F)
+    where
+        I: IntoIterator<Item = (K, &'p Path)>,
+        F: FnMut(K, Result<Transcript, SpeechError>),
+    {
+        let limits = self.asr.batch_limits();
+        // Decode when the queue holds this much: enough choice to group
+        // similar lengths, bounded memory (about 1.7 KB per frame).
+        let flush_segments = limits.max_segments.saturating_mul(4).max(1);
+        let flush_frames = limits.max_frames.saturating_mul(4).max(1);
+        let mut slots: Vec<Option<InFlight<K>>> = Vec::new();
+        let mut queue: Vec<Queued> = Vec::new();
+        for (key, path) in files {
+            let slot = match slots.iter().position(Option::is_none) {
+                Some(s) => s,
+                None => {
+                    slots.push(None);
+                    slots.len() - 1
+                }
+            };
+            slots[slot] =
+                Some(InFlight { key, segments: Vec::new(), outstanding: 0, duration_s: 0.0, read: false, error: None });
+            let read = self.read_file(path, slot, &mut slots, &mut queue, flush_segments, flush_frames, &mut done);
+            if let Some(Some(f)) = slots.get_mut(slot) {
+                f.read = true;
+                if let Err(e) = read {
+                    f.error.get_or_insert(e);
+                    queue.retain(|(s, _, _)| *s != slot);
+                    f.outstanding = 0;
+                }
+            }
+            self.finish_ready(&mut slots, &mut done);
+        }
+        if !queue.is_empty() {
+            self.flush(&mut queue, &mut slots);
+        }
+        self.finish_ready(&mut slots, &mut done);
+    }
+
+    /// Reads one file into the queue, decoding whenever the queue is full.
+    #[allow(clippy::too_many_arguments)]
+    fn read_file<K, F>(
+        &mut self,
+        path: &Path,
+        slot: usize,
+        slots: &mut [Option<InFlight<K>>],
+        queue: &mut Vec<Queued>,
+        flush_segments: usize,
+        flush_frames: usize,
+        done: &mut F,
+    ) -> Result<(), SpeechError>
+    where
+        F: FnMut(K, Result<Transcript, SpeechError>),
+    {
         let mut decoder = AudioDecoder::open(path)?;
         if let Some(declared) = decoder.declared_duration_s() {
             if declared > self.max_duration_s {
@@ -89,47 +239,133 @@ impl Transcriber {
         }
         let mut resampler = To16k::new(decoder.sample_rate())?;
         self.segmenter.reset();
-        let mut segments = Vec::new();
         let mut total: u64 = 0;
         let limit = (self.max_duration_s * SAMPLE_RATE as f64) as u64;
-        while let Some(chunk) = decoder.next_chunk()? {
+        let mut closed = Vec::new();
+        loop {
+            let started = Instant::now();
+            let Some(chunk) = decoder.next_chunk()? else { break };
             let audio = resampler.push(&chunk)?;
+            self.times.media_s += started.elapsed().as_secs_f64();
             total += audio.len() as u64;
             if total > limit {
                 return Err(MediaError::TooLong { limit_s: self.max_duration_s }.into());
             }
-            for speech in self.segmenter.push(&audio)? {
-                segments.extend(self.transcribe_segment(&speech)?);
+            let started = Instant::now();
+            closed.extend(self.segmenter.push(&audio)?);
+            self.times.vad_s += started.elapsed().as_secs_f64();
+            self.enqueue(&mut closed, slot, slots, queue)?;
+            let frames: usize = queue.iter().map(|(_, _, e)| e.frames()).sum();
+            if queue.len() >= flush_segments || frames >= flush_frames {
+                self.flush(queue, slots);
+                self.finish_ready(slots, done);
+                if let Some(Some(InFlight { error: Some(_), .. })) = slots.get(slot) {
+                    return Ok(());
+                }
             }
         }
         let tail = resampler.finish()?;
         total += tail.len() as u64;
-        let mut closing = self.segmenter.push(&tail)?;
-        closing.extend(self.segmenter.finish()?);
-        for speech in closing {
-            segments.extend(self.transcribe_segment(&speech)?);
+        let started = Instant::now();
+        closed.extend(self.segmenter.push(&tail)?);
+        closed.extend(self.segmenter.finish()?);
+        self.times.vad_s += started.elapsed().as_secs_f64();
+        self.enqueue(&mut closed, slot, slots, queue)?;
+        if let Some(Some(f)) = slots.get_mut(slot) {
+            f.duration_s = total as f64 / SAMPLE_RATE as f64;
         }
-        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        Ok(Transcript {
-            duration_s: total as f64 / SAMPLE_RATE as f64,
-            language: "en".into(),
-            model: format!("{} ({})", self.asr.info().name, self.asr.info().version),
-            segments,
-            text,
-        })
+        Ok(())
     }
 
-    fn transcribe_segment(&mut self, speech: &SpeechSegment) -> Result<Option<Segment>, SpeechError> {
-        let decoded = self.asr.transcribe(&speech.samples)?;
-        if decoded.text.is_empty() {
-            return Ok(None);
+    /// Encodes closed voice segments into the queue.
+    fn enqueue<K>(
+        &mut self,
+        closed: &mut Vec<SpeechSegment>,
+        slot: usize,
+        slots: &mut [Option<InFlight<K>>],
+        queue: &mut Vec<Queued>,
+    ) -> Result<(), SpeechError> {
+        let Some(Some(file)) = slots.get_mut(slot) else { return Ok(()) };
+        for speech in closed.drain(..) {
+            if let Some(tap) = self.tap.as_mut() {
+                tap(&speech);
+            }
+            let started = Instant::now();
+            let encoded = self.asr.encode(&speech.samples)?;
+            self.times.encoder_s += started.elapsed().as_secs_f64();
+            file.segments.push((round_ms(speech.start_s()), round_ms(speech.end_s()), None));
+            file.outstanding += 1;
+            queue.push((slot, file.segments.len() - 1, encoded));
         }
-        Ok(Some(Segment {
-            start: round_ms(speech.start_s()),
-            end: round_ms(speech.end_s()),
-            text: decoded.text,
-            confidence: decoded.confidence,
-        }))
+        Ok(())
+    }
+
+    /// Decodes everything queued.
+    fn flush<K>(&mut self, queue: &mut Vec<Queued>, slots: &mut [Option<InFlight<K>>]) {
+        let items: Vec<Queued> = std::mem::take(queue);
+        let (owners, encoded): (Vec<(usize, usize)>, Vec<Encoded>) =
+            items.into_iter().map(|(slot, seg, e)| ((slot, seg), e)).unzip();
+        let started = Instant::now();
+        let decoded = self.asr.decode_batch(&encoded);
+        self.times.decoder_s += started.elapsed().as_secs_f64();
+        match decoded {
+            Ok(decoded) => {
+                for ((slot, seg), d) in owners.into_iter().zip(decoded) {
+                    if let Some(Some(f)) = slots.get_mut(slot) {
+                        if let Some(s) = f.segments.get_mut(seg) {
+                            s.2 = Some((d.text, d.confidence));
+                        }
+                        f.outstanding = f.outstanding.saturating_sub(1);
+                    }
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for (slot, _) in owners {
+                    if let Some(Some(f)) = slots.get_mut(slot) {
+                        f.error.get_or_insert_with(|| SpeechError::Inference(reason.clone()));
+                        f.outstanding = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands over every recording that is read and fully decoded.
+    fn finish_ready<K, F>(&self, slots: &mut [Option<InFlight<K>>], done: &mut F)
+    where
+        F: FnMut(K, Result<Transcript, SpeechError>),
+    {
+        for slot in slots.iter_mut() {
+            let ready = matches!(slot, Some(f) if f.read && (f.outstanding == 0 || f.error.is_some()));
+            if !ready {
+                continue;
+            }
+            let Some(file) = slot.take() else { continue };
+            if let Some(e) = file.error {
+                done(file.key, Err(e));
+                continue;
+            }
+            let segments: Vec<Segment> = file
+                .segments
+                .into_iter()
+                .filter_map(|(start, end, decoded)| {
+                    let (text, confidence) = decoded?;
+                    (!text.is_empty()).then_some(Segment { start, end, text, confidence })
+                })
+                .collect();
+            let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+            done(
+                file.key,
+                Ok(Transcript {
+                    duration_s: file.duration_s,
+                    language: "en".into(),
+                    model: format!("{} ({})", self.asr.info().name, self.asr.info().version),
+                    segments,
+                    text,
+                }),
+            );
+        }
     }
 }
 

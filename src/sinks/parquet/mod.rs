@@ -55,6 +55,7 @@
 //! # Ok(()) }
 //! ```
 
+mod analysis_rows;
 mod rows;
 
 use std::collections::{BTreeMap, HashSet};
@@ -73,12 +74,17 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use tracing::{debug, info, warn};
 
+pub use analysis_rows::{responses_schema, scores_schema, AnalysisRows, ResponseRow, ScoreRow};
 pub use rows::{interviews_schema, segments_schema, InterviewRow, Key, SegmentRow, TIMESTAMP_TZ};
 
 /// Folder (under the sink's root) of the `interviews` table.
 pub const INTERVIEWS_DIR: &str = "interviews";
 /// Folder (under the sink's root) of the `segments` table.
 pub const SEGMENTS_DIR: &str = "segments";
+/// Folder (under the sink's root) of the `responses` table (answers per question).
+pub const RESPONSES_DIR: &str = "responses";
+/// Folder (under the sink's root) of the `scores` table (rubric scores).
+pub const SCORES_DIR: &str = "scores";
 /// Name of the Hive partition column (`date=YYYY-MM-DD`).
 pub const PARTITION_COLUMN: &str = "date";
 /// Version of the tables' column contract, stored in each file's key-value metadata.
@@ -159,6 +165,10 @@ pub struct WriteReport {
     pub interviews_written: usize,
     /// Segments rows written.
     pub segments_written: usize,
+    /// Responses rows written.
+    pub responses_written: usize,
+    /// Scores rows written.
+    pub scores_written: usize,
     /// Interviews rows dropped because their key was already committed (a replay).
     pub interviews_skipped_existing: usize,
     /// Interviews rows dropped because an earlier row of the same batch had their key.
@@ -177,6 +187,10 @@ struct KnownKeys {
     committed: HashSet<Key>,
     /// Keys with segments rows on disk (committed or left by a crashed write).
     with_segments: HashSet<Key>,
+    /// Keys with responses rows on disk.
+    with_responses: HashSet<Key>,
+    /// Keys with scores rows on disk.
+    with_scores: HashSet<Key>,
 }
 
 /// Writes the `interviews` and `segments` tables under one root folder.
@@ -198,6 +212,8 @@ impl ParquetSink {
             root.to_path_buf(),
             root.join(INTERVIEWS_DIR),
             root.join(SEGMENTS_DIR),
+            root.join(RESPONSES_DIR),
+            root.join(SCORES_DIR),
         ] {
             fs::create_dir_all(&dir).map_err(|source| ParquetSinkError::Io {
                 op: "create folder",
@@ -209,11 +225,13 @@ impl ParquetSink {
             root: root.to_path_buf(),
             known: Mutex::new(KnownKeys::default()),
         };
-        for table in [INTERVIEWS_DIR, SEGMENTS_DIR] {
+        for table in [INTERVIEWS_DIR, SEGMENTS_DIR, RESPONSES_DIR, SCORES_DIR] {
             remove_stale_temps(&sink.root.join(table))?;
         }
         let committed = sink.existing_keys()?;
         let with_segments = read_keys(&sink.root.join(SEGMENTS_DIR))?;
+        let with_responses = read_keys(&sink.root.join(RESPONSES_DIR))?;
+        let with_scores = read_keys(&sink.root.join(SCORES_DIR))?;
         info!(
             root = %root.display(),
             committed = committed.len(),
@@ -223,6 +241,8 @@ impl ParquetSink {
         *sink.lock() = KnownKeys {
             committed,
             with_segments,
+            with_responses,
+            with_scores,
         };
         Ok(sink)
     }
@@ -246,6 +266,38 @@ impl ParquetSink {
     /// Glob of the committed `segments` files.
     pub fn segments_glob(&self) -> String {
         format!("{}/{SEGMENTS_DIR}/**/*.parquet", self.root.display())
+    }
+
+    /// Glob of the committed `responses` files.
+    pub fn responses_glob(&self) -> String {
+        format!("{}/{RESPONSES_DIR}/**/*.parquet", self.root.display())
+    }
+
+    /// Glob of the committed `scores` files.
+    pub fn scores_glob(&self) -> String {
+        format!("{}/{SCORES_DIR}/**/*.parquet", self.root.display())
+    }
+
+    /// Reads every committed `responses` row (for tests, tools and small datasets).
+    pub fn read_responses(&self) -> Result<Vec<ResponseRow>, ParquetSinkError> {
+        let mut out = Vec::new();
+        for path in committed_files(&self.root.join(RESPONSES_DIR))? {
+            for batch in read_file(&path, None)? {
+                out.extend(analysis_rows::responses_from_batch(&batch, &path)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads every committed `scores` row (for tests, tools and small datasets).
+    pub fn read_scores(&self) -> Result<Vec<ScoreRow>, ParquetSinkError> {
+        let mut out = Vec::new();
+        for path in committed_files(&self.root.join(SCORES_DIR))? {
+            for batch in read_file(&path, None)? {
+                out.extend(analysis_rows::scores_from_batch(&batch, &path)?);
+            }
+        }
+        Ok(out)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, KnownKeys> {
@@ -315,6 +367,20 @@ impl ParquetSink {
         &self,
         interviews: &[InterviewRow],
         segments: &[SegmentRow],
+    ) -> Result<WriteReport, ParquetSinkError> {
+        self.write_batch_with(interviews, segments, &AnalysisRows::default())
+    }
+
+    /// [`Self::write_batch`] with the analysis tables: `responses` and
+    /// `scores` rows are written after the segments and before the
+    /// interviews rows (the commit marker), under the same rules as segments:
+    /// rows of a key already committed, or that already has rows in that
+    /// table on disk, are dropped; every row needs its interviews row.
+    pub fn write_batch_with(
+        &self,
+        interviews: &[InterviewRow],
+        segments: &[SegmentRow],
+        analysis: &AnalysisRows,
     ) -> Result<WriteReport, ParquetSinkError> {
         let mut known = self.lock();
         let mut report = WriteReport::default();
@@ -396,6 +462,52 @@ impl ParquetSink {
             report.segments_written += rows.len();
             report.files.push(path);
             known.with_segments.extend(rows.iter().map(|r| r.key()));
+        }
+
+        // The analysis tables, before the commit markers too.
+        let mut responses_by_date: BTreeMap<String, Vec<&ResponseRow>> = BTreeMap::new();
+        let mut seen_responses: HashSet<(Key, i32)> = HashSet::new();
+        for r in &analysis.responses {
+            let key = r.key();
+            if known.committed.contains(&key) || known.with_responses.contains(&key) {
+                continue;
+            }
+            let Some(date) = dates.get(&key) else {
+                return Err(invalid(key, &format!("response {} has no interviews row in the batch", r.question_index)));
+            };
+            if seen_responses.insert((key, r.question_index)) {
+                responses_by_date.entry(date.clone()).or_default().push(r);
+            }
+        }
+        let mut scores_by_date: BTreeMap<String, Vec<&ScoreRow>> = BTreeMap::new();
+        let mut seen_scores: HashSet<(Key, String, String)> = HashSet::new();
+        for r in &analysis.scores {
+            let key = r.key();
+            if known.committed.contains(&key) || known.with_scores.contains(&key) {
+                continue;
+            }
+            let Some(date) = dates.get(&key) else {
+                return Err(invalid(key, &format!("score {} has no interviews row in the batch", r.competency)));
+            };
+            if seen_scores.insert((key, r.competency.clone(), r.question_id.clone())) {
+                scores_by_date.entry(date.clone()).or_default().push(r);
+            }
+        }
+        for (date, mut rows) in responses_by_date {
+            rows.sort_by(|a, b| (&a.interview_id, &a.pipeline_version, a.question_index).cmp(&(&b.interview_id, &b.pipeline_version, b.question_index)));
+            let batch = analysis_rows::responses_batch(&rows)?;
+            let path = self.write_file(RESPONSES_DIR, &date, &part, &batch)?;
+            report.responses_written += rows.len();
+            report.files.push(path);
+            known.with_responses.extend(rows.iter().map(|r| r.key()));
+        }
+        for (date, mut rows) in scores_by_date {
+            rows.sort_by(|a, b| (&a.interview_id, &a.pipeline_version, &a.competency).cmp(&(&b.interview_id, &b.pipeline_version, &b.competency)));
+            let batch = analysis_rows::scores_batch(&rows)?;
+            let path = self.write_file(SCORES_DIR, &date, &part, &batch)?;
+            report.scores_written += rows.len();
+            report.files.push(path);
+            known.with_scores.extend(rows.iter().map(|r| r.key()));
         }
 
         // Then the interviews rows, the commit markers.

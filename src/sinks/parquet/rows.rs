@@ -372,6 +372,19 @@ impl<'a> Columns<'a> {
         Ok(a)
     }
 
+    /// A required-or-nullable Float64 column.
+    pub(crate) fn floats(&self, name: &str) -> Result<&'a arrow::array::PrimitiveArray<Float64Type>, ParquetSinkError> {
+        self.prim::<Float64Type>(name, "not Float64")
+    }
+
+    /// An integer column of type `T`.
+    pub(crate) fn ints<T: arrow::datatypes::ArrowPrimitiveType>(
+        &self,
+        name: &str,
+    ) -> Result<&'a arrow::array::PrimitiveArray<T>, ParquetSinkError> {
+        self.prim::<T>(name, "not the expected integer type")
+    }
+
     fn prim<T: arrow::datatypes::ArrowPrimitiveType>(
         &self,
         name: &str,

@@ -421,3 +421,45 @@ fn rows_serialize_with_serde() {
     let back: InterviewRow = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, row);
 }
+
+#[test]
+fn responses_schema_matches_its_contract() {
+    check_contract("responses.json", &responses_schema());
+}
+
+#[test]
+fn scores_schema_matches_its_contract() {
+    check_contract("scores.json", &scores_schema());
+}
+
+#[test]
+fn analysis_rows_round_trip_and_are_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = ParquetSink::open(dir.path()).expect("open");
+    let row = interview("a", "v1", "2024-05-01T10:00:00Z");
+    let mut unanswered = ResponseRow::example("a", "v1", 1);
+    unanswered.answered = false;
+    unanswered.start_s = None;
+    unanswered.pitch_hz = None;
+    let analysis = AnalysisRows {
+        responses: vec![ResponseRow::example("a", "v1", 0), unanswered],
+        scores: vec![ScoreRow::example("a", "v1", "problem_solving")],
+    };
+    let report = sink.write_batch_with(std::slice::from_ref(&row), &segs("a", "v1", 0, 2), &analysis).expect("write");
+    assert_eq!((report.responses_written, report.scores_written, report.interviews_written), (2, 1, 1));
+    // The commit marker goes last.
+    assert!(report.files.last().expect("files").starts_with(dir.path().join(INTERVIEWS_DIR)));
+    let mut back = sink.read_responses().expect("read responses");
+    back.sort_by_key(|r| r.question_index);
+    assert_eq!(back, analysis.responses);
+    assert_eq!(sink.read_scores().expect("read scores"), analysis.scores);
+    // A replay, and a new process, write nothing more.
+    let again = sink.write_batch_with(std::slice::from_ref(&row), &[], &analysis).expect("replay");
+    assert_eq!((again.responses_written, again.scores_written), (0, 0));
+    let reopened = ParquetSink::open(dir.path()).expect("reopen");
+    let again = reopened.write_batch_with(&[row], &[], &analysis).expect("replay");
+    assert_eq!((again.responses_written, again.scores_written, again.interviews_written), (0, 0, 0));
+    // Rows without their interviews row are refused.
+    let orphan = AnalysisRows { responses: vec![ResponseRow::example("zzz", "v1", 0)], scores: vec![] };
+    assert!(sink.write_batch_with(&[], &[], &orphan).is_err());
+}

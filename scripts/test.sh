@@ -7,5 +7,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$HERE"
 bash scripts/setup.sh
 # 2 cores: integration tests each run a broker and a dataflow; two at a time.
-cargo test --all-targets -- --test-threads=2
+cargo test --lib --bins --tests -- --test-threads=2
 cargo test --doc
+# Benchmarks measure speed (cargo bench, benches/*.sh); here they are only built.
+cargo test --benches --no-run

@@ -40,26 +40,36 @@ fn root() -> PathBuf {
 // ---------------------------------------------------------------- criterion
 
 fn batched_vs_one_at_a_time(c: &mut Criterion) {
-    let files: Vec<PathBuf> = ["real/jfk.flac", "interviews/swe-02.mp4", "interviews/data-02/q2.mp4"]
-        .iter()
-        .map(|f| root().join("datasets").join(f))
-        .collect();
+    let files: Vec<PathBuf> = [
+        "real/jfk.flac",
+        "interviews/swe-02.mp4",
+        "interviews/data-02/q2.mp4",
+    ]
+    .iter()
+    .map(|f| root().join("datasets").join(f))
+    .collect();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let mut group = c.benchmark_group("asr_compare");
     group.sample_size(10);
     for (name, segments) in [("panelflow_batched", 16), ("panelflow_one_at_a_time", 1)] {
         let opts = TranscriberOptions {
             threads: 2,
-            batch: BatchLimits { max_segments: segments, ..BatchLimits::default() },
+            batch: BatchLimits {
+                max_segments: segments,
+                ..BatchLimits::default()
+            },
             ..TranscriberOptions::default()
         };
         let mut t = match Transcriber::load(&opts) {
             Ok(t) => t,
             Err(e) => panic!("models missing ({e}); run bash scripts/setup.sh"),
         };
-        let audio_ms: f64 =
-            t.transcribe_files(&paths).into_iter().map(|r| r.map(|t| t.duration_s).unwrap_or(0.0)).sum::<f64>()
-                * 1000.0;
+        let audio_ms: f64 = t
+            .transcribe_files(&paths)
+            .into_iter()
+            .map(|r| r.map(|t| t.duration_s).unwrap_or(0.0))
+            .sum::<f64>()
+            * 1000.0;
         group.throughput(Throughput::Elements(audio_ms as u64));
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -122,11 +132,17 @@ fn env_or(name: &str, default: &str) -> String {
 
 fn dataset_workload() -> Result<Workload, BoxError> {
     let datasets = root().join("datasets");
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(datasets.join("manifest.json"))?)?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(datasets.join("manifest.json"))?)?;
     let (mut files, mut references, mut audio_s) = (Vec::new(), Vec::new(), 0.0);
-    for it in manifest["interviews"].as_array().ok_or("manifest: no interviews")? {
+    for it in manifest["interviews"]
+        .as_array()
+        .ok_or("manifest: no interviews")?
+    {
         for media in it["media"].as_array().ok_or("manifest: no media")? {
-            let path = media["path"].as_str().ok_or("manifest: media without path")?;
+            let path = media["path"]
+                .as_str()
+                .ok_or("manifest: media without path")?;
             let reference: Vec<&str> = it["answers"]
                 .as_array()
                 .ok_or("manifest: no answers")?
@@ -140,14 +156,29 @@ fn dataset_workload() -> Result<Workload, BoxError> {
         }
     }
     for clip in manifest["clips"].as_array().ok_or("manifest: no clips")? {
-        for media in clip["media"].as_array().ok_or("manifest: clip without media")? {
-            let path = media["path"].as_str().ok_or("manifest: media without path")?;
+        for media in clip["media"]
+            .as_array()
+            .ok_or("manifest: clip without media")?
+        {
+            let path = media["path"]
+                .as_str()
+                .ok_or("manifest: media without path")?;
             files.push(datasets.join(path));
-            references.push(clip["reference_transcript"].as_str().unwrap_or("").to_string());
+            references.push(
+                clip["reference_transcript"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
             audio_s += media["duration_s"].as_f64().unwrap_or(0.0);
         }
     }
-    Ok(Workload { name: "dataset".into(), files, references, audio_s })
+    Ok(Workload {
+        name: "dataset".into(),
+        files,
+        references,
+        audio_s,
+    })
 }
 
 /// Seconds of a 16-bit PCM WAV, from its header.
@@ -156,9 +187,19 @@ fn wav_seconds(path: &Path) -> Result<f64, BoxError> {
     let (mut pos, mut rate, mut block) = (12usize, 0u32, 0u16);
     while pos + 8 <= bytes.len() {
         let id = &bytes[pos..pos + 4];
-        let size = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]) as usize;
+        let size = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
         if id == b"fmt " && pos + 24 <= bytes.len() {
-            rate = u32::from_le_bytes([bytes[pos + 12], bytes[pos + 13], bytes[pos + 14], bytes[pos + 15]]);
+            rate = u32::from_le_bytes([
+                bytes[pos + 12],
+                bytes[pos + 13],
+                bytes[pos + 14],
+                bytes[pos + 15],
+            ]);
             block = u16::from_le_bytes([bytes[pos + 20], bytes[pos + 21]]);
         }
         if id == b"data" && rate > 0 && block > 0 {
@@ -170,14 +211,22 @@ fn wav_seconds(path: &Path) -> Result<f64, BoxError> {
 }
 
 fn long_workload() -> Result<Option<Workload>, BoxError> {
-    let (Ok(wav), Ok(reference)) = (std::env::var("ASR_COMPARE_LONG"), std::env::var("ASR_COMPARE_LONG_REF")) else {
+    let (Ok(wav), Ok(reference)) = (
+        std::env::var("ASR_COMPARE_LONG"),
+        std::env::var("ASR_COMPARE_LONG_REF"),
+    ) else {
         return Ok(None);
     };
     let wav = PathBuf::from(wav);
     let text = std::fs::read_to_string(&reference)?;
     let audio_s = wav_seconds(&wav)?;
     let name = format!("long ({:.0} min)", audio_s / 60.0);
-    Ok(Some(Workload { name, files: vec![wav], references: vec![text.lines().collect::<Vec<_>>().join(" ")], audio_s }))
+    Ok(Some(Workload {
+        name,
+        files: vec![wav],
+        references: vec![text.lines().collect::<Vec<_>>().join(" ")],
+        audio_s,
+    }))
 }
 
 fn systems() -> Vec<System> {
@@ -196,20 +245,34 @@ fn systems() -> Vec<System> {
             });
         }
     }
-    if let (Ok(bin), Ok(home)) = (std::env::var("ASR_COMPARE_BEFORE"), std::env::var("ASR_COMPARE_BEFORE_HOME")) {
+    if let (Ok(bin), Ok(home)) = (
+        std::env::var("ASR_COMPARE_BEFORE"),
+        std::env::var("ASR_COMPARE_BEFORE_HOME"),
+    ) {
         out.push(System {
             name: "panelflow before (1 worker x 2thr)".into(),
             program: bin,
-            args: vec!["transcribe".into(), "--json".into(), "--threads".into(), "2".into()],
+            args: vec![
+                "transcribe".into(),
+                "--json".into(),
+                "--threads".into(),
+                "2".into(),
+            ],
             env: vec![("PANELFLOW_HOME".into(), home)],
             multi_file_only: false,
         });
     }
     let bin = env_or("ASR_COMPARE_PANELFLOW", env!("CARGO_BIN_EXE_panelflow"));
-    for workers in env_or("ASR_COMPARE_WORKERS", "1 2").split_whitespace().filter_map(|w| w.parse::<usize>().ok()) {
+    for workers in env_or("ASR_COMPARE_WORKERS", "1 2")
+        .split_whitespace()
+        .filter_map(|w| w.parse::<usize>().ok())
+    {
         let threads = (2 / workers).max(1);
         out.push(System {
-            name: format!("panelflow ({workers} worker{} x {threads}thr)", if workers > 1 { "s" } else { "" }),
+            name: format!(
+                "panelflow ({workers} worker{} x {threads}thr)",
+                if workers > 1 { "s" } else { "" }
+            ),
             program: bin.clone(),
             args: vec![
                 "transcribe".into(),
@@ -230,7 +293,12 @@ fn systems() -> Vec<System> {
 fn run(system: &System, workload: &Workload) -> Result<Measured, BoxError> {
     let timing = tempfile::NamedTempFile::new()?;
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f").arg("%e %U %S %M").arg("-o").arg(timing.path()).arg(&system.program).args(&system.args);
+    cmd.arg("-f")
+        .arg("%e %U %S %M")
+        .arg("-o")
+        .arg(timing.path())
+        .arg(&system.program)
+        .args(&system.args);
     cmd.args(&workload.files);
     for (k, v) in &system.env {
         cmd.env(k, v);
@@ -246,10 +314,19 @@ fn run(system: &System, workload: &Workload) -> Result<Measured, BoxError> {
     let texts: Vec<String> = String::from_utf8(out.stdout)?
         .lines()
         .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).map(|v| v["text"].as_str().unwrap_or("").to_string()))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .map(|v| v["text"].as_str().unwrap_or("").to_string())
+        })
         .collect::<Result<_, _>>()?;
     if texts.len() != workload.files.len() {
-        return Err(format!("{}: {} transcripts for {} files", system.name, texts.len(), workload.files.len()).into());
+        return Err(format!(
+            "{}: {} transcripts for {} files",
+            system.name,
+            texts.len(),
+            workload.files.len()
+        )
+        .into());
     }
     let (mut errors, mut words) = (0usize, 0usize);
     for (reference, hypothesis) in workload.references.iter().zip(&texts) {
@@ -258,7 +335,12 @@ fn run(system: &System, workload: &Workload) -> Result<Measured, BoxError> {
         words += r.len();
     }
     let timing = std::fs::read_to_string(timing.path())?;
-    let fields: Vec<f64> = timing.split_whitespace().rev().take(4).filter_map(|x| x.parse().ok()).collect();
+    let fields: Vec<f64> = timing
+        .split_whitespace()
+        .rev()
+        .take(4)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     let [peak_kb, sys, user, wall] = fields[..] else {
         return Err(format!("cannot read GNU time's output {timing:?}").into());
     };
@@ -300,7 +382,9 @@ fn compare() -> Result<(), BoxError> {
     }
     workloads.retain(|w| only.as_deref().is_none_or(|o| w.name.starts_with(o)));
     let systems = systems();
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     println!(
         "asr_compare: {cpus} CPUs, {rounds} rounds on the dataset and {long_rounds} on the long file; systems alternate within \
          each round (order reversed every other round)"
@@ -319,12 +403,22 @@ fn compare() -> Result<(), BoxError> {
             "{:<40} {:>5} {:>8} {:>8} {:>9} {:>8} {:>7}  load",
             "system", "round", "wall_s", "speed", "per-core", "peak_MB", "WER"
         );
-        let active: Vec<&System> = systems.iter().filter(|s| !s.multi_file_only || workload.files.len() > 1).collect();
+        let active: Vec<&System> = systems
+            .iter()
+            .filter(|s| !s.multi_file_only || workload.files.len() > 1)
+            .collect();
         let mut results: Vec<Vec<Measured>> = active.iter().map(|_| Vec::new()).collect();
-        let rounds = if workload.name.starts_with("long") { long_rounds } else { rounds };
+        let rounds = if workload.name.starts_with("long") {
+            long_rounds
+        } else {
+            rounds
+        };
         for round in 0..rounds {
-            let order: Vec<usize> =
-                if round % 2 == 0 { (0..active.len()).collect() } else { (0..active.len()).rev().collect() };
+            let order: Vec<usize> = if round % 2 == 0 {
+                (0..active.len()).collect()
+            } else {
+                (0..active.len()).rev().collect()
+            };
             for i in order {
                 let system = active[i];
                 match run(system, workload) {
@@ -350,16 +444,35 @@ fn compare() -> Result<(), BoxError> {
         let reference = active
             .iter()
             .position(|s| s.name.starts_with("faster-whisper"))
-            .map(|i| median(results[i].iter().map(|m| workload.audio_s / m.wall_s).collect()));
+            .map(|i| {
+                median(
+                    results[i]
+                        .iter()
+                        .map(|m| workload.audio_s / m.wall_s)
+                        .collect(),
+                )
+            });
         for (system, measured) in active.iter().zip(&results) {
             if measured.is_empty() {
                 continue;
             }
-            let speed = median(measured.iter().map(|m| workload.audio_s / m.wall_s).collect());
-            let per_core = median(measured.iter().map(|m| workload.audio_s / m.cpu_s.max(1e-9)).collect());
+            let speed = median(
+                measured
+                    .iter()
+                    .map(|m| workload.audio_s / m.wall_s)
+                    .collect(),
+            );
+            let per_core = median(
+                measured
+                    .iter()
+                    .map(|m| workload.audio_s / m.cpu_s.max(1e-9))
+                    .collect(),
+            );
             let peak = median(measured.iter().map(|m| m.peak_mb).collect());
             let wer = median(measured.iter().map(|m| m.wer).collect());
-            let ratio = reference.map(|r| format!("{:.2}x faster-whisper", speed / r)).unwrap_or_default();
+            let ratio = reference
+                .map(|r| format!("{:.2}x faster-whisper", speed / r))
+                .unwrap_or_default();
             println!(
                 "{:<40} speed {:>6.2}x  per-core {:>6.2}x  peak {:>5.0} MB  WER {:>5.2}%  {}",
                 system.name,

@@ -10,7 +10,10 @@ use panelflow::speech::transcriber::{Transcriber, TranscriberOptions};
 
 fn jfk(c: &mut Criterion) {
     let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/real/jfk.flac");
-    let mut transcriber = match Transcriber::load(&TranscriberOptions { threads: 2, ..Default::default() }) {
+    let mut transcriber = match Transcriber::load(&TranscriberOptions {
+        threads: 2,
+        ..Default::default()
+    }) {
         Ok(t) => t,
         Err(e) => panic!("models missing ({e}); run bash scripts/setup.sh"),
     };

@@ -93,7 +93,12 @@ pub struct PipelineSection {
 
 impl Default for PipelineSection {
     fn default() -> Self {
-        Self { name: "pilot".into(), version: "1".into(), phase: Phase::Pilot, region: "us".into() }
+        Self {
+            name: "pilot".into(),
+            version: "1".into(),
+            phase: Phase::Pilot,
+            region: "us".into(),
+        }
     }
 }
 
@@ -142,7 +147,11 @@ pub struct IngestSection {
 
 impl Default for IngestSection {
     fn default() -> Self {
-        Self { max_age_s: 300, max_body_bytes: 1 << 20, secrets: BTreeMap::new() }
+        Self {
+            max_age_s: 300,
+            max_body_bytes: 1 << 20,
+            secrets: BTreeMap::new(),
+        }
     }
 }
 
@@ -188,7 +197,11 @@ pub struct SpeechSection {
 
 impl Default for SpeechSection {
     fn default() -> Self {
-        Self { models_dir: None, threads: 1, max_segment_s: 20.0 }
+        Self {
+            models_dir: None,
+            threads: 1,
+            max_segment_s: 20.0,
+        }
     }
 }
 
@@ -328,17 +341,23 @@ pub struct SinksSection {
 
 impl Default for SinksSection {
     fn default() -> Self {
-        Self { parquet_dir: PathBuf::from("out/parquet") }
+        Self {
+            parquet_dir: PathBuf::from("out/parquet"),
+        }
     }
 }
 
 impl PipelineConfig {
     /// Reads a TOML file, then applies environment overrides.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut cfg = Self::from_toml(&text)
-            .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut cfg = Self::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
         cfg.apply_env();
         Ok(cfg)
     }
@@ -364,7 +383,9 @@ impl PipelineConfig {
     /// The secret for a source: `PANELFLOW_<SOURCE>_SECRET`, else the config.
     pub fn secret_for(&self, source: &str) -> Option<String> {
         let var = format!("PANELFLOW_{}_SECRET", source.to_ascii_uppercase());
-        std::env::var(var).ok().or_else(|| self.ingest.secrets.get(source).cloned())
+        std::env::var(var)
+            .ok()
+            .or_else(|| self.ingest.secrets.get(source).cloned())
     }
 
     /// Short hash of the effective config, recorded on every output row.
@@ -375,7 +396,10 @@ impl PipelineConfig {
 
     /// The models folder in effect.
     pub fn models_dir(&self) -> PathBuf {
-        self.speech.models_dir.clone().unwrap_or_else(crate::paths::models_dir)
+        self.speech
+            .models_dir
+            .clone()
+            .unwrap_or_else(crate::paths::models_dir)
     }
 }
 

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "panelflow", version, about = "Streaming analytics for recorded one-way video interviews")]
+#[command(
+    name = "panelflow",
+    version,
+    about = "Streaming analytics for recorded one-way video interviews"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -143,12 +147,33 @@ fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Transcribe { files, json, threads, workers, batch, batch_frames, summary } => {
-            let opts = panelflow::cli::transcribe::Options { json, threads, workers, batch, batch_frames, summary };
+        Command::Transcribe {
+            files,
+            json,
+            threads,
+            workers,
+            batch,
+            batch_frames,
+            summary,
+        } => {
+            let opts = panelflow::cli::transcribe::Options {
+                json,
+                threads,
+                workers,
+                batch,
+                batch_frames,
+                summary,
+            };
             panelflow::cli::transcribe::run(&files, &opts)
         }
         Command::Ingest { listen, config } => ingest(listen, config).map(|()| ExitCode::SUCCESS),
-        Command::Run { config, workers, processes, process, hostfile } => {
+        Command::Run {
+            config,
+            workers,
+            processes,
+            process,
+            hostfile,
+        } => {
             let mut args = Vec::new();
             if let Some(n) = processes {
                 args = vec!["-w".into(), workers.to_string(), "-n".into(), n.to_string()];
@@ -159,18 +184,47 @@ fn main() -> ExitCode {
             }
             panelflow::cli::run::run(config.as_deref(), workers, args).map(|()| ExitCode::SUCCESS)
         }
-        Command::LeverEmulator { listen, data } => lever_emulator(listen, data).map(|()| ExitCode::SUCCESS),
-        Command::Analyze { files, questions, posting, config, family, json, threads } => {
-            let args = panelflow::cli::analyze::AnalyzeArgs { files, questions, posting, config, family, json, threads };
+        Command::LeverEmulator { listen, data } => {
+            lever_emulator(listen, data).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Analyze {
+            files,
+            questions,
+            posting,
+            config,
+            family,
+            json,
+            threads,
+        } => {
+            let args = panelflow::cli::analyze::AnalyzeArgs {
+                files,
+                questions,
+                posting,
+                config,
+                family,
+                json,
+                threads,
+            };
             panelflow::cli::analyze::run(&args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Eval { datasets, config, json, only, threads } => {
-            panelflow::cli::eval::run(datasets, config, json, &only, threads).map(|_| ExitCode::SUCCESS)
+        Command::Eval {
+            datasets,
+            config,
+            json,
+            only,
+            threads,
+        } => panelflow::cli::eval::run(datasets, config, json, &only, threads)
+            .map(|_| ExitCode::SUCCESS),
+        Command::Demo { out, workers } => {
+            panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS)
         }
-        Command::Demo { out, workers } => panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS),
-        Command::Aggregate(args) => panelflow::dataflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS),
+        Command::Aggregate(args) => {
+            panelflow::dataflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Simulate(args) => panelflow::cli::simulate::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Audit { dir, html } => panelflow::cli::audit::run(&dir, html.as_deref()).map(|()| ExitCode::SUCCESS),
+        Command::Audit { dir, html } => {
+            panelflow::cli::audit::run(&dir, html.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -187,14 +241,21 @@ fn ingest(listen: SocketAddr, config: Option<PathBuf>) -> anyhow::Result<()> {
     rt.block_on(async move {
         panelflow::sources::kafka::ensure_topics(&cfg.kafka).await?;
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        eprintln!("panelflow ingest listening on http://{}", listener.local_addr()?);
+        eprintln!(
+            "panelflow ingest listening on http://{}",
+            listener.local_addr()?
+        );
         panelflow::sources::http::serve(listener, cfg).await
     })
 }
 
 fn lever_emulator(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
     let api_key = std::env::var("PANELFLOW_LEVER_API_KEY").unwrap_or_else(|_| "test-key".into());
-    let cfg = panelflow::lever::emulator::EmulatorConfig { data_dir: data, api_key, ..Default::default() };
+    let cfg = panelflow::lever::emulator::EmulatorConfig {
+        data_dir: data,
+        api_key,
+        ..Default::default()
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -206,5 +267,8 @@ fn lever_emulator(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PANELFLOW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,panelflow=info,symphonia=error,symphonia_core=off,symphonia_format_isomp4=error"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -21,7 +21,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(p).join("panelflow");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache").join("panelflow")
 }
 
@@ -54,7 +56,9 @@ pub fn onnxruntime_library() -> PathBuf {
             }
         }
     }
-    lib.join(format!("python3/site-packages/onnxruntime/capi/libonnxruntime.so.{ORT_VERSION}"))
+    lib.join(format!(
+        "python3/site-packages/onnxruntime/capi/libonnxruntime.so.{ORT_VERSION}"
+    ))
 }
 
 /// Folder holding the converted models (`moonshine-base-en/`, `silero-vad/`).

@@ -44,7 +44,11 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
     assert_eq!(stack.post_interview(&missing), 202);
 
     let run = stack.run(&stack.cfg, 2);
-    run.wait(LONG, |s| s.transcribed.load(std::sync::atomic::Ordering::Relaxed) + s.failed.load(std::sync::atomic::Ordering::Relaxed) >= 6);
+    run.wait(LONG, |s| {
+        s.transcribed.load(std::sync::atomic::Ordering::Relaxed)
+            + s.failed.load(std::sync::atomic::Ordering::Relaxed)
+            >= 6
+    });
     run.stop();
 
     // Parquet, as an analyst reads it.
@@ -53,14 +57,30 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
          model_name, model_sha256, correlation_id, config_hash, media_count, lever_note_id, summary_json, date \
          from {interviews} order by interview_id",
     );
-    let ids: Vec<&str> = rows.iter().map(|r| r["interview_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["corrupt-1", "missing-1", "sales-01", "support-02", "swe-01", "swe-02"]);
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["interview_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "corrupt-1",
+            "missing-1",
+            "sales-01",
+            "support-02",
+            "swe-01",
+            "swe-02"
+        ]
+    );
     for r in &rows {
         let id = r["interview_id"].as_str().unwrap();
         assert_eq!(r["pipeline_version"], "e2e-1");
         assert_eq!(r["model_name"], "moonshine-base-en");
         assert_eq!(r["model_sha256"].as_str().unwrap().len(), 64);
-        assert!(r["date"].as_str().is_some_and(|d| d.len() == 10), "date partition on {id}");
+        assert!(
+            r["date"].as_str().is_some_and(|d| d.len() == 10),
+            "date partition on {id}"
+        );
         if good.contains(&id) {
             assert_eq!(r["outcome"], "transcribed", "{id}: {r}");
             let transcript = r["transcript"].as_str().unwrap();
@@ -68,7 +88,10 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
             assert!(error < 0.3, "{id}: WER {error:.3} — {transcript}");
             let wpm = r["words_per_minute"].as_f64().unwrap();
             assert!((100.0..220.0).contains(&wpm), "{id}: {wpm} wpm");
-            assert!(r["lever_note_id"].as_str().is_some(), "{id} has its note id");
+            assert!(
+                r["lever_note_id"].as_str().is_some(),
+                "{id} has its note id"
+            );
             let summary: Value = serde_json::from_str(r["summary_json"].as_str().unwrap()).unwrap();
             assert_eq!(summary["correlation_id"], r["correlation_id"]);
             assert!(summary["analysis_completion_time"].as_str().is_some());
@@ -77,18 +100,40 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
             assert!(r["transcript"].is_null());
         }
     }
-    let reason = |id: &str| rows.iter().find(|r| r["interview_id"] == id).unwrap()["failure_reason"].as_str().unwrap().to_string();
-    assert!(reason("corrupt-1").contains("media_not_audio"), "{}", reason("corrupt-1"));
-    assert!(reason("missing-1").contains("HTTP 404"), "{}", reason("missing-1"));
+    let reason = |id: &str| {
+        rows.iter().find(|r| r["interview_id"] == id).unwrap()["failure_reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        reason("corrupt-1").contains("media_not_audio"),
+        "{}",
+        reason("corrupt-1")
+    );
+    assert!(
+        reason("missing-1").contains("HTTP 404"),
+        "{}",
+        reason("missing-1")
+    );
 
     // Segments: per answer for the per-question interview, timed, joined by key.
     let segs = stack.duckdb(
         "select s.interview_id, s.question_id, s.start_s, s.end_s, s.text from {segments} s \
          join {interviews} i using (interview_id, pipeline_version) where s.interview_id = 'support-02' order by media_index, segment_index",
     );
-    let questions: BTreeSet<&str> = segs.iter().filter_map(|s| s["question_id"].as_str()).collect();
-    assert_eq!(questions.len(), 4, "support-02 answers four questions: {questions:?}");
-    assert!(segs.iter().all(|s| s["end_s"].as_f64() > s["start_s"].as_f64()));
+    let questions: BTreeSet<&str> = segs
+        .iter()
+        .filter_map(|s| s["question_id"].as_str())
+        .collect();
+    assert_eq!(
+        questions.len(),
+        4,
+        "support-02 answers four questions: {questions:?}"
+    );
+    assert!(segs
+        .iter()
+        .all(|s| s["end_s"].as_f64() > s["start_s"].as_f64()));
 
     // Lever: one private note per good interview, carrying its correlation id; none for failures.
     for id in good {
@@ -97,16 +142,28 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
         assert_eq!(notes.len(), 1, "{id}: {notes:?}");
         let text = notes[0].to_string();
         let row = rows.iter().find(|r| r["interview_id"] == id).unwrap();
-        assert!(text.contains(row["correlation_id"].as_str().unwrap()), "{id}: note lacks correlation id");
+        assert!(
+            text.contains(row["correlation_id"].as_str().unwrap()),
+            "{id}: note lacks correlation id"
+        );
         assert_eq!(notes[0]["secret"], true, "{id}: note must be private");
     }
     assert!(notes_for(&stack, &interview("data-01").opportunity_id).is_empty());
 
     // Dead letters: one per failure, with stage and reason.
     let dead = stack.dead_letters();
-    let dead_ids: BTreeSet<&str> = dead.iter().filter_map(|d| d["interview_id"].as_str()).collect();
-    assert_eq!(dead_ids, BTreeSet::from(["corrupt-1", "missing-1"]), "{dead:?}");
-    assert!(dead.iter().all(|d| d["reason"].as_str().is_some_and(|r| !r.is_empty()) && d["stage"] == "media"));
+    let dead_ids: BTreeSet<&str> = dead
+        .iter()
+        .filter_map(|d| d["interview_id"].as_str())
+        .collect();
+    assert_eq!(
+        dead_ids,
+        BTreeSet::from(["corrupt-1", "missing-1"]),
+        "{dead:?}"
+    );
+    assert!(dead
+        .iter()
+        .all(|d| d["reason"].as_str().is_some_and(|r| !r.is_empty()) && d["stage"] == "media"));
 
     // Every offset was committed once the sinks were durable.
     assert_eq!(stack.uncommitted(&stack.cfg.kafka.group_id), 0);
@@ -122,7 +179,10 @@ fn duplicate_delivery_and_full_replay_write_one_row_and_one_note() {
     let run = stack.run(&stack.cfg, 2);
     run.wait(LONG, |_| run.processed() >= 2);
     run.stop();
-    assert_eq!(stack.duckdb("select count(*) as n from {interviews}")[0]["n"], 1);
+    assert_eq!(
+        stack.duckdb("select count(*) as n from {interviews}")[0]["n"],
+        1
+    );
     assert_eq!(notes_for(&stack, &it.opportunity_id).len(), 1);
 
     // A restart that replays the whole topic (a new consumer group reads
@@ -130,10 +190,20 @@ fn duplicate_delivery_and_full_replay_write_one_row_and_one_note() {
     let mut replay = stack.cfg.clone();
     replay.kafka.group_id = "panelflow-e2e-replay".into();
     let run = stack.run(&replay, 1);
-    run.wait(LONG, |s| s.duplicates.load(std::sync::atomic::Ordering::Relaxed) >= 2);
+    run.wait(LONG, |s| {
+        s.duplicates.load(std::sync::atomic::Ordering::Relaxed) >= 2
+    });
     run.stop();
-    assert_eq!(stack.duckdb("select count(*) as n from {interviews}")[0]["n"], 1);
-    assert_eq!(stack.duckdb("select count(distinct segment_index) as n from {segments}")[0]["n"].as_i64().unwrap() > 0, true);
+    assert_eq!(
+        stack.duckdb("select count(*) as n from {interviews}")[0]["n"],
+        1
+    );
+    assert!(
+        stack.duckdb("select count(distinct segment_index) as n from {segments}")[0]["n"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0
+    );
     assert_eq!(notes_for(&stack, &it.opportunity_id).len(), 1);
 }
 
@@ -145,12 +215,20 @@ fn private_network_media_is_refused_unless_allowed() {
     let mut strict = stack.cfg.clone();
     strict.media.allow_private_networks = false;
     let run = stack.run(&strict, 1);
-    run.wait(LONG, |s| s.failed.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    run.wait(LONG, |s| {
+        s.failed.load(std::sync::atomic::Ordering::Relaxed) >= 1
+    });
     run.stop();
     let rows = stack.duckdb("select outcome, failure_reason from {interviews}");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["outcome"], "failed");
-    assert!(rows[0]["failure_reason"].as_str().unwrap().contains("media_forbidden_address"), "{rows:?}");
+    assert!(
+        rows[0]["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("media_forbidden_address"),
+        "{rows:?}"
+    );
     assert!(notes_for(&stack, &it.opportunity_id).is_empty());
     assert_eq!(stack.dead_letters().len(), 1);
 }
@@ -188,7 +266,10 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     // "nothing doubled".
     let mut restart_cfg = stack.cfg.clone();
     restart_cfg.kafka.group_id = "panelflow-e2e-restarted".into();
-    let configs = [stack.dir.path().join("pipeline-1.toml"), stack.dir.path().join("pipeline-2.toml")];
+    let configs = [
+        stack.dir.path().join("pipeline-1.toml"),
+        stack.dir.path().join("pipeline-2.toml"),
+    ];
     std::fs::write(&configs[0], toml::to_string(&stack.cfg).unwrap()).unwrap();
     std::fs::write(&configs[1], toml::to_string(&restart_cfg).unwrap()).unwrap();
     let log_path = |n: u32| stack.dir.path().join(format!("run-{n}.log"));
@@ -204,9 +285,20 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     };
     let log_tail = |n: u32| {
         let text = std::fs::read_to_string(log_path(n)).unwrap_or_default();
-        text.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        text.lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n")
     };
-    let notes = || ids.iter().map(|id| notes_for(&stack, &interview(id).opportunity_id).len()).sum::<usize>();
+    let notes = || {
+        ids.iter()
+            .map(|id| notes_for(&stack, &interview(id).opportunity_id).len())
+            .sum::<usize>()
+    };
     // Progress is polled with the sink's own reader (DuckDB refuses an empty glob).
     let rows = || {
         panelflow::sinks::parquet::ParquetSink::open(&stack.cfg.sinks.parquet_dir)
@@ -218,30 +310,60 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     let mut first = start(1);
     let deadline = std::time::Instant::now() + LONG;
     while notes() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no note written:\n{}", log_tail(1));
-        assert!(first.try_wait().unwrap().is_none(), "run exited early:\n{}", log_tail(1));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no note written:\n{}",
+            log_tail(1)
+        );
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "run exited early:\n{}",
+            log_tail(1)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     first.kill().unwrap(); // SIGKILL: no draining, no final commit
     first.wait().unwrap();
     let (notes_at_kill, rows_at_kill) = (notes(), rows());
-    assert!(notes_at_kill >= 1 && rows_at_kill < ids.len() as u64, "killed too late: {notes_at_kill} notes, {rows_at_kill} rows");
+    assert!(
+        notes_at_kill >= 1 && rows_at_kill < ids.len() as u64,
+        "killed too late: {notes_at_kill} notes, {rows_at_kill} rows"
+    );
 
     let mut second = start(2);
     let deadline = std::time::Instant::now() + LONG;
     while rows() < ids.len() as u64 {
-        assert!(std::time::Instant::now() < deadline, "restart did not finish ({} rows):\n{}", rows(), log_tail(2));
-        assert!(second.try_wait().unwrap().is_none(), "restart exited early:\n{}", log_tail(2));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "restart did not finish ({} rows):\n{}",
+            rows(),
+            log_tail(2)
+        );
+        assert!(
+            second.try_wait().unwrap().is_none(),
+            "restart exited early:\n{}",
+            log_tail(2)
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     // SIGTERM: drain and commit.
     unsafe { libc_kill(second.id() as i32, 15) };
     assert!(second.wait().unwrap().success(), "{}", log_tail(2));
 
-    assert_eq!(stack.duckdb("select count(*) as n from {interviews}")[0]["n"], ids.len() as u64);
-    assert_eq!(stack.duckdb("select count(distinct interview_id) as n from {interviews}")[0]["n"], ids.len() as u64);
+    assert_eq!(
+        stack.duckdb("select count(*) as n from {interviews}")[0]["n"],
+        ids.len() as u64
+    );
+    assert_eq!(
+        stack.duckdb("select count(distinct interview_id) as n from {interviews}")[0]["n"],
+        ids.len() as u64
+    );
     for id in ids {
-        assert_eq!(notes_for(&stack, &interview(id).opportunity_id).len(), 1, "{id}");
+        assert_eq!(
+            notes_for(&stack, &interview(id).opportunity_id).len(),
+            1,
+            "{id}"
+        );
     }
     assert_eq!(stack.uncommitted(&restart_cfg.kafka.group_id), 0);
 }

@@ -9,13 +9,24 @@ fn bin() -> Command {
 }
 
 fn dataset(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets")
+        .join(p)
 }
 
 #[test]
 fn jfk_transcript_matches_whisper_test() {
-    let out = bin().arg("transcribe").arg("--json").arg(dataset("real/jfk.flac")).output().unwrap();
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("transcribe")
+        .arg("--json")
+        .arg(dataset("real/jfk.flac"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     let text = v["text"].as_str().unwrap().to_lowercase();
@@ -29,15 +40,30 @@ fn jfk_transcript_matches_whisper_test() {
     let segments = v["segments"].as_array().unwrap();
     let holding = segments
         .iter()
-        .find(|s| s["text"].as_str().unwrap().to_lowercase().contains("americans"))
+        .find(|s| {
+            s["text"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("americans")
+        })
         .expect("a segment holds 'Americans'");
-    let (start, end) = (holding["start"].as_f64().unwrap(), holding["end"].as_f64().unwrap());
-    assert!(start <= 1.8 && end >= 1.8, "segment {start}..{end} does not span 1.8 s");
+    let (start, end) = (
+        holding["start"].as_f64().unwrap(),
+        holding["end"].as_f64().unwrap(),
+    );
+    assert!(
+        start <= 1.8 && end >= 1.8,
+        "segment {start}..{end} does not span 1.8 s"
+    );
     // Segments are ordered and inside the recording.
     let mut last = 0.0;
     for s in segments {
         let (a, b) = (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap());
-        assert!(a >= last - 1e-9 && b > a && b <= duration + 1e-6, "{a}..{b}");
+        assert!(
+            a >= last - 1e-9 && b > a && b <= duration + 1e-6,
+            "{a}..{b}"
+        );
         last = b;
     }
 }
@@ -45,12 +71,20 @@ fn jfk_transcript_matches_whisper_test() {
 #[test]
 fn several_files_share_one_model_and_print_one_line_each() {
     let jfk = dataset("real/jfk.flac");
-    let out = bin().args(["transcribe", "--json"]).arg(&jfk).arg(&jfk).output().unwrap();
+    let out = bin()
+        .args(["transcribe", "--json"])
+        .arg(&jfk)
+        .arg(&jfk)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0], lines[1], "the same file gives the same transcript");
+    assert_eq!(
+        lines[0], lines[1],
+        "the same file gives the same transcript"
+    );
 }
 
 #[test]
@@ -65,9 +99,16 @@ fn non_audio_and_truncated_files_fail_with_one_line() {
         let out = bin().arg("transcribe").arg(file).output().unwrap();
         assert!(!out.status.success(), "{} should fail", file.display());
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let reason: Vec<&str> = stderr.lines().filter(|l| l.contains(&*file.display().to_string())).collect();
+        let reason: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(&*file.display().to_string()))
+            .collect();
         assert_eq!(reason.len(), 1, "one line for {}: {stderr}", file.display());
-        assert!(reason[0].contains(expect), "{expect:?} not in {:?}", reason[0]);
+        assert!(
+            reason[0].contains(expect),
+            "{expect:?} not in {:?}",
+            reason[0]
+        );
     }
 }
 
@@ -86,7 +127,12 @@ fn dataset_word_error_rate_stays_low() {
             let mut text = answer["reference_text"].as_str().unwrap().to_string();
             // A question read out in the recording (an `interviewer`) was said too.
             if answer.get("question_start_s").is_some() {
-                let q = it["questions"].as_array().unwrap().iter().find(|q| q["id"] == answer["question_id"]).unwrap();
+                let q = it["questions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|q| q["id"] == answer["question_id"])
+                    .unwrap();
                 text = format!("{} {text}", q["text"].as_str().unwrap());
             }
             let text = text.as_str();
@@ -103,8 +149,17 @@ fn dataset_word_error_rate_stays_low() {
             }
         }
     }
-    let out = bin().arg("transcribe").arg("--json").args(files.iter().map(|f| dataset(f))).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("transcribe")
+        .arg("--json")
+        .args(files.iter().map(|f| dataset(f)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), files.len());
@@ -119,6 +174,9 @@ fn dataset_word_error_rate_stays_low() {
         words += r.len();
     }
     let wer = errors as f64 / words as f64;
-    println!("dataset WER {wer:.4} over {words} words in {} files", files.len());
+    println!(
+        "dataset WER {wer:.4} over {words} words in {} files",
+        files.len()
+    );
     assert!(wer < 0.15, "dataset WER {wer:.3}");
 }

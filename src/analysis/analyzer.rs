@@ -221,7 +221,8 @@ impl Analyzer {
         };
 
         // Answers per question.
-        let (mut answers, answers_from) = self.answers(media, &questions, !ctx.questions.is_empty());
+        let (mut answers, answers_from) =
+            self.answers(media, &questions, !ctx.questions.is_empty());
 
         // Per answer: confidence, sentiment, tone, flags.
         let texts: Vec<String> = answers.iter().map(|a| a.text.clone()).collect();
@@ -713,7 +714,10 @@ impl Analyzer {
                 })
                 .collect();
             let seen: HashSet<String> = out.iter().filter_map(|a| a.question_id.clone()).collect();
-            for q in questions.iter().filter(|q| explicit && !seen.contains(&q.id)) {
+            for q in questions
+                .iter()
+                .filter(|q| explicit && !seen.contains(&q.id))
+            {
                 out.push(unanswered(q, usize::MAX, 0.9));
             }
             // Question order, then anything else.

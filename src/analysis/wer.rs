@@ -27,10 +27,14 @@ pub fn normalize(text: &str) -> Vec<String> {
 fn spell_numbers(token: &str) -> String {
     let dollars = token.starts_with('$');
     let body = token.trim_start_matches('$');
-    let digits_end = body.find(|c: char| !(c.is_ascii_digit() || c == ',')).unwrap_or(body.len());
+    let digits_end = body
+        .find(|c: char| !(c.is_ascii_digit() || c == ','))
+        .unwrap_or(body.len());
     let (number, rest) = body.split_at(digits_end);
     let plain: String = number.chars().filter(char::is_ascii_digit).collect();
-    let Ok(value) = plain.parse::<u64>() else { return token.to_string() };
+    let Ok(value) = plain.parse::<u64>() else {
+        return token.to_string();
+    };
     if rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return token.to_string();
     }
@@ -51,10 +55,30 @@ fn spell_numbers(token: &str) -> String {
 /// English words for a whole number.
 fn number_words(n: u64) -> String {
     const ONES: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-        "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
     ];
-    const TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    const TENS: [&str; 10] = [
+        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
     fn below_thousand(n: u64, out: &mut Vec<String>) {
         if n >= 100 {
             out.push(ONES[(n / 100) as usize].into());
@@ -63,7 +87,7 @@ fn number_words(n: u64) -> String {
         let r = n % 100;
         if r >= 20 {
             out.push(TENS[(r / 10) as usize].into());
-            if r % 10 != 0 {
+            if !r.is_multiple_of(10) {
                 out.push(ONES[(r % 10) as usize].into());
             }
         } else if r > 0 || n == 0 {
@@ -74,7 +98,12 @@ fn number_words(n: u64) -> String {
         return "zero".into();
     }
     let mut words = Vec::new();
-    for (scale, name) in [(1_000_000_000u64, "billion"), (1_000_000, "million"), (1_000, "thousand"), (1, "")] {
+    for (scale, name) in [
+        (1_000_000_000u64, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+        (1, ""),
+    ] {
         let chunk = (n / scale) % 1000;
         if chunk > 0 {
             below_thousand(chunk, &mut words);

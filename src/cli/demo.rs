@@ -40,15 +40,22 @@ pub struct DemoInterview {
 /// Reads the interviews of `datasets/manifest.json` (and its bad media).
 pub fn load_manifest(datasets: &Path) -> anyhow::Result<Vec<DemoInterview>> {
     let path = datasets.join("manifest.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let manifest: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let mut out = Vec::new();
     for it in manifest["interviews"].as_array().into_iter().flatten() {
         let questions: Vec<(String, String)> = it["questions"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|q| Some((q["id"].as_str()?.to_string(), q["text"].as_str()?.to_string())))
+            .filter_map(|q| {
+                Some((
+                    q["id"].as_str()?.to_string(),
+                    q["text"].as_str()?.to_string(),
+                ))
+            })
             .collect();
         let media = it["media"]
             .as_array()
@@ -57,11 +64,21 @@ pub fn load_manifest(datasets: &Path) -> anyhow::Result<Vec<DemoInterview>> {
             .filter_map(|m| {
                 let path = m["path"].as_str()?.to_string();
                 let qid = m["question_id"].as_str().map(str::to_string);
-                let text = qid.as_ref().and_then(|q| questions.iter().find(|(id, _)| id == q).map(|(_, t)| t.clone()));
+                let text = qid.as_ref().and_then(|q| {
+                    questions
+                        .iter()
+                        .find(|(id, _)| id == q)
+                        .map(|(_, t)| t.clone())
+                });
                 Some((path, qid, text))
             })
             .collect::<Vec<_>>();
-        let field = |k: &str| it[k].as_str().map(str::to_string).with_context(|| format!("manifest interview lacks {k}"));
+        let field = |k: &str| {
+            it[k]
+                .as_str()
+                .map(str::to_string)
+                .with_context(|| format!("manifest interview lacks {k}"))
+        };
         out.push(DemoInterview {
             interview_id: field("interview_id")?,
             candidate_id: field("candidate_id")?,
@@ -105,7 +122,8 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     let brokers = match std::env::var("PANELFLOW_BROKERS") {
         Ok(b) => b,
         Err(_) => {
-            let b = Broker::start(&out.join("broker"), None).context("starting the Tansu broker (run bash scripts/setup.sh)")?;
+            let b = Broker::start(&out.join("broker"), None)
+                .context("starting the Tansu broker (run bash scripts/setup.sh)")?;
             let addr = b.bootstrap();
             _broker = Some(b);
             addr
@@ -120,11 +138,18 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     if opportunities.exists() {
         std::fs::copy(&opportunities, lever_dir.join("opportunities.json"))?;
     }
-    let lever = emulator::spawn(EmulatorConfig { api_key: DEMO_LEVER_KEY.into(), ..EmulatorConfig::new(&lever_dir) })?;
+    let lever = emulator::spawn(EmulatorConfig {
+        api_key: DEMO_LEVER_KEY.into(),
+        ..EmulatorConfig::new(&lever_dir)
+    })?;
     eprintln!("[demo] Lever emulator at {}", lever.base_url());
 
     let media = MediaServer::start(&datasets)?;
-    eprintln!("[demo] media server over {} at {}", datasets.display(), media.url(""));
+    eprintln!(
+        "[demo] media server over {} at {}",
+        datasets.display(),
+        media.url("")
+    );
 
     let mut cfg = PipelineConfig::default();
     cfg.pipeline.name = "demo".into();
@@ -133,7 +158,9 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     cfg.lever.base_url = lever.base_url();
     cfg.sinks.parquet_dir = out.join("parquet");
     cfg.media.allow_private_networks = true; // the media server is on loopback
-    cfg.ingest.secrets.insert("generic".into(), DEMO_GENERIC_SECRET.into());
+    cfg.ingest
+        .secrets
+        .insert("generic".into(), DEMO_GENERIC_SECRET.into());
     // Safe here: the demo is single-process and sets it before any thread reads it.
     unsafe {
         std::env::set_var(&cfg.lever.api_key_env, DEMO_LEVER_KEY);
@@ -157,14 +184,22 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     let dataflow = std::thread::spawn(move || dataflow::run(run_cfg, opts));
 
     // Post every interview, plus the dataset's corrupt file (a failure case).
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let mut posts: Vec<Value> = interviews.iter().map(|it| generic_webhook(it, &media)).collect();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let mut posts: Vec<Value> = interviews
+        .iter()
+        .map(|it| generic_webhook(it, &media))
+        .collect();
     if datasets.join("bad/corrupt.mp4").exists() {
         posts.push(generic_webhook(
             &DemoInterview {
                 interview_id: "demo-corrupt-media".into(),
                 candidate_id: "demo-candidate-corrupt".into(),
-                opportunity_id: interviews.first().map(|i| i.opportunity_id.clone()).unwrap_or_default(),
+                opportunity_id: interviews
+                    .first()
+                    .map(|i| i.opportunity_id.clone())
+                    .unwrap_or_default(),
                 media: vec![("bad/corrupt.mp4".into(), None, None)],
             },
             &media,
@@ -176,41 +211,75 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         let response = client
             .post(format!("{ingest_url}/webhooks/generic"))
             .header("content-type", "application/json")
-            .header("x-panelflow-signature", sign_body(&raw, DEMO_GENERIC_SECRET.as_bytes()))
+            .header(
+                "x-panelflow-signature",
+                sign_body(&raw, DEMO_GENERIC_SECRET.as_bytes()),
+            )
             .body(raw)
             .send()?;
         if response.status().as_u16() == 202 {
             accepted += 1;
         } else {
-            eprintln!("[demo] webhook refused: {} {}", response.status(), response.text().unwrap_or_default());
+            eprintln!(
+                "[demo] webhook refused: {} {}",
+                response.status(),
+                response.text().unwrap_or_default()
+            );
         }
     }
-    eprintln!("[demo] posted {} signed webhooks, {accepted} accepted; waiting for the dataflow", posts.len());
+    eprintln!(
+        "[demo] posted {} signed webhooks, {accepted} accepted; waiting for the dataflow",
+        posts.len()
+    );
 
     let deadline = Instant::now() + DEMO_TIMEOUT;
     loop {
-        let done = stats.transcribed.load(Ordering::Relaxed) + stats.failed.load(Ordering::Relaxed) + stats.duplicates.load(Ordering::Relaxed);
+        let done = stats.transcribed.load(Ordering::Relaxed)
+            + stats.failed.load(Ordering::Relaxed)
+            + stats.duplicates.load(Ordering::Relaxed);
         if done >= accepted {
             break;
         }
         if dataflow.is_finished() || Instant::now() > deadline {
             shutdown.store(true, Ordering::SeqCst);
-            let result = dataflow.join().map_err(|_| anyhow::anyhow!("dataflow panicked"))?;
+            let result = dataflow
+                .join()
+                .map_err(|_| anyhow::anyhow!("dataflow panicked"))?;
             result?;
             bail!("the dataflow stopped after {done} of {accepted} interviews");
         }
         std::thread::sleep(Duration::from_millis(250));
     }
     shutdown.store(true, Ordering::SeqCst);
-    dataflow.join().map_err(|_| anyhow::anyhow!("dataflow panicked"))??;
+    dataflow
+        .join()
+        .map_err(|_| anyhow::anyhow!("dataflow panicked"))??;
 
-    let notes: usize = interviews.iter().map(|i| i.opportunity_id.clone()).collect::<std::collections::BTreeSet<_>>().iter().map(|o| lever.notes(o).len()).sum();
+    let notes: usize = interviews
+        .iter()
+        .map(|i| i.opportunity_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .iter()
+        .map(|o| lever.notes(o).len())
+        .sum();
     let parquet = cfg.sinks.parquet_dir.display().to_string();
-    println!("panelflow demo finished in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "panelflow demo finished in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     println!("  interviews posted:  {}", posts.len());
-    println!("  transcribed:        {}", stats.transcribed.load(Ordering::Relaxed));
-    println!("  failed:             {}", stats.failed.load(Ordering::Relaxed));
-    println!("  Lever notes:        {notes} (emulator records: {})", lever_dir.join("requests.jsonl").display());
+    println!(
+        "  transcribed:        {}",
+        stats.transcribed.load(Ordering::Relaxed)
+    );
+    println!(
+        "  failed:             {}",
+        stats.failed.load(Ordering::Relaxed)
+    );
+    println!(
+        "  Lever notes:        {notes} (emulator records: {})",
+        lever_dir.join("requests.jsonl").display()
+    );
     println!("  Parquet:            {parquet}");
     println!("  look at it with DuckDB:");
     println!(

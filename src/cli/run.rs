@@ -10,7 +10,9 @@ use crate::dataflow::{self, RunOptions};
 /// exist, and runs the dataflow until Ctrl-C / SIGTERM.
 pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> anyhow::Result<()> {
     let cfg = load_config(config)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(crate::sources::kafka::ensure_topics(&cfg.kafka))?;
     let mut opts = RunOptions::workers(workers);
     if !timely_args.is_empty() {
@@ -19,7 +21,10 @@ pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> a
     let shutdown = opts.shutdown.clone();
     let stats = opts.stats.clone();
     std::thread::spawn(move || {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(_) => return,
         };

@@ -35,7 +35,10 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
         threads: opts.threads,
         batch: BatchLimits {
             max_segments: opts.batch.max(1),
-            max_frames: opts.batch_frames.unwrap_or(BatchLimits::default().max_frames).max(1),
+            max_frames: opts
+                .batch_frames
+                .unwrap_or(BatchLimits::default().max_frames)
+                .max(1),
         },
         ..TranscriberOptions::default()
     };
@@ -60,7 +63,13 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    tracing::info!(files = files.len(), audio_s, wall_s = wall, speed = audio_s / wall.max(1e-9), "transcribed");
+    tracing::info!(
+        files = files.len(),
+        audio_s,
+        wall_s = wall,
+        speed = audio_s / wall.max(1e-9),
+        "transcribed"
+    );
     if opts.summary {
         let figures = serde_json::json!({
             "files": files.len(),
@@ -74,5 +83,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
         });
         eprintln!("{figures}");
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -39,7 +39,11 @@ impl Sinks {
         let parquet = ParquetSink::open(&cfg.sinks.parquet_dir)?;
         let written = parquet.existing_keys()?;
         let dead_letters = Rc::new(DeadLetterSink::new(&cfg.kafka)?);
-        Ok(Self { parquet, dead_letters, written })
+        Ok(Self {
+            parquet,
+            dead_letters,
+            written,
+        })
     }
 }
 
@@ -162,11 +166,22 @@ fn write_batch(sinks: &Sinks, batch: &[Processed]) -> anyhow::Result<()> {
         }
     }
     let interviews: Vec<_> = batch.iter().map(|p| p.interview.clone()).collect();
-    let segments: Vec<_> = batch.iter().flat_map(|p| p.segments.iter().cloned()).collect();
+    let segments: Vec<_> = batch
+        .iter()
+        .flat_map(|p| p.segments.iter().cloned())
+        .collect();
     let analysis = crate::sinks::parquet::AnalysisRows {
-        responses: batch.iter().flat_map(|p| p.analysis.responses.iter().cloned()).collect(),
-        scores: batch.iter().flat_map(|p| p.analysis.scores.iter().cloned()).collect(),
+        responses: batch
+            .iter()
+            .flat_map(|p| p.analysis.responses.iter().cloned())
+            .collect(),
+        scores: batch
+            .iter()
+            .flat_map(|p| p.analysis.scores.iter().cloned())
+            .collect(),
     };
-    sinks.parquet.write_batch_with(&interviews, &segments, &analysis)?;
+    sinks
+        .parquet
+        .write_batch_with(&interviews, &segments, &analysis)?;
     Ok(())
 }

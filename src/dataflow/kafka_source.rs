@@ -27,11 +27,18 @@ const MAX_POLL_BATCH: usize = 256;
 
 /// Offsets read, by the time they were stamped with: `time → (partition, offset)`.
 #[derive(Clone, Default)]
-pub struct PendingOffsets(Rc<RefCell<BTreeMap<u64, Vec<(i32, i64)>>>>);
+pub struct PendingOffsets(Rc<RefCell<OffsetsByTime>>);
+
+/// `(partition, offset)` pairs under the time they were stamped with.
+type OffsetsByTime = BTreeMap<u64, Vec<(i32, i64)>>;
 
 impl PendingOffsets {
     fn record(&self, time: u64, partition: i32, offset: i64) {
-        self.0.borrow_mut().entry(time).or_default().push((partition, offset));
+        self.0
+            .borrow_mut()
+            .entry(time)
+            .or_default()
+            .push((partition, offset));
     }
 
     /// Removes and returns, per partition, the highest offset among times
@@ -58,7 +65,11 @@ pub fn subscribe(cfg: &PipelineConfig) -> anyhow::Result<BaseConsumer> {
     // rebalance time-out a restarted worker may wait for a crashed member)
     // only has to cover one long recording.
     // A crashed worker's partitions move to the survivors within seconds.
-    for (key, value) in [("max.poll.interval.ms", "300000"), ("session.timeout.ms", "10000"), ("heartbeat.interval.ms", "2000")] {
+    for (key, value) in [
+        ("max.poll.interval.ms", "300000"),
+        ("session.timeout.ms", "10000"),
+        ("heartbeat.interval.ms", "2000"),
+    ] {
         if !cfg.kafka.properties.contains_key(key) {
             client.set(key, value);
         }
@@ -69,7 +80,10 @@ pub fn subscribe(cfg: &PipelineConfig) -> anyhow::Result<BaseConsumer> {
 }
 
 fn now_time(epoch: Duration) -> u64 {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
     ms / (epoch.as_millis() as u64).max(1)
 }
 
@@ -83,70 +97,84 @@ pub fn kafka_source<'scope>(
     dead_letters: Rc<DeadLetterSink>,
     opts: RunOptions,
 ) -> Stream<'scope, u64, Vec<InterviewCompleted>> {
-    source::<_, CapacityContainerBuilder<Vec<InterviewCompleted>>, _, _>(scope.clone(), "KafkaSource", move |cap, info| {
-        let activator = scope.activator_for(info.address);
-        let mut cap = Some(cap);
-        move |output| {
-            let Some(c) = cap.as_mut() else { return };
-            if opts.shutdown.load(Ordering::SeqCst) {
-                cap = None;
-                return;
-            }
-            // All workers stamp by the same clock, so an idle worker does not
-            // hold back the frontier (and everyone's commits).
-            let now = now_time(opts.epoch).max(*c.time());
-            c.downgrade(&now);
-            let mut stop = false;
-            let mut session = output.session(&*c);
-            for _ in 0..MAX_POLL_BATCH {
-                let message = match consumer.poll(Duration::ZERO) {
-                    None => break,
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "Kafka poll error (will retry)");
-                        break;
-                    }
-                    Some(Ok(m)) => m,
-                };
-                opts.stats.consumed.fetch_add(1, Ordering::Relaxed);
-                let (partition, offset) = (message.partition(), message.offset());
-                let payload = message.payload().unwrap_or_default();
-                match serde_json::from_slice::<InterviewCompleted>(payload) {
-                    Ok(event) => session.give(event),
-                    Err(e) => {
-                        opts.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                        let key = message.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
-                        let record = DeadLetter {
-                            interview_id: key,
-                            correlation_id: String::new(),
-                            source: "kafka".into(),
-                            stage: "decode_event".into(),
-                            reason: format!("not a valid InterviewCompleted event: {e}"),
-                            event: serde_json::Value::String(String::from_utf8_lossy(payload).into_owned()),
-                            failed_at: chrono::Utc::now().to_rfc3339(),
-                        };
-                        if let Err(e) = dead_letters.send(&record) {
-                            // Without the dead letter the message must not be committed: stop here
-                            // and let a restart replay it.
-                            tracing::error!(error = %e, partition, offset, "dead letter failed; stopping the source");
-                            stop = true;
+    source::<_, CapacityContainerBuilder<Vec<InterviewCompleted>>, _, _>(
+        scope,
+        "KafkaSource",
+        move |cap, info| {
+            let activator = scope.activator_for(info.address);
+            let mut cap = Some(cap);
+            move |output| {
+                let Some(c) = cap.as_mut() else { return };
+                if opts.shutdown.load(Ordering::SeqCst) {
+                    cap = None;
+                    return;
+                }
+                // All workers stamp by the same clock, so an idle worker does not
+                // hold back the frontier (and everyone's commits).
+                let now = now_time(opts.epoch).max(*c.time());
+                c.downgrade(&now);
+                let mut stop = false;
+                let mut session = output.session(&*c);
+                for _ in 0..MAX_POLL_BATCH {
+                    let message = match consumer.poll(Duration::ZERO) {
+                        None => break,
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "Kafka poll error (will retry)");
                             break;
                         }
+                        Some(Ok(m)) => m,
+                    };
+                    opts.stats.consumed.fetch_add(1, Ordering::Relaxed);
+                    let (partition, offset) = (message.partition(), message.offset());
+                    let payload = message.payload().unwrap_or_default();
+                    match serde_json::from_slice::<InterviewCompleted>(payload) {
+                        Ok(event) => session.give(event),
+                        Err(e) => {
+                            opts.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                            let key = message
+                                .key()
+                                .map(|k| String::from_utf8_lossy(k).into_owned())
+                                .unwrap_or_default();
+                            let record = DeadLetter {
+                                interview_id: key,
+                                correlation_id: String::new(),
+                                source: "kafka".into(),
+                                stage: "decode_event".into(),
+                                reason: format!("not a valid InterviewCompleted event: {e}"),
+                                event: serde_json::Value::String(
+                                    String::from_utf8_lossy(payload).into_owned(),
+                                ),
+                                failed_at: chrono::Utc::now().to_rfc3339(),
+                            };
+                            if let Err(e) = dead_letters.send(&record) {
+                                // Without the dead letter the message must not be committed: stop here
+                                // and let a restart replay it.
+                                tracing::error!(error = %e, partition, offset, "dead letter failed; stopping the source");
+                                stop = true;
+                                break;
+                            }
+                        }
                     }
+                    pending.record(now, partition, offset);
                 }
-                pending.record(now, partition, offset);
+                drop(session);
+                if stop {
+                    cap = None;
+                    return;
+                }
+                activator.activate_after(Duration::from_millis(25));
             }
-            drop(session);
-            if stop {
-                cap = None;
-                return;
-            }
-            activator.activate_after(Duration::from_millis(25));
-        }
-    })
+        },
+    )
 }
 
 /// Commits, per partition, the offsets of all times the probe has passed.
-pub fn commit_completed(consumer: &BaseConsumer, pending: &PendingOffsets, probe: &ProbeHandle<u64>, stats: &RunStats) {
+pub fn commit_completed(
+    consumer: &BaseConsumer,
+    pending: &PendingOffsets,
+    probe: &ProbeHandle<u64>,
+    stats: &RunStats,
+) {
     let completed = pending.take_completed(|t| !probe.less_equal(&t));
     if completed.is_empty() {
         return;
@@ -164,7 +192,9 @@ pub fn commit_completed(consumer: &BaseConsumer, pending: &PendingOffsets, probe
     }
     match consumer.commit(&list, CommitMode::Sync) {
         Ok(()) => {
-            stats.committed.fetch_add(completed.len() as u64, Ordering::Relaxed);
+            stats
+                .committed
+                .fetch_add(completed.len() as u64, Ordering::Relaxed);
             tracing::debug!(?completed, "offsets committed");
         }
         // A revoked partition's offsets are replayed by its new owner; the

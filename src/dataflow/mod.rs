@@ -95,16 +95,31 @@ impl RunOptions {
 /// is present, else Basic auth with the API key — or `None` when notes are
 /// off and no credentials are set. Clones of the client share its token
 /// bucket and OAuth session: build it once per process.
-pub fn lever_client(cfg: &PipelineConfig, limiter: Arc<TokenBucket>) -> anyhow::Result<Option<LeverClient>> {
-    let opts = ClientOptions { max_attempts: cfg.lever.max_attempts, limiter: limiter.clone(), ..ClientOptions::default() };
+pub fn lever_client(
+    cfg: &PipelineConfig,
+    limiter: Arc<TokenBucket>,
+) -> anyhow::Result<Option<LeverClient>> {
+    let opts = ClientOptions {
+        max_attempts: cfg.lever.max_attempts,
+        limiter: limiter.clone(),
+        ..ClientOptions::default()
+    };
     if let Some(oauth) = &cfg.lever.oauth {
         let env = |name: &str| {
-            std::env::var(name).ok().filter(|v| !v.is_empty()).with_context(|| format!("[lever.oauth] needs ${name}"))
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .with_context(|| format!("[lever.oauth] needs ${name}"))
         };
         let refresh_token = match env(&oauth.refresh_token_env) {
             Ok(t) => t,
             // A token saved by an earlier run is enough.
-            Err(e) if oauth.refresh_token_file.as_ref().is_some_and(|f| f.is_file()) => {
+            Err(e)
+                if oauth
+                    .refresh_token_file
+                    .as_ref()
+                    .is_some_and(|f| f.is_file()) =>
+            {
                 tracing::debug!(error = %e, "using the saved refresh token");
                 String::new()
             }
@@ -120,11 +135,17 @@ pub fn lever_client(cfg: &PipelineConfig, limiter: Arc<TokenBucket>) -> anyhow::
             timeout: Duration::from_secs(30),
         })
         .context("Lever OAuth")?;
-        let client = LeverClient::new(&cfg.lever.base_url, LeverAuth::OAuth(Arc::new(session)), opts)
-            .with_context(|| format!("Lever client for {}", cfg.lever.base_url))?;
+        let client = LeverClient::new(
+            &cfg.lever.base_url,
+            LeverAuth::OAuth(Arc::new(session)),
+            opts,
+        )
+        .with_context(|| format!("Lever client for {}", cfg.lever.base_url))?;
         return Ok(Some(client));
     }
-    let key = std::env::var(&cfg.lever.api_key_env).ok().filter(|k| !k.is_empty());
+    let key = std::env::var(&cfg.lever.api_key_env)
+        .ok()
+        .filter(|k| !k.is_empty());
     let Some(key) = key else {
         if cfg.lever.write_notes {
             anyhow::bail!(
@@ -146,7 +167,10 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
     let limiter = Arc::new(TokenBucket::new(cfg.lever.rate_per_s, cfg.lever.burst));
     // Fail fast on configuration problems before starting workers.
     let lever = lever_client(&cfg, limiter)?;
-    let context = Arc::new(crate::lever::context::LeverContext::new(&cfg, lever.clone()));
+    let context = Arc::new(crate::lever::context::LeverContext::new(
+        &cfg,
+        lever.clone(),
+    ));
     crate::speech::runtime::init()?;
     std::fs::create_dir_all(&cfg.sinks.parquet_dir)
         .with_context(|| format!("creating {}", cfg.sinks.parquet_dir.display()))?;
@@ -197,7 +221,7 @@ fn run_worker(
     let probe = ProbeHandle::new();
     worker.dataflow::<u64, _, _>(|scope| {
         let events = kafka_source::kafka_source(
-            scope.clone(),
+            scope,
             consumer.clone(),
             pending.clone(),
             sinks.dead_letters.clone(),

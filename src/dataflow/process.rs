@@ -26,7 +26,9 @@ pub const OUTCOME_FAILED: &str = "failed";
 
 /// Media file extensions recognised when the context stage looks for
 /// recording links on a Lever opportunity.
-const MEDIA_EXTENSIONS: [&str; 9] = [".mp4", ".m4a", ".webm", ".mkv", ".mp3", ".wav", ".flac", ".ogg", ".mov"];
+const MEDIA_EXTENSIONS: [&str; 9] = [
+    ".mp4", ".m4a", ".webm", ".mkv", ".mp3", ".wav", ".flac", ".ogg", ".mov",
+];
 
 /// A stage failure: which stage, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,8 +82,10 @@ impl Processor {
         let transcriber = Transcriber::load(&TranscriberOptions::from_config(cfg))?;
         let mut models = vec![transcriber.model().clone()];
         let analyzer = if cfg.analysis.enabled {
-            let a = Analyzer::from_config(cfg)
-                .map_err(|e| crate::speech::SpeechError::Model { path: "analysis".into(), reason: e.to_string() })?;
+            let a = Analyzer::from_config(cfg).map_err(|e| crate::speech::SpeechError::Model {
+                path: "analysis".into(),
+                reason: e.to_string(),
+            })?;
             models.extend(a.models().iter().cloned());
             Some(a)
         } else {
@@ -105,7 +109,10 @@ impl Processor {
 
     /// Uses `context` (shared by every worker of the process: one cache, one
     /// token bucket) instead of a context stage of its own.
-    pub fn with_context(mut self, context: std::sync::Arc<crate::lever::context::LeverContext>) -> Self {
+    pub fn with_context(
+        mut self,
+        context: std::sync::Arc<crate::lever::context::LeverContext>,
+    ) -> Self {
         self.context = context;
         self
     }
@@ -124,12 +131,21 @@ impl Processor {
         let elapsed_ms = started.elapsed().as_millis() as i64;
         match result {
             Ok((summary, segments, analysis)) => {
-                let summary_json = serde_json::to_value(&summary).unwrap_or(serde_json::Value::Null);
+                let summary_json =
+                    serde_json::to_value(&summary).unwrap_or(serde_json::Value::Null);
                 let note = match &self.notes {
-                    Some(notes) => match notes.write(&event.opportunity_id, &event.correlation_id, &summary_json) {
+                    Some(notes) => match notes.write(
+                        &event.opportunity_id,
+                        &event.correlation_id,
+                        &summary_json,
+                    ) {
                         Ok(outcome) => Some(outcome.note_id().to_string()),
                         Err(e) => {
-                            let err = StageError { stage: "lever_note", code: "lever_write_failed".into(), reason: e.to_string() };
+                            let err = StageError {
+                                stage: "lever_note",
+                                code: "lever_write_failed".into(),
+                                reason: e.to_string(),
+                            };
                             tracing::warn!(error = %err, "Lever note not written");
                             let mut failed = self.failed(event, &err, elapsed_ms);
                             failed.interview.transcript = Some(summary.transcript.clone());
@@ -142,9 +158,21 @@ impl Processor {
                     },
                     None => None,
                 };
-                tracing::info!(duration_s = summary.duration_s, words = summary.words, ms = elapsed_ms, "interview analysed");
+                tracing::info!(
+                    duration_s = summary.duration_s,
+                    words = summary.words,
+                    ms = elapsed_ms,
+                    "interview analysed"
+                );
                 Processed {
-                    interview: self.row(event, OUTCOME_TRANSCRIBED, None, Some(&summary), note, elapsed_ms),
+                    interview: self.row(
+                        event,
+                        OUTCOME_TRANSCRIBED,
+                        None,
+                        Some(&summary),
+                        note,
+                        elapsed_ms,
+                    ),
                     segments,
                     analysis,
                     dead_letter: None,
@@ -157,33 +185,49 @@ impl Processor {
         }
     }
 
-    fn analyse(&mut self, event: &InterviewCompleted) -> Result<(Summary, Vec<SegmentRow>, AnalysisRows), StageError> {
+    fn analyse(
+        &mut self,
+        event: &InterviewCompleted,
+    ) -> Result<(Summary, Vec<SegmentRow>, AnalysisRows), StageError> {
         let resolved = self.context(event)?;
         let media = &resolved.media;
         let mut transcripts = Vec::with_capacity(media.len());
         let mut audio: Vec<Vec<SegmentAudio>> = Vec::with_capacity(media.len());
         for (i, item) in media.iter().enumerate() {
-            let fetched = fetch(&item.url, &self.fetch_policy, &self.scratch).map_err(|e| StageError {
-                stage: "media",
-                code: e.code().into(),
-                reason: format!("media item {i}: {e}"),
-            })?;
+            let fetched =
+                fetch(&item.url, &self.fetch_policy, &self.scratch).map_err(|e| StageError {
+                    stage: "media",
+                    code: e.code().into(),
+                    reason: format!("media item {i}: {e}"),
+                })?;
             tracing::debug!(bytes = fetched.bytes, host = %fetched.host, "media fetched");
             // The tone measures keep a few sums per voice segment, never the audio.
             let transcribed = if self.analyzer.is_some() {
-                crate::analysis::tone::transcribe_with_tone(&mut self.transcriber, &fetched.file).map(|(t, m, _)| (t, m))
+                crate::analysis::tone::transcribe_with_tone(&mut self.transcriber, &fetched.file)
+                    .map(|(t, m, _)| (t, m))
             } else {
-                self.transcriber.transcribe_file(&fetched.file).map(|t| (t, Vec::new()))
+                self.transcriber
+                    .transcribe_file(&fetched.file)
+                    .map(|t| (t, Vec::new()))
             };
-            let (transcript, measures) = transcribed
-                .map_err(|e| match &e {
+            let (transcript, measures) = transcribed.map_err(|e| match &e {
                 // Decoding is part of the media stage; only model failures are speech failures.
-                crate::speech::SpeechError::Media(m) => {
-                    StageError { stage: "media", code: m.code().into(), reason: format!("media item {i}: {m}") }
-                }
-                _ => StageError { stage: "speech", code: "speech_failed".into(), reason: format!("media item {i}: {e}") },
+                crate::speech::SpeechError::Media(m) => StageError {
+                    stage: "media",
+                    code: m.code().into(),
+                    reason: format!("media item {i}: {m}"),
+                },
+                _ => StageError {
+                    stage: "speech",
+                    code: "speech_failed".into(),
+                    reason: format!("media item {i}: {e}"),
+                },
             })?;
-            transcripts.push((item.question_id.clone(), item.question_text.clone(), transcript));
+            transcripts.push((
+                item.question_id.clone(),
+                item.question_text.clone(),
+                transcript,
+            ));
             audio.push(measures);
         }
         let mut summary = Summary::build(event, &self.pipeline, transcripts, self.models.clone());
@@ -220,7 +264,10 @@ impl Processor {
 
     /// The context stage (`lever::context`): media (refreshed when their
     /// signed URLs expired), question set, posting and job family.
-    fn context(&self, event: &InterviewCompleted) -> Result<crate::lever::context::ResolvedContext, StageError> {
+    fn context(
+        &self,
+        event: &InterviewCompleted,
+    ) -> Result<crate::lever::context::ResolvedContext, StageError> {
         self.context.resolve(event).map_err(|e| StageError {
             stage: "context",
             code: e.code().into(),
@@ -231,7 +278,14 @@ impl Processor {
     fn failed(&self, event: &InterviewCompleted, err: &StageError, elapsed_ms: i64) -> Processed {
         let reason = err.to_string();
         Processed {
-            interview: self.row(event, OUTCOME_FAILED, Some(reason.clone()), None, None, elapsed_ms),
+            interview: self.row(
+                event,
+                OUTCOME_FAILED,
+                Some(reason.clone()),
+                None,
+                None,
+                elapsed_ms,
+            ),
             segments: Vec::new(),
             analysis: AnalysisRows::default(),
             dead_letter: Some(DeadLetter {
@@ -345,7 +399,9 @@ fn analysis_rows(event: &InterviewCompleted, version: &str, summary: &Summary) -
             low_confidence: s.low_confidence,
             criteria_share: s.criteria_share,
             criteria_met: s.criteria_met.join(","),
-            evidence_json: serde_json::json!({ "evidence": s.evidence, "adjustments": s.adjustments }).to_string(),
+            evidence_json:
+                serde_json::json!({ "evidence": s.evidence, "adjustments": s.adjustments })
+                    .to_string(),
             weight: s.weight,
         })
         .collect();
@@ -365,7 +421,13 @@ pub fn media_links(opportunity: &serde_json::Value) -> Vec<String> {
         MEDIA_EXTENSIONS.iter().any(|ext| path.ends_with(ext))
     };
     if let Some(links) = opportunity["links"].as_array() {
-        out.extend(links.iter().filter_map(|l| l.as_str()).filter(|u| looks_like_media(u)).map(str::to_string));
+        out.extend(
+            links
+                .iter()
+                .filter_map(|l| l.as_str())
+                .filter(|u| looks_like_media(u))
+                .map(str::to_string),
+        );
     }
     if let Some(files) = opportunity["files"].as_array() {
         for f in files {

@@ -6,7 +6,9 @@ use std::fs::File;
 use std::path::Path;
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CodecParameters, Decoder, DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
+use symphonia::core::codecs::{
+    CodecParameters, Decoder, DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS,
+};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader, Packet};
 use symphonia::core::io::MediaSourceStream;
@@ -24,7 +26,12 @@ const MAX_BAD_PACKETS: usize = 8;
 
 enum Codec {
     Symphonia(Box<dyn Decoder>),
-    Opus { decoder: opus::Decoder, channels: usize, pre_skip: usize, buf: Vec<f32> },
+    Opus {
+        decoder: opus::Decoder,
+        channels: usize,
+        pre_skip: usize,
+        buf: Vec<f32>,
+    },
 }
 
 /// A streaming decoder yielding mono chunks at [`AudioDecoder::sample_rate`].
@@ -64,14 +71,26 @@ impl AudioDecoder {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+            .format(
+                &hint,
+                mss,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
             .map_err(|e| MediaError::NotAudio(format!("unrecognised container ({e})")))?;
         let format = probed.format;
         let track = format
             .tracks()
             .iter()
-            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
-            .or_else(|| format.tracks().iter().find(|t| t.codec_params.codec == CODEC_TYPE_OPUS))
+            .find(|t| {
+                t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some()
+            })
+            .or_else(|| {
+                format
+                    .tracks()
+                    .iter()
+                    .find(|t| t.codec_params.codec == CODEC_TYPE_OPUS)
+            })
             .ok_or(MediaError::NoAudioTrack)?;
         let params = track.codec_params.clone();
         let track_id = track.id;
@@ -103,7 +122,8 @@ impl AudioDecoder {
 
     /// Duration the container declares, if it does.
     pub fn declared_duration_s(&self) -> Option<f64> {
-        self.declared_frames.map(|n| n as f64 / self.sample_rate as f64)
+        self.declared_frames
+            .map(|n| n as f64 / self.sample_rate as f64)
     }
 
     /// The next chunk of mono samples, or `None` at the end of the stream.
@@ -183,7 +203,12 @@ impl AudioDecoder {
                 buf.copy_interleaved_ref(decoded);
                 Ok(mix_to_mono(buf.samples(), channels))
             }
-            Codec::Opus { decoder, channels, pre_skip, buf } => {
+            Codec::Opus {
+                decoder,
+                channels,
+                pre_skip,
+                buf,
+            } => {
                 let n = decoder
                     .decode_float(&packet.data, buf, false)
                     .map_err(|e| format!("opus: {e}"))?;
@@ -254,7 +279,10 @@ fn open_opus(params: &CodecParameters) -> Result<Codec, MediaError> {
     let head = params.extra_data.as_deref().unwrap_or(&[]);
     // OpusHead: magic(8) version(1) channels(1) pre_skip(2, LE) ...
     let (head_channels, pre_skip) = if head.len() >= 12 && &head[..8] == b"OpusHead" {
-        (Some(head[9] as usize), u16::from_le_bytes([head[10], head[11]]) as usize)
+        (
+            Some(head[9] as usize),
+            u16::from_le_bytes([head[10], head[11]]) as usize,
+        )
     } else {
         (None, 0)
     };
@@ -264,10 +292,19 @@ fn open_opus(params: &CodecParameters) -> Result<Codec, MediaError> {
         .or(head_channels)
         .unwrap_or(1)
         .clamp(1, 2);
-    let layout = if channels == 2 { opus::Channels::Stereo } else { opus::Channels::Mono };
+    let layout = if channels == 2 {
+        opus::Channels::Stereo
+    } else {
+        opus::Channels::Mono
+    };
     let decoder = opus::Decoder::new(OPUS_RATE, layout)
         .map_err(|e| MediaError::NotAudio(format!("opus decoder: {e}")))?;
-    Ok(Codec::Opus { decoder, channels, pre_skip, buf: vec![0.0; OPUS_MAX_FRAME * channels] })
+    Ok(Codec::Opus {
+        decoder,
+        channels,
+        pre_skip,
+        buf: vec![0.0; OPUS_MAX_FRAME * channels],
+    })
 }
 
 /// Decodes a whole file to mono at its own rate (tests and short clips).
@@ -285,7 +322,9 @@ mod tests {
     use super::*;
 
     fn dataset(p: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets").join(p)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("datasets")
+            .join(p)
     }
 
     #[test]
@@ -313,7 +352,9 @@ mod tests {
             ("bad/no_audio.mp4", "media_no_audio_track"),
             ("bad/truncated.webm", "media_corrupt"),
         ] {
-            let err = decode_all(&dataset(file)).err().unwrap_or_else(|| panic!("{file} decoded"));
+            let err = decode_all(&dataset(file))
+                .err()
+                .unwrap_or_else(|| panic!("{file} decoded"));
             assert_eq!(err.code(), code, "{file}: {err}");
         }
     }
@@ -324,7 +365,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("cut.flac");
         std::fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
-        let err = decode_all(&p).err().expect("a third of a file must not pass");
+        let Err(err) = decode_all(&p) else {
+            panic!("a third of a file must not pass")
+        };
         assert!(matches!(err, MediaError::Corrupt(_)), "{err}");
     }
 }

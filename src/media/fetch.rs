@@ -102,8 +102,13 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
 }
 
 /// Downloads `url` into a temporary file in `dir` under `policy`.
-pub fn fetch(url: &str, policy: &FetchPolicy, dir: &std::path::Path) -> Result<Fetched, MediaError> {
-    let mut current = url::Url::parse(url).map_err(|e| MediaError::BadUrl(format!("{url}: {e}")))?;
+pub fn fetch(
+    url: &str,
+    policy: &FetchPolicy,
+    dir: &std::path::Path,
+) -> Result<Fetched, MediaError> {
+    let mut current =
+        url::Url::parse(url).map_err(|e| MediaError::BadUrl(format!("{url}: {e}")))?;
     for _ in 0..=policy.max_redirects {
         let (host, addr) = resolve_checked(&current, policy)?;
         let client = reqwest::blocking::Client::builder()
@@ -113,7 +118,10 @@ pub fn fetch(url: &str, policy: &FetchPolicy, dir: &std::path::Path) -> Result<F
             .resolve(&host, addr)
             .build()
             .map_err(|e| MediaError::Fetch(e.to_string()))?;
-        let mut response = client.get(current.clone()).send().map_err(|e| MediaError::Fetch(describe(&e)))?;
+        let mut response = client
+            .get(current.clone())
+            .send()
+            .map_err(|e| MediaError::Fetch(describe(&e)))?;
         let status = response.status();
         if status.is_redirection() {
             let location = response
@@ -121,54 +129,90 @@ pub fn fetch(url: &str, policy: &FetchPolicy, dir: &std::path::Path) -> Result<F
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| MediaError::Fetch(format!("HTTP {status} without Location")))?;
-            current = current.join(location).map_err(|e| MediaError::BadUrl(format!("redirect {location}: {e}")))?;
+            current = current
+                .join(location)
+                .map_err(|e| MediaError::BadUrl(format!("redirect {location}: {e}")))?;
             continue;
         }
         if !status.is_success() {
-            return Err(MediaError::HttpStatus { status: status.as_u16(), host });
+            return Err(MediaError::HttpStatus {
+                status: status.as_u16(),
+                host,
+            });
         }
         if let Some(len) = response.content_length() {
             if len > policy.max_bytes {
-                return Err(MediaError::TooLarge { limit: policy.max_bytes });
+                return Err(MediaError::TooLarge {
+                    limit: policy.max_bytes,
+                });
             }
         }
-        let mut tmp = tempfile::Builder::new().prefix(".media-").tempfile_in(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".media-")
+            .tempfile_in(dir)?;
         let bytes = copy_capped(&mut response, tmp.as_file_mut(), policy.max_bytes)?;
         if bytes == 0 {
             return Err(MediaError::NotAudio("empty body".into()));
         }
         tmp.as_file_mut().flush()?;
-        return Ok(Fetched { file: tmp.into_temp_path(), bytes, host });
+        return Ok(Fetched {
+            file: tmp.into_temp_path(),
+            bytes,
+            host,
+        });
     }
-    Err(MediaError::Fetch(format!("more than {} redirects", policy.max_redirects)))
+    Err(MediaError::Fetch(format!(
+        "more than {} redirects",
+        policy.max_redirects
+    )))
 }
 
-fn resolve_checked(url: &url::Url, policy: &FetchPolicy) -> Result<(String, SocketAddr), MediaError> {
+fn resolve_checked(
+    url: &url::Url,
+    policy: &FetchPolicy,
+) -> Result<(String, SocketAddr), MediaError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(MediaError::BadUrl(format!("scheme {} is not http(s)", url.scheme())));
+        return Err(MediaError::BadUrl(format!(
+            "scheme {} is not http(s)",
+            url.scheme()
+        )));
     }
-    let host = url.host_str().ok_or_else(|| MediaError::BadUrl("no host".into()))?.to_string();
+    let host = url
+        .host_str()
+        .ok_or_else(|| MediaError::BadUrl("no host".into()))?
+        .to_string();
     let port = url.port_or_known_default().unwrap_or(443);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = (bare, port)
         .to_socket_addrs()
         .map_err(|e| MediaError::Fetch(format!("cannot resolve {host}: {e}")))?
         .collect();
-    let first = *addrs.first().ok_or_else(|| MediaError::Fetch(format!("{host} has no address")))?;
+    let first = *addrs
+        .first()
+        .ok_or_else(|| MediaError::Fetch(format!("{host} has no address")))?;
     if !policy.allow_private_networks {
         // Every address must be public: a mixed answer is a rebinding attempt.
         if let Some(bad) = addrs.iter().find(|a| is_forbidden(a.ip())) {
-            return Err(MediaError::ForbiddenAddress { host, addr: bad.ip() });
+            return Err(MediaError::ForbiddenAddress {
+                host,
+                addr: bad.ip(),
+            });
         }
     }
     Ok((bare.to_string(), first))
 }
 
-fn copy_capped(from: &mut impl Read, to: &mut std::fs::File, limit: u64) -> Result<u64, MediaError> {
+fn copy_capped(
+    from: &mut impl Read,
+    to: &mut std::fs::File,
+    limit: u64,
+) -> Result<u64, MediaError> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total: u64 = 0;
     loop {
-        let n = from.read(&mut buf).map_err(|e| MediaError::Fetch(format!("reading body: {e}")))?;
+        let n = from
+            .read(&mut buf)
+            .map_err(|e| MediaError::Fetch(format!("reading body: {e}")))?;
         if n == 0 {
             return Ok(total);
         }
@@ -197,9 +241,17 @@ mod tests {
     #[test]
     fn private_urls_are_refused_before_any_connection() {
         let dir = tempfile::tempdir().unwrap();
-        for url in ["http://127.0.0.1:9/x.mp4", "http://10.0.0.1/x.mp4", "http://[::1]:9/x", "http://169.254.169.254/latest"] {
+        for url in [
+            "http://127.0.0.1:9/x.mp4",
+            "http://10.0.0.1/x.mp4",
+            "http://[::1]:9/x",
+            "http://169.254.169.254/latest",
+        ] {
             let err = fetch(url, &FetchPolicy::default(), dir.path()).unwrap_err();
-            assert!(matches!(err, MediaError::ForbiddenAddress { .. }), "{url}: {err}");
+            assert!(
+                matches!(err, MediaError::ForbiddenAddress { .. }),
+                "{url}: {err}"
+            );
         }
     }
 

@@ -35,15 +35,37 @@ impl To16k {
         if from_rate == SAMPLE_RATE {
             return Ok(Self::passthrough());
         }
-        let inner = Fft::<f32>::new(from_rate as usize, SAMPLE_RATE as usize, CHUNK, 1, FixedSync::Input)
-            .map_err(|e| MediaError::NotAudio(format!("cannot resample from {from_rate} Hz: {e}")))?;
+        let inner = Fft::<f32>::new(
+            from_rate as usize,
+            SAMPLE_RATE as usize,
+            CHUNK,
+            1,
+            FixedSync::Input,
+        )
+        .map_err(|e| MediaError::NotAudio(format!("cannot resample from {from_rate} Hz: {e}")))?;
         let to_trim = inner.output_delay();
         let out_buf = vec![0.0; inner.output_frames_max()];
-        Ok(Self { inner: Some(inner), pending: Vec::new(), out_buf, to_trim, frames_in: 0, frames_out: 0, ratio })
+        Ok(Self {
+            inner: Some(inner),
+            pending: Vec::new(),
+            out_buf,
+            to_trim,
+            frames_in: 0,
+            frames_out: 0,
+            ratio,
+        })
     }
 
     fn passthrough() -> Self {
-        Self { inner: None, pending: Vec::new(), out_buf: Vec::new(), to_trim: 0, frames_in: 0, frames_out: 0, ratio: 1.0 }
+        Self {
+            inner: None,
+            pending: Vec::new(),
+            out_buf: Vec::new(),
+            to_trim: 0,
+            frames_in: 0,
+            frames_out: 0,
+            ratio: 1.0,
+        }
     }
 
     /// Resamples what can be resampled now; keeps the remainder.
@@ -82,7 +104,9 @@ impl To16k {
         let mut remaining = std::mem::take(&mut self.pending);
         // Push the partial tail, then silence, until the delay line is drained.
         let mut guard = 0;
-        while self.frames_out + (out.len().saturating_sub(self.to_trim)) as u64 <= expected && guard < 64 {
+        while self.frames_out + (out.len().saturating_sub(self.to_trim)) as u64 <= expected
+            && guard < 64
+        {
             guard += 1;
             let partial = remaining.len().min(CHUNK);
             let mut block = vec![0.0f32; CHUNK];
@@ -93,7 +117,10 @@ impl To16k {
             let frames = self.out_buf.len();
             let mut output = InterleavedSlice::new_mut(&mut self.out_buf, 1, frames)
                 .map_err(|e| MediaError::Corrupt(format!("resampler output: {e}")))?;
-            let indexing = Indexing { partial_len: Some(partial), ..Default::default() };
+            let indexing = Indexing {
+                partial_len: Some(partial),
+                ..Default::default()
+            };
             let (_, written) = inner
                 .process_into_buffer(&input, &mut output, Some(&indexing))
                 .map_err(|e| MediaError::Corrupt(format!("resampler: {e}")))?;

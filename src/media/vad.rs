@@ -31,7 +31,13 @@ pub struct VadParams {
 
 impl Default for VadParams {
     fn default() -> Self {
-        Self { threshold: 0.5, min_silence_s: 0.3, min_speech_s: 0.25, pad_s: 0.15, max_segment_s: 20.0 }
+        Self {
+            threshold: 0.5,
+            min_silence_s: 0.3,
+            min_speech_s: 0.25,
+            pad_s: 0.15,
+            max_segment_s: 20.0,
+        }
     }
 }
 
@@ -65,13 +71,20 @@ pub struct SileroVad {
 impl SileroVad {
     /// Default location inside the set-up cache.
     pub fn default_path() -> PathBuf {
-        crate::paths::models_dir().join("silero-vad").join("silero_vad.onnx")
+        crate::paths::models_dir()
+            .join("silero-vad")
+            .join("silero_vad.onnx")
     }
 
     /// Loads the model.
     pub fn load(path: &Path) -> Result<Self, MediaError> {
-        let session = crate::speech::runtime::open_session(path, 1).map_err(|e| MediaError::Vad(e.to_string()))?;
-        Ok(Self { session, state: vec![0.0; 2 * 128], context: vec![0.0; CONTEXT] })
+        let session = crate::speech::runtime::open_session(path, 1)
+            .map_err(|e| MediaError::Vad(e.to_string()))?;
+        Ok(Self {
+            session,
+            state: vec![0.0; 2 * 128],
+            context: vec![0.0; CONTEXT],
+        })
     }
 
     /// Clears the state for a new recording.
@@ -87,16 +100,22 @@ impl SileroVad {
         input.extend_from_slice(&self.context);
         input.extend_from_slice(window);
         input.resize(CONTEXT + WINDOW, 0.0);
-        self.context.copy_from_slice(&input[input.len() - CONTEXT..]);
+        self.context
+            .copy_from_slice(&input[input.len() - CONTEXT..]);
         let x = Tensor::from_array(([1usize, CONTEXT + WINDOW], input)).map_err(err)?;
         let state = Tensor::from_array(([2usize, 1, 128], self.state.clone())).map_err(err)?;
         let sr = Tensor::from_array(((), vec![SAMPLE_RATE as i64])).map_err(err)?;
-        let mut out = self.session.run(ort::inputs!["input" => x, "state" => state, "sr" => sr]).map_err(err)?;
+        let mut out = self
+            .session
+            .run(ort::inputs!["input" => x, "state" => state, "sr" => sr])
+            .map_err(err)?;
         let prob = {
             let (_, p) = out["output"].try_extract_tensor::<f32>().map_err(err)?;
             p.first().copied().unwrap_or(0.0)
         };
-        let new_state: DynValue = out.remove("stateN").ok_or_else(|| MediaError::Vad("no stateN".into()))?;
+        let new_state: DynValue = out
+            .remove("stateN")
+            .ok_or_else(|| MediaError::Vad("no stateN".into()))?;
         let (_, s) = new_state.try_extract_tensor::<f32>().map_err(err)?;
         if s.len() == self.state.len() {
             self.state.copy_from_slice(s);
@@ -241,8 +260,13 @@ impl Segmenter {
             return;
         }
         let pad = self.secs(self.params.pad_s);
-        let from = start.saturating_sub(pad).max(self.last_end).max(self.buf_start);
-        let to = (stop + pad).min(available_end).min(self.buf_start + self.buf.len() as u64);
+        let from = start
+            .saturating_sub(pad)
+            .max(self.last_end)
+            .max(self.buf_start);
+        let to = (stop + pad)
+            .min(available_end)
+            .min(self.buf_start + self.buf.len() as u64);
         self.emit_raw(from, to, done);
     }
 
@@ -252,7 +276,10 @@ impl Segmenter {
         let hi = ((to.max(from)) - self.buf_start) as usize;
         let hi = hi.min(self.buf.len());
         if hi > lo {
-            done.push(SpeechSegment { start_sample: from, samples: self.buf[lo..hi].to_vec() });
+            done.push(SpeechSegment {
+                start_sample: from,
+                samples: self.buf[lo..hi].to_vec(),
+            });
         }
         self.last_end = to;
         self.drop_before(to.saturating_sub(self.secs(self.params.pad_s)));
@@ -266,4 +293,3 @@ impl Segmenter {
         }
     }
 }
-

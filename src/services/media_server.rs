@@ -26,10 +26,19 @@ impl MediaServer {
         let root = root.to_path_buf();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-                let app = Router::new().route("/{*path}", get(serve_file)).with_state(root);
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let app = Router::new()
+                    .route("/{*path}", get(serve_file))
+                    .with_state(root);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = rx.await;
@@ -37,7 +46,11 @@ impl MediaServer {
                     .await;
             });
         });
-        Ok(Self { addr, shutdown: Some(tx), thread: Some(thread) })
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// `http://127.0.0.1:PORT/` + `relative`.
@@ -59,7 +72,10 @@ impl Drop for MediaServer {
 
 async fn serve_file(State(root): State<PathBuf>, UrlPath(path): UrlPath<String>) -> Response {
     let relative = Path::new(&path);
-    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return (StatusCode::BAD_REQUEST, "bad path").into_response();
     }
     match tokio::fs::read(root.join(relative)).await {

@@ -113,20 +113,39 @@ fn analysis_lines(summary: &Value) -> Vec<String> {
         v.and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|s| s.as_str().map(str::to_owned).or_else(|| s.get("skill").and_then(scalar_text)))
+            .filter_map(|s| {
+                s.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| s.get("skill").and_then(scalar_text))
+            })
             .collect()
     };
     let matched = names(summary.get("key_skills_matched"));
     let missing = names(summary.get("skills_missing"));
     if !matched.is_empty() || !missing.is_empty() {
-        let mut line = format!("Skills matched: {}", if matched.is_empty() { "none".to_owned() } else { matched.join(", ") });
+        let mut line = format!(
+            "Skills matched: {}",
+            if matched.is_empty() {
+                "none".to_owned()
+            } else {
+                matched.join(", ")
+            }
+        );
         if !missing.is_empty() {
             line.push_str(&format!(" · not mentioned: {}", missing.join(", ")));
         }
         lines.push(line);
     }
-    if let Some(score) = summary.get("sentiment_score").and_then(Value::as_f64).filter(|x| x.is_finite()) {
-        let label = summary.get("sentiment").and_then(scalar_text).map(|l| format!(" ({l})")).unwrap_or_default();
+    if let Some(score) = summary
+        .get("sentiment_score")
+        .and_then(Value::as_f64)
+        .filter(|x| x.is_finite())
+    {
+        let label = summary
+            .get("sentiment")
+            .and_then(scalar_text)
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
         lines.push(format!("Sentiment: {score:.2}{label}"));
     }
     let flags: Vec<String> = summary
@@ -152,15 +171,28 @@ fn analysis_lines(summary: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter_map(|s| {
-            let name = s.get("name").and_then(scalar_text).or_else(|| s.get("competency").and_then(scalar_text))?;
+            let name = s
+                .get("name")
+                .and_then(scalar_text)
+                .or_else(|| s.get("competency").and_then(scalar_text))?;
             let score = s.get("score").and_then(Value::as_f64)?;
-            let conf = s.get("confidence").and_then(Value::as_f64).map(|c| format!(", confidence {c:.2}")).unwrap_or_default();
-            let low = if s.get("low_confidence").and_then(Value::as_bool) == Some(true) { ", low confidence" } else { "" };
+            let conf = s
+                .get("confidence")
+                .and_then(Value::as_f64)
+                .map(|c| format!(", confidence {c:.2}"))
+                .unwrap_or_default();
+            let low = if s.get("low_confidence").and_then(Value::as_bool) == Some(true) {
+                ", low confidence"
+            } else {
+                ""
+            };
             Some(format!("{name} {score:.0}/4{conf}{low}"))
         })
         .collect();
     if !scores.is_empty() {
-        let overall = number(summary, &["overall_score"]).map(|o| format!(" (overall {o:.1})")).unwrap_or_default();
+        let overall = number(summary, &["overall_score"])
+            .map(|o| format!(" (overall {o:.1})"))
+            .unwrap_or_default();
         lines.push(format!("Scores{overall}: {}", scores.join("; ")));
     }
     lines
@@ -189,7 +221,9 @@ fn answer_line(n: usize, a: &Value) -> String {
 
 fn model_line(summary: &Value) -> Option<String> {
     // The summary object lists its models; the speech model comes first.
-    let model = summary.get("model").or_else(|| summary.get("models").and_then(|m| m.get(0)));
+    let model = summary
+        .get("model")
+        .or_else(|| summary.get("models").and_then(|m| m.get(0)));
     let (name, version) = match model {
         Some(Value::String(s)) => (Some(s.clone()), None),
         Some(Value::Object(m)) => (

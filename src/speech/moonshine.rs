@@ -73,7 +73,10 @@ impl Default for BatchLimits {
     fn default() -> Self {
         // 16 segments of ~10 s: the per-segment cost of a step stops falling
         // beyond ~16 rows on 2 cores, and the cache stays near 180 MB.
-        Self { max_segments: 16, max_frames: 16 * 420 }
+        Self {
+            max_segments: 16,
+            max_frames: 16 * 420,
+        }
     }
 }
 
@@ -146,7 +149,11 @@ fn inference(e: ort::Error) -> SpeechError {
 
 impl Moonshine {
     /// Files the model folder must hold.
-    pub const FILES: [&'static str; 3] = ["encoder_model.onnx", "decoder_model_merged.onnx", "tokenizer.json"];
+    pub const FILES: [&'static str; 3] = [
+        "encoder_model.onnx",
+        "decoder_model_merged.onnx",
+        "tokenizer.json",
+    ];
 
     /// Loads `dir/{encoder_model.onnx, decoder_model_merged.onnx, tokenizer.json}`.
     pub fn load(dir: &Path, threads: usize) -> Result<Self, SpeechError> {
@@ -157,7 +164,9 @@ impl Moonshine {
         let layers = decoder
             .inputs()
             .iter()
-            .filter(|i| i.name().starts_with("past_key_values.") && i.name().ends_with(".decoder.key"))
+            .filter(|i| {
+                i.name().starts_with("past_key_values.") && i.name().ends_with(".decoder.key")
+            })
             .count();
         if layers == 0 {
             return Err(SpeechError::Model {
@@ -175,10 +184,17 @@ impl Moonshine {
         let manifest = read_manifest(dir);
         let sha256 = manifest
             .as_ref()
-            .and_then(|m| m["files"]["decoder_model_merged.onnx"]["sha256"].as_str().map(str::to_string))
+            .and_then(|m| {
+                m["files"]["decoder_model_merged.onnx"]["sha256"]
+                    .as_str()
+                    .map(str::to_string)
+            })
             .map(Ok)
             .unwrap_or_else(|| file_sha256(&decoder_path))
-            .map_err(|e| SpeechError::Model { path: decoder_path.display().to_string(), reason: e.to_string() })?;
+            .map_err(|e| SpeechError::Model {
+                path: decoder_path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         let version = manifest
             .as_ref()
             .and_then(|m| m["source"].as_str().map(str::to_string))
@@ -186,13 +202,24 @@ impl Moonshine {
         let names = Names {
             past: (0..layers)
                 .map(|l| {
-                    ["decoder.key", "decoder.value", "encoder.key", "encoder.value"]
-                        .map(|k| format!("past_key_values.{l}.{k}"))
+                    [
+                        "decoder.key",
+                        "decoder.value",
+                        "encoder.key",
+                        "encoder.value",
+                    ]
+                    .map(|k| format!("past_key_values.{l}.{k}"))
                 })
                 .collect(),
             present: (0..layers)
                 .map(|l| {
-                    ["decoder.key", "decoder.value", "encoder.key", "encoder.value"].map(|k| format!("present.{l}.{k}"))
+                    [
+                        "decoder.key",
+                        "decoder.value",
+                        "encoder.key",
+                        "encoder.value",
+                    ]
+                    .map(|k| format!("present.{l}.{k}"))
                 })
                 .collect(),
         };
@@ -207,7 +234,11 @@ impl Moonshine {
             names,
             limits: BatchLimits::default(),
             tokenizer,
-            info: ModelInfo { name: "moonshine-base-en".into(), version, sha256 },
+            info: ModelInfo {
+                name: "moonshine-base-en".into(),
+                version,
+                sha256,
+            },
         })
     }
 
@@ -234,7 +265,10 @@ impl Moonshine {
     /// Sets how segments are grouped into decoder calls (at least one
     /// segment per call).
     pub fn set_batch_limits(&mut self, limits: BatchLimits) {
-        self.limits = BatchLimits { max_segments: limits.max_segments.max(1), max_frames: limits.max_frames.max(1) };
+        self.limits = BatchLimits {
+            max_segments: limits.max_segments.max(1),
+            max_frames: limits.max_frames.max(1),
+        };
     }
 
     /// Transcribes one segment of 16 kHz mono audio (up to ~30 s), decoded
@@ -242,14 +276,18 @@ impl Moonshine {
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Decoded, SpeechError> {
         let encoded = self.encode(samples)?;
         let mut out = self.decode_group(&[&encoded])?;
-        out.pop().ok_or_else(|| SpeechError::Inference("decoder returned nothing".into()))
+        out.pop()
+            .ok_or_else(|| SpeechError::Inference("decoder returned nothing".into()))
     }
 
     /// Transcribes many segments, sharing decoder calls between them (see
     /// [`BatchLimits`]). Results are in the order of `segments`, and each
     /// is what [`Moonshine::transcribe`] gives for that segment alone.
     pub fn transcribe_batch(&mut self, segments: &[&[f32]]) -> Result<Vec<Decoded>, SpeechError> {
-        let encoded = segments.iter().map(|s| self.encode(s)).collect::<Result<Vec<_>, _>>()?;
+        let encoded = segments
+            .iter()
+            .map(|s| self.encode(s))
+            .collect::<Result<Vec<_>, _>>()?;
         self.decode_batch(&encoded)
     }
 
@@ -263,18 +301,27 @@ impl Moonshine {
         }
         let n = audio.len();
         let input = Tensor::from_array(([1usize, n], audio)).map_err(inference)?;
-        let mut out = self.encoder.run(ort::inputs!["input_values" => input]).map_err(inference)?;
+        let mut out = self
+            .encoder
+            .run(ort::inputs!["input_values" => input])
+            .map_err(inference)?;
         let hidden = out
             .remove("last_hidden_state")
             .ok_or_else(|| SpeechError::Inference("encoder gave no last_hidden_state".into()))?;
         let (shape, data) = hidden.try_extract_tensor::<f32>().map_err(inference)?;
         let dims: Vec<i64> = shape.iter().copied().collect();
         if dims.len() != 3 || dims[0] != 1 || dims[2] as usize != self.hidden || dims[1] <= 0 {
-            return Err(SpeechError::Inference(format!("encoder states of shape {dims:?}")));
+            return Err(SpeechError::Inference(format!(
+                "encoder states of shape {dims:?}"
+            )));
         }
         let frames = dims[1] as usize;
         let max_tokens = ((n as f64 / 16_000.0) * MAX_TOKENS_PER_SECOND).ceil() as usize + 4;
-        Ok(Encoded { states: data.to_vec(), frames, max_tokens })
+        Ok(Encoded {
+            states: data.to_vec(),
+            frames,
+            max_tokens,
+        })
     }
 
     /// Decodes encoded segments, grouped into calls of similar lengths.
@@ -298,7 +345,10 @@ impl Moonshine {
         if self.batched {
             self.limits
         } else {
-            BatchLimits { max_segments: 1, ..self.limits }
+            BatchLimits {
+                max_segments: 1,
+                ..self.limits
+            }
         }
     }
 
@@ -308,7 +358,9 @@ impl Moonshine {
             return Ok(Vec::new());
         }
         if !self.batched && items.len() > 1 {
-            return Err(SpeechError::Inference("this model decodes one segment per call".into()));
+            return Err(SpeechError::Inference(
+                "this model decodes one segment per call".into(),
+            ));
         }
         let (h, d, hid) = (self.heads, self.head_dim, self.hidden);
         let mut batch = items.len();
@@ -331,14 +383,29 @@ impl Moonshine {
         let mut states = vec![0f32; batch * frames * hid];
         let mut bias = vec![0f32; batch * frames];
         for (r, e) in items.iter().enumerate() {
-            states[r * frames * hid..(r * frames + e.frames) * hid].copy_from_slice(&e.states[..e.frames * hid]);
-            bias[r * frames + e.frames..(r + 1) * frames].iter_mut().for_each(|b| *b = MASKED);
+            states[r * frames * hid..(r * frames + e.frames) * hid]
+                .copy_from_slice(&e.states[..e.frames * hid]);
+            bias[r * frames + e.frames..(r + 1) * frames]
+                .iter_mut()
+                .for_each(|b| *b = MASKED);
         }
-        let mut states = Some(Tensor::from_array(([batch, frames, hid], states)).map_err(inference)?.into_dyn());
-        let mut bias_value = Tensor::from_array(([batch, 1, 1, frames], bias)).map_err(inference)?.into_dyn();
+        let mut states = Some(
+            Tensor::from_array(([batch, frames, hid], states))
+                .map_err(inference)?
+                .into_dyn(),
+        );
+        let mut bias_value = Tensor::from_array(([batch, 1, 1, frames], bias))
+            .map_err(inference)?
+            .into_dyn();
 
-        let empty = |shape: [usize; 4]| Tensor::<f32>::from_array((shape, Vec::<f32>::new())).map(|t| t.into_dyn());
-        let key_empty = if self.batched { [batch, h, d, 0] } else { [batch, h, 0, d] };
+        let empty = |shape: [usize; 4]| {
+            Tensor::<f32>::from_array((shape, Vec::<f32>::new())).map(|t| t.into_dyn())
+        };
+        let key_empty = if self.batched {
+            [batch, h, d, 0]
+        } else {
+            [batch, h, 0, d]
+        };
         // Per layer: decoder key, decoder value, encoder key, encoder value.
         let mut cache: Vec<[DynValue; 4]> = Vec::with_capacity(self.layers);
         for _ in 0..self.layers {
@@ -362,13 +429,15 @@ impl Moonshine {
             let states_ref: &DynValue = match &states {
                 Some(s) => s,
                 None => {
-                    placeholder = Tensor::from_array(([batch, 1usize, hid], vec![0f32; batch * hid]))
-                        .map_err(inference)?
-                        .into_dyn();
+                    placeholder =
+                        Tensor::from_array(([batch, 1usize, hid], vec![0f32; batch * hid]))
+                            .map_err(inference)?
+                            .into_dyn();
                     &placeholder
                 }
             };
-            let mut feeds: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = Vec::with_capacity(4 + self.layers * 4);
+            let mut feeds: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
+                Vec::with_capacity(4 + self.layers * 4);
             feeds.push(("input_ids".into(), ids.into()));
             feeds.push(("encoder_hidden_states".into(), states_ref.into()));
             feeds.push(("use_cache_branch".into(), use_cache.into()));
@@ -382,13 +451,21 @@ impl Moonshine {
             }
             let mut out = self.decoder.run(feeds).map_err(inference)?;
             {
-                let logits =
-                    out.get("logits").ok_or_else(|| SpeechError::Inference("decoder gave no logits".into()))?;
+                let logits = out
+                    .get("logits")
+                    .ok_or_else(|| SpeechError::Inference("decoder gave no logits".into()))?;
                 let (shape, data) = logits.try_extract_tensor::<f32>().map_err(inference)?;
                 let vocab = shape.last().copied().unwrap_or(0).max(0) as usize;
-                let positions = if shape.len() == 3 { shape[1].max(0) as usize } else { 1 };
+                let positions = if shape.len() == 3 {
+                    shape[1].max(0) as usize
+                } else {
+                    1
+                };
                 if vocab == 0 || positions == 0 || data.len() != batch * positions * vocab {
-                    return Err(SpeechError::Inference(format!("logits of shape {:?}", &shape[..])));
+                    return Err(SpeechError::Inference(format!(
+                        "logits of shape {:?}",
+                        &shape[..]
+                    )));
                 }
                 for (r, row) in rows.iter_mut().enumerate() {
                     if row.done {
@@ -411,7 +488,9 @@ impl Moonshine {
             for (l, names) in self.names.present.iter().enumerate() {
                 let kinds = if step == 0 { 4 } else { 2 };
                 for (k, name) in names.iter().enumerate().take(kinds) {
-                    cache[l][k] = out.remove(name).ok_or_else(|| SpeechError::Inference(format!("no {name}")))?;
+                    cache[l][k] = out
+                        .remove(name)
+                        .ok_or_else(|| SpeechError::Inference(format!("no {name}")))?;
                 }
             }
             drop(out);
@@ -424,7 +503,12 @@ impl Moonshine {
             let finished = rows.iter().filter(|r| r.done).count();
             if self.batched && finished > 0 && finished < batch && finished * 4 >= batch {
                 let keep: Vec<usize> = (0..batch).filter(|&r| !rows[r].done).collect();
-                let new_frames = keep.iter().map(|&r| rows[r].frames).max().unwrap_or(frames).min(frames);
+                let new_frames = keep
+                    .iter()
+                    .map(|&r| rows[r].frames)
+                    .max()
+                    .unwrap_or(frames)
+                    .min(frames);
                 for layer in cache.iter_mut() {
                     layer[0] = gather_rows(&layer[0], &keep, None)?;
                     layer[1] = gather_rows(&layer[1], &keep, None)?;
@@ -433,7 +517,8 @@ impl Moonshine {
                 }
                 bias_value = gather_rows(&bias_value, &keep, Some((3, new_frames)))?;
                 last = keep.iter().map(|&r| last[r]).collect();
-                let (kept, finished_rows): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| !r.done);
+                let (kept, finished_rows): (Vec<Row>, Vec<Row>) =
+                    rows.into_iter().partition(|r| !r.done);
                 parked.extend(finished_rows);
                 rows = kept;
                 batch = rows.len();
@@ -445,9 +530,17 @@ impl Moonshine {
         Ok(parked
             .into_iter()
             .map(|r| {
-                let confidence = if r.tokens.is_empty() { 0.0 } else { (r.log_prob_sum / r.tokens.len() as f64).exp() };
+                let confidence = if r.tokens.is_empty() {
+                    0.0
+                } else {
+                    (r.log_prob_sum / r.tokens.len() as f64).exp()
+                };
                 let text = self.tokenizer.decode(&r.tokens);
-                Decoded { tokens: r.tokens, text, confidence }
+                Decoded {
+                    tokens: r.tokens,
+                    text,
+                    confidence,
+                }
             })
             .collect())
     }
@@ -462,7 +555,8 @@ fn plan_groups(encoded: &[Encoded], limits: BatchLimits) -> Vec<Vec<usize>> {
     let mut current: Vec<usize> = Vec::new();
     for i in order {
         let longest = encoded[i].frames.max(1);
-        let fits = current.len() < limits.max_segments && (current.len() + 1) * longest <= limits.max_frames;
+        let fits = current.len() < limits.max_segments
+            && (current.len() + 1) * longest <= limits.max_frames;
         if !current.is_empty() && !fits {
             groups.push(std::mem::take(&mut current));
         }
@@ -476,17 +570,27 @@ fn plan_groups(encoded: &[Encoded], limits: BatchLimits) -> Vec<Vec<usize>> {
 
 /// Copies the rows `keep` (first axis) of a float tensor into a new one,
 /// optionally keeping only the first `len` entries along `axis`.
-fn gather_rows(value: &DynValue, keep: &[usize], trim: Option<(usize, usize)>) -> Result<DynValue, SpeechError> {
+fn gather_rows(
+    value: &DynValue,
+    keep: &[usize],
+    trim: Option<(usize, usize)>,
+) -> Result<DynValue, SpeechError> {
     let (shape, data) = value.try_extract_tensor::<f32>().map_err(inference)?;
     let dims: Vec<usize> = shape.iter().map(|&x| x.max(0) as usize).collect();
     if dims.is_empty() || keep.iter().any(|&r| r >= dims[0]) {
-        return Err(SpeechError::Inference(format!("cannot take rows {keep:?} of shape {dims:?}")));
+        return Err(SpeechError::Inference(format!(
+            "cannot take rows {keep:?} of shape {dims:?}"
+        )));
     }
     let mut new_dims = dims.clone();
     new_dims[0] = keep.len();
     let (axis, len) = match trim {
         Some((axis, len)) if axis > 0 && axis < dims.len() && len <= dims[axis] => (axis, len),
-        Some(_) => return Err(SpeechError::Inference(format!("cannot trim shape {dims:?} as {trim:?}"))),
+        Some(_) => {
+            return Err(SpeechError::Inference(format!(
+                "cannot trim shape {dims:?} as {trim:?}"
+            )))
+        }
         None => (dims.len() - 1, *dims.last().unwrap_or(&0)),
     };
     new_dims[axis] = len;
@@ -502,7 +606,9 @@ fn gather_rows(value: &DynValue, keep: &[usize], trim: Option<(usize, usize)>) -
             out.extend_from_slice(&data[from..from + keep_len]);
         }
     }
-    Ok(Tensor::from_array((new_dims, out)).map_err(inference)?.into_dyn())
+    Ok(Tensor::from_array((new_dims, out))
+        .map_err(inference)?
+        .into_dyn())
 }
 
 /// Index of the largest logit and its softmax probability.
@@ -537,7 +643,11 @@ mod tests {
     }
 
     fn encoded(frames: usize) -> Encoded {
-        Encoded { states: Vec::new(), frames, max_tokens: 1 }
+        Encoded {
+            states: Vec::new(),
+            frames,
+            max_tokens: 1,
+        }
     }
 
     #[test]
@@ -547,13 +657,21 @@ mod tests {
             return;
         }
         // [3 rows, 2, 4]: value = row * 100 + i * 10 + j.
-        let data: Vec<f32> =
-            (0..3).flat_map(|r| (0..2).flat_map(move |i| (0..4).map(move |j| (r * 100 + i * 10 + j) as f32))).collect();
-        let value = Tensor::from_array(([3usize, 2, 4], data)).expect("tensor").into_dyn();
+        let data: Vec<f32> = (0..3)
+            .flat_map(|r| {
+                (0..2).flat_map(move |i| (0..4).map(move |j| (r * 100 + i * 10 + j) as f32))
+            })
+            .collect();
+        let value = Tensor::from_array(([3usize, 2, 4], data))
+            .expect("tensor")
+            .into_dyn();
         let out = gather_rows(&value, &[2, 0], Some((2, 3))).expect("gather");
         let (shape, got) = out.try_extract_tensor::<f32>().expect("extract");
         assert_eq!(&shape[..], &[2, 2, 3]);
-        assert_eq!(got, &[200., 201., 202., 210., 211., 212., 0., 1., 2., 10., 11., 12.]);
+        assert_eq!(
+            got,
+            &[200., 201., 202., 210., 211., 212., 0., 1., 2., 10., 11., 12.]
+        );
         let all = gather_rows(&value, &[1], None).expect("gather");
         let (shape, got) = all.try_extract_tensor::<f32>().expect("extract");
         assert_eq!(&shape[..], &[1, 2, 4]);
@@ -564,11 +682,26 @@ mod tests {
 
     #[test]
     fn groups_follow_length_and_limits() {
-        let items: Vec<Encoded> = [50, 10, 400, 30, 20, 420].into_iter().map(encoded).collect();
-        let groups = plan_groups(&items, BatchLimits { max_segments: 3, max_frames: 1000 });
+        let items: Vec<Encoded> = [50, 10, 400, 30, 20, 420]
+            .into_iter()
+            .map(encoded)
+            .collect();
+        let groups = plan_groups(
+            &items,
+            BatchLimits {
+                max_segments: 3,
+                max_frames: 1000,
+            },
+        );
         // Ascending lengths; 3 rows at most; rows × longest ≤ 1000.
         assert_eq!(groups, vec![vec![1, 4, 3], vec![0, 2], vec![5]]);
-        let one = plan_groups(&items, BatchLimits { max_segments: 1, max_frames: 1 });
+        let one = plan_groups(
+            &items,
+            BatchLimits {
+                max_segments: 1,
+                max_frames: 1,
+            },
+        );
         assert_eq!(one.len(), items.len());
         assert!(plan_groups(&[], BatchLimits::default()).is_empty());
     }

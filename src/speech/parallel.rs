@@ -29,16 +29,27 @@ pub struct Run {
 /// Transcribes `files` on `workers` timely worker threads (at least one),
 /// each with `opts.threads` ONNX Runtime threads per session. An error is
 /// returned only when a worker cannot load its models.
-pub fn transcribe_files(opts: &TranscriberOptions, files: &[PathBuf], workers: usize) -> Result<Run, SpeechError> {
+pub fn transcribe_files(
+    opts: &TranscriberOptions,
+    files: &[PathBuf],
+    workers: usize,
+) -> Result<Run, SpeechError> {
     // Load the runtime once before the threads start, for a clear error.
     super::runtime::init()?;
     let files = Arc::new(files.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
     let opts = Arc::new(opts.clone());
     let load_s = Arc::new(Mutex::new(0f64));
-    let shared = (Arc::clone(&files), next, opts, Arc::clone(&load_s), Arc::new(Mutex::new(())));
+    let shared = (
+        Arc::clone(&files),
+        next,
+        opts,
+        Arc::clone(&load_s),
+        Arc::new(Mutex::new(())),
+    );
     let guards = timely::execute(timely::Config::process(workers.max(1)), move |worker| {
-        let (files, next, opts, load_s, loading) = (&shared.0, &shared.1, &shared.2, &shared.3, &shared.4);
+        let (files, next, opts, load_s, loading) =
+            (&shared.0, &shared.1, &shared.2, &shared.3, &shared.4);
         let started = Instant::now();
         // One worker loads at a time: loading briefly holds the model files
         // two or three times over, and those peaks should not add up.
@@ -59,10 +70,12 @@ pub fn transcribe_files(opts: &TranscriberOptions, files: &[PathBuf], workers: u
         Ok::<_, SpeechError>((out, transcriber.stage_times()))
     })
     .map_err(|e| SpeechError::Inference(format!("timely workers: {e}")))?;
-    let mut results: Vec<Option<Result<Transcript, SpeechError>>> = (0..files.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<Transcript, SpeechError>>> =
+        (0..files.len()).map(|_| None).collect();
     let mut stages = StageTimes::default();
     for joined in guards.join() {
-        let (worker, times) = joined.map_err(|e| SpeechError::Inference(format!("timely worker: {e}")))??;
+        let (worker, times) =
+            joined.map_err(|e| SpeechError::Inference(format!("timely worker: {e}")))??;
         stages.media_s += times.media_s;
         stages.vad_s += times.vad_s;
         stages.encoder_s += times.encoder_s;
@@ -75,8 +88,18 @@ pub fn transcribe_files(opts: &TranscriberOptions, files: &[PathBuf], workers: u
     }
     let results = results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(SpeechError::Inference("no worker transcribed the file".into()))))
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(SpeechError::Inference(
+                    "no worker transcribed the file".into(),
+                ))
+            })
+        })
         .collect();
     let load_s = load_s.lock().map(|l| *l).unwrap_or(0.0);
-    Ok(Run { results, load_s, stages })
+    Ok(Run {
+        results,
+        load_s,
+        stages,
+    })
 }

@@ -20,7 +20,10 @@ pub fn init() -> Result<&'static ort::environment::Environment, SpeechError> {
             return Err(format!("{} does not exist", path.display()));
         }
         let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
-        let env = builder.with_name("panelflow").build().map_err(|e| e.to_string())?;
+        let env = builder
+            .with_name("panelflow")
+            .build()
+            .map_err(|e| e.to_string())?;
         Ok((path, env))
     });
     match result {
@@ -49,9 +52,15 @@ static PREPACKED: OnceLock<PrepackedWeights> = OnceLock::new();
 pub fn open_session(path: &Path, threads: usize) -> Result<Session, SpeechError> {
     let env = init()?;
     if !path.exists() {
-        return Err(SpeechError::Model { path: path.display().to_string(), reason: "missing".into() });
+        return Err(SpeechError::Model {
+            path: path.display().to_string(),
+            reason: "missing".into(),
+        });
     }
-    let model_err = |e: String| SpeechError::Model { path: path.display().to_string(), reason: e };
+    let model_err = |e: String| SpeechError::Model {
+        path: path.display().to_string(),
+        reason: e,
+    };
     let mut builder = Session::builder(env)
         .map_err(|e| model_err(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)
@@ -59,15 +68,22 @@ pub fn open_session(path: &Path, threads: usize) -> Result<Session, SpeechError>
         .with_inter_threads(1)
         .map_err(|e| model_err(e.to_string()))?;
     if threads > 0 {
-        builder = builder.with_intra_threads(threads).map_err(|e| model_err(e.to_string()))?;
+        builder = builder
+            .with_intra_threads(threads)
+            .map_err(|e| model_err(e.to_string()))?;
     }
     if threads != 1 {
-        builder =
-            builder.with_config_entry("session.intra_op.allow_spinning", "0").map_err(|e| model_err(e.to_string()))?;
+        builder = builder
+            .with_config_entry("session.intra_op.allow_spinning", "0")
+            .map_err(|e| model_err(e.to_string()))?;
     }
     let prepacked = PREPACKED.get_or_init(PrepackedWeights::new);
-    builder = builder.with_prepacked_weights(prepacked).map_err(|e| model_err(e.to_string()))?;
-    builder.commit_from_file(path).map_err(|e| model_err(e.to_string()))
+    builder = builder
+        .with_prepacked_weights(prepacked)
+        .map_err(|e| model_err(e.to_string()))?;
+    builder
+        .commit_from_file(path)
+        .map_err(|e| model_err(e.to_string()))
 }
 
 /// Hex SHA-256 of a file (model provenance on every output row).

@@ -16,10 +16,16 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Loads `tokenizer.json`.
     pub fn load(path: &Path) -> Result<Self, SpeechError> {
-        let err = |reason: String| SpeechError::Model { path: path.display().to_string(), reason };
+        let err = |reason: String| SpeechError::Model {
+            path: path.display().to_string(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
-        let vocab = json["model"]["vocab"].as_object().ok_or_else(|| err("no model.vocab".into()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let vocab = json["model"]["vocab"]
+            .as_object()
+            .ok_or_else(|| err("no model.vocab".into()))?;
         let mut map: HashMap<u32, (String, bool)> = HashMap::new();
         for (piece, id) in vocab {
             if let Some(id) = id.as_u64() {
@@ -46,7 +52,10 @@ impl Tokenizer {
 
     /// Builds a tokenizer from pieces (tests).
     pub fn from_pieces(pieces: &[&str]) -> Self {
-        Self { pieces: pieces.iter().map(|p| Some(p.to_string())).collect(), special: vec![false; pieces.len()] }
+        Self {
+            pieces: pieces.iter().map(|p| Some(p.to_string())).collect(),
+            special: vec![false; pieces.len()],
+        }
     }
 
     /// Decodes ids to text, skipping special tokens.
@@ -62,7 +71,9 @@ impl Tokenizer {
             if self.special.get(i).copied().unwrap_or(true) {
                 continue;
             }
-            let Some(Some(piece)) = self.pieces.get(i) else { continue };
+            let Some(Some(piece)) = self.pieces.get(i) else {
+                continue;
+            };
             if let Some(b) = byte_piece(piece) {
                 bytes.push(b);
             } else {
@@ -70,7 +81,10 @@ impl Tokenizer {
             }
         }
         let text = String::from_utf8_lossy(&bytes);
-        text.strip_prefix(' ').unwrap_or(&text).trim_end().to_string()
+        text.strip_prefix(' ')
+            .unwrap_or(&text)
+            .trim_end()
+            .to_string()
     }
 }
 

@@ -57,7 +57,10 @@ impl TranscriberOptions {
             model_dir: models.join("moonshine-base-en"),
             vad_model: models.join("silero-vad").join("silero_vad.onnx"),
             threads: cfg.speech.threads,
-            vad: VadParams { max_segment_s: cfg.speech.max_segment_s, ..VadParams::default() },
+            vad: VadParams {
+                max_segment_s: cfg.speech.max_segment_s,
+                ..VadParams::default()
+            },
             max_duration_s: cfg.media.max_duration_s,
             batch: BatchLimits::default(),
         }
@@ -164,11 +167,16 @@ impl Transcriber {
     /// Transcribes several media files, batching their segments together.
     /// Results are in the order of `paths`.
     pub fn transcribe_files(&mut self, paths: &[&Path]) -> Vec<Result<Transcript, SpeechError>> {
-        let mut results: Vec<Option<Result<Transcript, SpeechError>>> = (0..paths.len()).map(|_| None).collect();
-        self.transcribe_many(paths.iter().copied().enumerate(), |i, r| results[i] = Some(r));
+        let mut results: Vec<Option<Result<Transcript, SpeechError>>> =
+            (0..paths.len()).map(|_| None).collect();
+        self.transcribe_many(paths.iter().copied().enumerate(), |i, r| {
+            results[i] = Some(r)
+        });
         results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(SpeechError::Inference("no result for the file".into()))))
+            .map(|r| {
+                r.unwrap_or_else(|| Err(SpeechError::Inference("no result for the file".into())))
+            })
             .collect()
     }
 
@@ -197,9 +205,23 @@ impl Transcriber {
                     slots.len() - 1
                 }
             };
-            slots[slot] =
-                Some(InFlight { key, segments: Vec::new(), outstanding: 0, duration_s: 0.0, read: false, error: None });
-            let read = self.read_file(path, slot, &mut slots, &mut queue, flush_segments, flush_frames, &mut done);
+            slots[slot] = Some(InFlight {
+                key,
+                segments: Vec::new(),
+                outstanding: 0,
+                duration_s: 0.0,
+                read: false,
+                error: None,
+            });
+            let read = self.read_file(
+                path,
+                slot,
+                &mut slots,
+                &mut queue,
+                flush_segments,
+                flush_frames,
+                &mut done,
+            );
             if let Some(Some(f)) = slots.get_mut(slot) {
                 f.read = true;
                 if let Err(e) = read {
@@ -234,7 +256,10 @@ impl Transcriber {
         let mut decoder = AudioDecoder::open(path)?;
         if let Some(declared) = decoder.declared_duration_s() {
             if declared > self.max_duration_s {
-                return Err(MediaError::TooLong { limit_s: self.max_duration_s }.into());
+                return Err(MediaError::TooLong {
+                    limit_s: self.max_duration_s,
+                }
+                .into());
             }
         }
         let mut resampler = To16k::new(decoder.sample_rate())?;
@@ -244,12 +269,17 @@ impl Transcriber {
         let mut closed = Vec::new();
         loop {
             let started = Instant::now();
-            let Some(chunk) = decoder.next_chunk()? else { break };
+            let Some(chunk) = decoder.next_chunk()? else {
+                break;
+            };
             let audio = resampler.push(&chunk)?;
             self.times.media_s += started.elapsed().as_secs_f64();
             total += audio.len() as u64;
             if total > limit {
-                return Err(MediaError::TooLong { limit_s: self.max_duration_s }.into());
+                return Err(MediaError::TooLong {
+                    limit_s: self.max_duration_s,
+                }
+                .into());
             }
             let started = Instant::now();
             closed.extend(self.segmenter.push(&audio)?);
@@ -285,7 +315,9 @@ impl Transcriber {
         slots: &mut [Option<InFlight<K>>],
         queue: &mut Vec<Queued>,
     ) -> Result<(), SpeechError> {
-        let Some(Some(file)) = slots.get_mut(slot) else { return Ok(()) };
+        let Some(Some(file)) = slots.get_mut(slot) else {
+            return Ok(());
+        };
         for speech in closed.drain(..) {
             if let Some(tap) = self.tap.as_mut() {
                 tap(&speech);
@@ -293,7 +325,8 @@ impl Transcriber {
             let started = Instant::now();
             let encoded = self.asr.encode(&speech.samples)?;
             self.times.encoder_s += started.elapsed().as_secs_f64();
-            file.segments.push((round_ms(speech.start_s()), round_ms(speech.end_s()), None));
+            file.segments
+                .push((round_ms(speech.start_s()), round_ms(speech.end_s()), None));
             file.outstanding += 1;
             queue.push((slot, file.segments.len() - 1, encoded));
         }
@@ -303,8 +336,10 @@ impl Transcriber {
     /// Decodes everything queued.
     fn flush<K>(&mut self, queue: &mut Vec<Queued>, slots: &mut [Option<InFlight<K>>]) {
         let items: Vec<Queued> = std::mem::take(queue);
-        let (owners, encoded): (Vec<(usize, usize)>, Vec<Encoded>) =
-            items.into_iter().map(|(slot, seg, e)| ((slot, seg), e)).unzip();
+        let (owners, encoded): (Vec<(usize, usize)>, Vec<Encoded>) = items
+            .into_iter()
+            .map(|(slot, seg, e)| ((slot, seg), e))
+            .unzip();
         let started = Instant::now();
         let decoded = self.asr.decode_batch(&encoded);
         self.times.decoder_s += started.elapsed().as_secs_f64();
@@ -323,7 +358,8 @@ impl Transcriber {
                 let reason = e.to_string();
                 for (slot, _) in owners {
                     if let Some(Some(f)) = slots.get_mut(slot) {
-                        f.error.get_or_insert_with(|| SpeechError::Inference(reason.clone()));
+                        f.error
+                            .get_or_insert_with(|| SpeechError::Inference(reason.clone()));
                         f.outstanding = 0;
                     }
                 }
@@ -337,7 +373,8 @@ impl Transcriber {
         F: FnMut(K, Result<Transcript, SpeechError>),
     {
         for slot in slots.iter_mut() {
-            let ready = matches!(slot, Some(f) if f.read && (f.outstanding == 0 || f.error.is_some()));
+            let ready =
+                matches!(slot, Some(f) if f.read && (f.outstanding == 0 || f.error.is_some()));
             if !ready {
                 continue;
             }
@@ -351,10 +388,19 @@ impl Transcriber {
                 .into_iter()
                 .filter_map(|(start, end, decoded)| {
                     let (text, confidence) = decoded?;
-                    (!text.is_empty()).then_some(Segment { start, end, text, confidence })
+                    (!text.is_empty()).then_some(Segment {
+                        start,
+                        end,
+                        text,
+                        confidence,
+                    })
                 })
                 .collect();
-            let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+            let text = segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             done(
                 file.key,
                 Ok(Transcript {

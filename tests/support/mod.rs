@@ -31,13 +31,23 @@ pub fn interviews() -> Vec<DemoInterview> {
 }
 
 pub fn interview(id: &str) -> DemoInterview {
-    interviews().into_iter().find(|i| i.interview_id == id).unwrap_or_else(|| panic!("no interview {id}"))
+    interviews()
+        .into_iter()
+        .find(|i| i.interview_id == id)
+        .unwrap_or_else(|| panic!("no interview {id}"))
 }
 
 /// Reference transcript of an interview from the manifest.
 pub fn reference(id: &str) -> String {
-    let m: Value = serde_json::from_str(&std::fs::read_to_string(datasets().join("manifest.json")).unwrap()).unwrap();
-    let it = m["interviews"].as_array().unwrap().iter().find(|i| i["interview_id"] == id).unwrap();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(datasets().join("manifest.json")).unwrap())
+            .unwrap();
+    let it = m["interviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interview_id"] == id)
+        .unwrap();
     it["reference_transcript"].as_str().unwrap().to_string()
 }
 
@@ -55,11 +65,20 @@ pub struct Stack {
 impl Stack {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let broker = Broker::start(&dir.path().join("broker"), None).expect("Tansu broker (run bash scripts/setup.sh)");
+        let broker = Broker::start(&dir.path().join("broker"), None)
+            .expect("Tansu broker (run bash scripts/setup.sh)");
         let lever_dir = dir.path().join("lever");
         std::fs::create_dir_all(&lever_dir).unwrap();
-        std::fs::copy(datasets().join("lever_opportunities.json"), lever_dir.join("opportunities.json")).unwrap();
-        let lever = emulator::spawn(EmulatorConfig { api_key: LEVER_KEY.into(), ..EmulatorConfig::new(&lever_dir) }).unwrap();
+        std::fs::copy(
+            datasets().join("lever_opportunities.json"),
+            lever_dir.join("opportunities.json"),
+        )
+        .unwrap();
+        let lever = emulator::spawn(EmulatorConfig {
+            api_key: LEVER_KEY.into(),
+            ..EmulatorConfig::new(&lever_dir)
+        })
+        .unwrap();
         let media = MediaServer::start(&datasets()).unwrap();
         let mut cfg = PipelineConfig::default();
         cfg.pipeline.name = "e2e".into();
@@ -69,13 +88,22 @@ impl Stack {
         cfg.lever.base_url = lever.base_url();
         cfg.sinks.parquet_dir = dir.path().join("parquet");
         cfg.media.allow_private_networks = true;
-        cfg.ingest.secrets.insert("generic".into(), GENERIC_SECRET.into());
+        cfg.ingest
+            .secrets
+            .insert("generic".into(), GENERIC_SECRET.into());
         // Every test of this binary uses the same key, so setting it is race-free.
         unsafe { std::env::set_var(&cfg.lever.api_key_env, LEVER_KEY) };
 
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(panelflow::sources::kafka::ensure_topics(&cfg.kafka)).expect("topics");
-        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(panelflow::sources::kafka::ensure_topics(&cfg.kafka))
+            .expect("topics");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let ingest_url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let ingest_cfg = cfg.clone();
@@ -85,7 +113,16 @@ impl Stack {
             })
             .await;
         });
-        Self { dir, broker, lever, media, cfg, ingest_url, ingest_stop: Some(tx), rt }
+        Self {
+            dir,
+            broker,
+            lever,
+            media,
+            cfg,
+            ingest_url,
+            ingest_stop: Some(tx),
+            rt,
+        }
     }
 
     /// Posts a signed generic webhook; returns the HTTP status.
@@ -95,7 +132,10 @@ impl Stack {
         client
             .post(format!("{}/webhooks/generic", self.ingest_url))
             .header("content-type", "application/json")
-            .header("x-panelflow-signature", sign_body(&raw, GENERIC_SECRET.as_bytes()))
+            .header(
+                "x-panelflow-signature",
+                sign_body(&raw, GENERIC_SECRET.as_bytes()),
+            )
             .body(raw)
             .send()
             .unwrap()
@@ -114,7 +154,11 @@ impl Stack {
         let shutdown = opts.shutdown.clone();
         let cfg = cfg.clone();
         let thread = std::thread::spawn(move || dataflow::run(cfg, opts));
-        Running { stats, shutdown, thread: Some(thread) }
+        Running {
+            stats,
+            shutdown,
+            thread: Some(thread),
+        }
     }
 
     /// Rows of a DuckDB query over the Parquet dataset (`{interviews}` and
@@ -122,8 +166,14 @@ impl Stack {
     pub fn duckdb(&self, sql: &str) -> Vec<Value> {
         let root = self.cfg.sinks.parquet_dir.display().to_string();
         let sql = sql
-            .replace("{interviews}", &format!("read_parquet('{root}/interviews/**/*.parquet', hive_partitioning=true)"))
-            .replace("{segments}", &format!("read_parquet('{root}/segments/**/*.parquet', hive_partitioning=true)"));
+            .replace(
+                "{interviews}",
+                &format!("read_parquet('{root}/interviews/**/*.parquet', hive_partitioning=true)"),
+            )
+            .replace(
+                "{segments}",
+                &format!("read_parquet('{root}/segments/**/*.parquet', hive_partitioning=true)"),
+            );
         duckdb_json(&sql)
     }
 
@@ -140,16 +190,26 @@ impl Stack {
             .create()
             .unwrap();
         let topic = &self.cfg.kafka.topic;
-        let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
-        let partitions: Vec<i32> = meta.topics()[0].partitions().iter().map(|p| p.id()).collect();
+        let meta = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .unwrap();
+        let partitions: Vec<i32> = meta.topics()[0]
+            .partitions()
+            .iter()
+            .map(|p| p.id())
+            .collect();
         let mut list = TopicPartitionList::new();
         for p in &partitions {
             list.add_partition(topic, *p);
         }
-        let committed = consumer.committed_offsets(list, Duration::from_secs(10)).unwrap();
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .unwrap();
         let mut lag = 0;
         for p in partitions {
-            let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap();
+            let (_, high) = consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .unwrap();
             let at = match committed.find_partition(topic, p).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) => o,
                 _ => 0,
@@ -179,21 +239,36 @@ impl Running {
     pub fn wait(&self, timeout: Duration, done: impl Fn(&RunStats) -> bool) {
         let deadline = Instant::now() + timeout;
         while !done(&self.stats) {
-            assert!(Instant::now() < deadline, "timed out; stats {}", self.stats.snapshot());
-            assert!(!self.thread.as_ref().unwrap().is_finished(), "dataflow stopped early; stats {}", self.stats.snapshot());
+            assert!(
+                Instant::now() < deadline,
+                "timed out; stats {}",
+                self.stats.snapshot()
+            );
+            assert!(
+                !self.thread.as_ref().unwrap().is_finished(),
+                "dataflow stopped early; stats {}",
+                self.stats.snapshot()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
     pub fn processed(&self) -> u64 {
         let s = &self.stats;
-        s.transcribed.load(Ordering::Relaxed) + s.failed.load(Ordering::Relaxed) + s.duplicates.load(Ordering::Relaxed)
+        s.transcribed.load(Ordering::Relaxed)
+            + s.failed.load(Ordering::Relaxed)
+            + s.duplicates.load(Ordering::Relaxed)
     }
 
     /// Drains and stops the dataflow.
     pub fn stop(mut self) {
         self.shutdown.store(true, Ordering::SeqCst);
-        let result = self.thread.take().unwrap().join().expect("dataflow panicked");
+        let result = self
+            .thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("dataflow panicked");
         result.expect("dataflow failed");
     }
 }
@@ -210,10 +285,23 @@ impl Drop for Running {
 /// Runs SQL in DuckDB (the set-up virtualenv's `duckdb`), rows as JSON.
 pub fn duckdb_json(sql: &str) -> Vec<Value> {
     let python = panelflow::paths::venv_python();
-    assert!(python.exists(), "{} missing: run bash scripts/setup.sh", python.display());
+    assert!(
+        python.exists(),
+        "{} missing: run bash scripts/setup.sh",
+        python.display()
+    );
     let script = "import duckdb, json, sys\nrel = duckdb.sql(sys.argv[1])\ncols = rel.columns\nprint(json.dumps([dict(zip(cols, r)) for r in rel.fetchall()], default=str))";
-    let out = std::process::Command::new(python).arg("-c").arg(script).arg(sql).output().unwrap();
-    assert!(out.status.success(), "duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "duckdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -225,20 +313,27 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<Value> {
         .set("enable.auto.commit", "false")
         .create()
         .unwrap();
-    let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+    let meta = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
     let mut list = TopicPartitionList::new();
     let mut expected = 0;
     for p in meta.topics()[0].partitions() {
-        let (low, high) = consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).unwrap();
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+            .unwrap();
         expected += high - low;
-        list.add_partition_offset(topic, p.id(), Offset::Beginning).unwrap();
+        list.add_partition_offset(topic, p.id(), Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&list).unwrap();
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while (out.len() as i64) < expected && Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push(serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or(Value::Null));
+            out.push(
+                serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or(Value::Null),
+            );
         }
     }
     out

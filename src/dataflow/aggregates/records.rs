@@ -75,7 +75,7 @@ fn sym_hash(s: &str) -> u64 {
 /// assert_ne!(a, Sym::from("cand-0002"));
 /// assert_eq!(serde_json::to_string(&a).unwrap(), "\"cand-0001\"");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Sym(u64);
 
 impl Sym {

@@ -473,7 +473,13 @@ impl ParquetSink {
                 continue;
             }
             let Some(date) = dates.get(&key) else {
-                return Err(invalid(key, &format!("response {} has no interviews row in the batch", r.question_index)));
+                return Err(invalid(
+                    key,
+                    &format!(
+                        "response {} has no interviews row in the batch",
+                        r.question_index
+                    ),
+                ));
             };
             if seen_responses.insert((key, r.question_index)) {
                 responses_by_date.entry(date.clone()).or_default().push(r);
@@ -487,14 +493,23 @@ impl ParquetSink {
                 continue;
             }
             let Some(date) = dates.get(&key) else {
-                return Err(invalid(key, &format!("score {} has no interviews row in the batch", r.competency)));
+                return Err(invalid(
+                    key,
+                    &format!("score {} has no interviews row in the batch", r.competency),
+                ));
             };
             if seen_scores.insert((key, r.competency.clone(), r.question_id.clone())) {
                 scores_by_date.entry(date.clone()).or_default().push(r);
             }
         }
         for (date, mut rows) in responses_by_date {
-            rows.sort_by(|a, b| (&a.interview_id, &a.pipeline_version, a.question_index).cmp(&(&b.interview_id, &b.pipeline_version, b.question_index)));
+            rows.sort_by(|a, b| {
+                (&a.interview_id, &a.pipeline_version, a.question_index).cmp(&(
+                    &b.interview_id,
+                    &b.pipeline_version,
+                    b.question_index,
+                ))
+            });
             let batch = analysis_rows::responses_batch(&rows)?;
             let path = self.write_file(RESPONSES_DIR, &date, &part, &batch)?;
             report.responses_written += rows.len();
@@ -502,7 +517,13 @@ impl ParquetSink {
             known.with_responses.extend(rows.iter().map(|r| r.key()));
         }
         for (date, mut rows) in scores_by_date {
-            rows.sort_by(|a, b| (&a.interview_id, &a.pipeline_version, &a.competency).cmp(&(&b.interview_id, &b.pipeline_version, &b.competency)));
+            rows.sort_by(|a, b| {
+                (&a.interview_id, &a.pipeline_version, &a.competency).cmp(&(
+                    &b.interview_id,
+                    &b.pipeline_version,
+                    &b.competency,
+                ))
+            });
             let batch = analysis_rows::scores_batch(&rows)?;
             let path = self.write_file(SCORES_DIR, &date, &part, &batch)?;
             report.scores_written += rows.len();

@@ -373,7 +373,10 @@ impl<'a> Columns<'a> {
     }
 
     /// A required-or-nullable Float64 column.
-    pub(crate) fn floats(&self, name: &str) -> Result<&'a arrow::array::PrimitiveArray<Float64Type>, ParquetSinkError> {
+    pub(crate) fn floats(
+        &self,
+        name: &str,
+    ) -> Result<&'a arrow::array::PrimitiveArray<Float64Type>, ParquetSinkError> {
         self.prim::<Float64Type>(name, "not Float64")
     }
 

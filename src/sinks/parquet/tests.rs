@@ -445,21 +445,52 @@ fn analysis_rows_round_trip_and_are_idempotent() {
         responses: vec![ResponseRow::example("a", "v1", 0), unanswered],
         scores: vec![ScoreRow::example("a", "v1", "problem_solving")],
     };
-    let report = sink.write_batch_with(std::slice::from_ref(&row), &segs("a", "v1", 0, 2), &analysis).expect("write");
-    assert_eq!((report.responses_written, report.scores_written, report.interviews_written), (2, 1, 1));
+    let report = sink
+        .write_batch_with(
+            std::slice::from_ref(&row),
+            &segs("a", "v1", 0, 2),
+            &analysis,
+        )
+        .expect("write");
+    assert_eq!(
+        (
+            report.responses_written,
+            report.scores_written,
+            report.interviews_written
+        ),
+        (2, 1, 1)
+    );
     // The commit marker goes last.
-    assert!(report.files.last().expect("files").starts_with(dir.path().join(INTERVIEWS_DIR)));
+    assert!(report
+        .files
+        .last()
+        .expect("files")
+        .starts_with(dir.path().join(INTERVIEWS_DIR)));
     let mut back = sink.read_responses().expect("read responses");
     back.sort_by_key(|r| r.question_index);
     assert_eq!(back, analysis.responses);
     assert_eq!(sink.read_scores().expect("read scores"), analysis.scores);
     // A replay, and a new process, write nothing more.
-    let again = sink.write_batch_with(std::slice::from_ref(&row), &[], &analysis).expect("replay");
+    let again = sink
+        .write_batch_with(std::slice::from_ref(&row), &[], &analysis)
+        .expect("replay");
     assert_eq!((again.responses_written, again.scores_written), (0, 0));
     let reopened = ParquetSink::open(dir.path()).expect("reopen");
-    let again = reopened.write_batch_with(&[row], &[], &analysis).expect("replay");
-    assert_eq!((again.responses_written, again.scores_written, again.interviews_written), (0, 0, 0));
+    let again = reopened
+        .write_batch_with(&[row], &[], &analysis)
+        .expect("replay");
+    assert_eq!(
+        (
+            again.responses_written,
+            again.scores_written,
+            again.interviews_written
+        ),
+        (0, 0, 0)
+    );
     // Rows without their interviews row are refused.
-    let orphan = AnalysisRows { responses: vec![ResponseRow::example("zzz", "v1", 0)], scores: vec![] };
+    let orphan = AnalysisRows {
+        responses: vec![ResponseRow::example("zzz", "v1", 0)],
+        scores: vec![],
+    };
     assert!(sink.write_batch_with(&[], &[], &orphan).is_err());
 }

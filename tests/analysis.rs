@@ -25,105 +25,6 @@ fn datasets() -> PathBuf {
 }
 
 // ---------------------------------------------------------------------------
-// A small JSON Schema checker (the keywords our schemas use).
-
-fn schema(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("schemas").join(name)).unwrap())
-        .unwrap()
-}
-
-fn type_ok(t: &str, v: &Value) -> bool {
-    match t {
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "number" => v.is_number(),
-        "boolean" => v.is_boolean(),
-        "null" => v.is_null(),
-        _ => false,
-    }
-}
-
-fn check(root: &Value, s: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
-    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        let name = r.trim_start_matches("#/$defs/");
-        check(root, &root["$defs"][name], v, path, errs);
-    }
-    match s.get("type") {
-        Some(Value::String(t)) if !type_ok(t, v) => errs.push(format!("{path}: not {t}")),
-        Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(t.as_str().unwrap_or(""), v)) => {
-            errs.push(format!("{path}: not any of {ts:?}"))
-        }
-        _ => {}
-    }
-    if let Some(c) = s.get("const") {
-        if c != v {
-            errs.push(format!("{path}: not {c}"));
-        }
-    }
-    if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            errs.push(format!("{path}: {v} not in {e:?}"));
-        }
-    }
-    if let (Some(min), Some(x)) = (s.get("minimum").and_then(Value::as_f64), v.as_f64()) {
-        if x < min {
-            errs.push(format!("{path}: {x} < {min}"));
-        }
-    }
-    if let (Some(max), Some(x)) = (s.get("maximum").and_then(Value::as_f64), v.as_f64()) {
-        if x > max {
-            errs.push(format!("{path}: {x} > {max}"));
-        }
-    }
-    if let (Some(min), Some(x)) = (s.get("minLength").and_then(Value::as_u64), v.as_str()) {
-        if (x.chars().count() as u64) < min {
-            errs.push(format!("{path}: shorter than {min}"));
-        }
-    }
-    if let Some(obj) = v.as_object() {
-        for r in s
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let k = r.as_str().unwrap_or_default();
-            if !obj.contains_key(k) {
-                errs.push(format!("{path}: missing {k}"));
-            }
-        }
-        let props = s.get("properties").and_then(Value::as_object);
-        for (k, x) in obj {
-            match props.and_then(|p| p.get(k)) {
-                Some(ps) => check(root, ps, x, &format!("{path}.{k}"), errs),
-                None => {
-                    if s.get("additionalProperties") == Some(&Value::Bool(false)) {
-                        errs.push(format!("{path}: unexpected property {k}"));
-                    } else if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object())
-                    {
-                        check(root, ap, x, &format!("{path}.{k}"), errs);
-                    }
-                }
-            }
-        }
-    }
-    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
-        for (i, x) in arr.iter().enumerate() {
-            check(root, items, x, &format!("{path}[{i}]"), errs);
-        }
-    }
-}
-
-fn assert_valid(schema_name: &str, v: &Value) {
-    let root = schema(schema_name);
-    let mut errs = Vec::new();
-    check(&root, &root, v, "$", &mut errs);
-    assert!(errs.is_empty(), "{schema_name}: {errs:?}\n{v:#}");
-}
-
-// ---------------------------------------------------------------------------
 
 fn seg(start: f64, end: f64, text: &str) -> Segment {
     Segment {
@@ -503,6 +404,8 @@ fn pipeline_files_carry_rubrics() {
 }
 
 mod support;
+
+use support::schema::assert_valid;
 
 /// The dataflow's per-interview processing runs the analysis: a single
 /// recording (no question ids, no Lever) gets its family, its answers per

@@ -3,6 +3,8 @@
 //! the dataflow — all on 127.0.0.1, all stopped when the stack is dropped.
 #![allow(dead_code)]
 
+pub mod schema;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -756,7 +756,7 @@ impl Analyzer {
                         .collect::<Vec<_>>()
                         .join(" "),
                     segments,
-                    ..blank(m.media_index)
+                    ..AnswerTranscript::unanalysed(m.media_index)
                 };
                 finish_answer(&mut a, aligned.confidence);
                 out.push(a);
@@ -794,35 +794,13 @@ impl Analyzer {
     }
 }
 
-fn blank(media_index: usize) -> AnswerTranscript {
-    AnswerTranscript {
-        media_index,
-        question_id: None,
-        question: None,
-        duration_s: 0.0,
-        text: String::new(),
-        segments: Vec::new(),
-        start: None,
-        end: None,
-        answered: true,
-        confidence: None,
-        alignment_confidence: None,
-        transcription_confidence: None,
-        words: None,
-        sentiment: None,
-        tone: None,
-        flags: Vec::new(),
-        skills: Vec::new(),
-    }
-}
-
 fn unanswered(q: &Question, media_index: usize, confidence: f64) -> AnswerTranscript {
     AnswerTranscript {
         question_id: Some(q.id.clone()),
         question: Some(q.text.clone()),
         answered: false,
         alignment_confidence: Some(r3(confidence)),
-        ..blank(if media_index == usize::MAX {
+        ..AnswerTranscript::unanalysed(if media_index == usize::MAX {
             0
         } else {
             media_index

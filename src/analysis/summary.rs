@@ -113,6 +113,31 @@ pub struct AnalysisInfo {
     pub analysis_ms: f64,
 }
 
+impl AnswerTranscript {
+    /// An answer with no text and no analysis yet (the analyzer fills it in).
+    pub fn unanalysed(media_index: usize) -> AnswerTranscript {
+        AnswerTranscript {
+            media_index,
+            question_id: None,
+            question: None,
+            duration_s: 0.0,
+            text: String::new(),
+            segments: Vec::new(),
+            start: None,
+            end: None,
+            answered: true,
+            confidence: None,
+            alignment_confidence: None,
+            transcription_confidence: None,
+            words: None,
+            sentiment: None,
+            tone: None,
+            flags: Vec::new(),
+            skills: Vec::new(),
+        }
+    }
+}
+
 /// The summary object written to Parquet and into the Lever note.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -235,17 +260,7 @@ impl Summary {
                 duration_s: t.duration_s,
                 text: t.text,
                 segments: t.segments,
-                start: None,
-                end: None,
-                answered: true,
-                confidence: None,
-                alignment_confidence: None,
-                transcription_confidence: None,
-                words: None,
-                sentiment: None,
-                tone: None,
-                flags: Vec::new(),
-                skills: Vec::new(),
+                ..AnswerTranscript::unanalysed(i)
             })
             .collect();
         let duration_s: f64 = answers.iter().map(|a| a.duration_s).sum();

@@ -21,8 +21,9 @@ SILERO=silero-vad==6.2.3
 TANSU_VERSION=0.6.0
 
 # 1. Debian packages: decoders (libopus), the broker's and librdkafka's build
-#    needs, and the dataset tools (espeak-ng, ffmpeg, sox).
-APT_PACKAGES=(pkg-config cmake libssl-dev libsasl2-dev libcurl4-openssl-dev libopus-dev espeak-ng ffmpeg sox python3-venv)
+#    needs, the dataset tools (espeak-ng, ffmpeg, sox), and headless Chromium
+#    with chromedriver for the review page's browser test.
+APT_PACKAGES=(pkg-config cmake libssl-dev libsasl2-dev libcurl4-openssl-dev libopus-dev espeak-ng ffmpeg sox python3-venv chromium chromium-driver)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

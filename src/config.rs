@@ -75,6 +75,12 @@ pub struct PipelineConfig {
     pub rubrics: crate::analysis::rubric::Rubrics,
     /// The context stage: Lever cache, provider APIs for fresh media URLs.
     pub context: ContextSection,
+    /// What may be written to Lever in this phase, and when.
+    pub writeback: crate::writeback::WritebackSection,
+    /// The review queue and page.
+    pub review: crate::review::ReviewSection,
+    /// Audit log, residency, PII at rest, erasure.
+    pub governance: crate::governance::GovernanceSection,
 }
 
 /// Name, version and phase.
@@ -143,6 +149,9 @@ pub struct IngestSection {
     pub max_body_bytes: usize,
     /// Per-source secrets; `PANELFLOW_<SOURCE>_SECRET` overrides.
     pub secrets: BTreeMap<String, String>,
+    /// Data region of each source's tenant (data residency), when the
+    /// payloads do not state one.
+    pub regions: BTreeMap<String, String>,
 }
 
 impl Default for IngestSection {
@@ -151,6 +160,7 @@ impl Default for IngestSection {
             max_age_s: 300,
             max_body_bytes: 1 << 20,
             secrets: BTreeMap::new(),
+            regions: BTreeMap::new(),
         }
     }
 }
@@ -193,6 +203,9 @@ pub struct SpeechSection {
     pub threads: usize,
     /// Longest voice segment sent to the model, seconds.
     pub max_segment_s: f32,
+    /// Interviews a worker transcribes together, their voice segments
+    /// sharing decoder batches (more: throughput; fewer: latency).
+    pub batch_interviews: usize,
 }
 
 impl Default for SpeechSection {
@@ -201,6 +214,7 @@ impl Default for SpeechSection {
             models_dir: None,
             threads: 1,
             max_segment_s: 20.0,
+            batch_interviews: 4,
         }
     }
 }

@@ -63,6 +63,11 @@ pub struct InterviewCompleted {
     /// (a Willo participant key, a Spark Hire interview uuid, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ref: Option<String>,
+    /// The data region the interview belongs to (the tenant's region, or the
+    /// payload's `region`); an event whose region is not the deployment's is
+    /// refused and dead-lettered, never processed. `None`: the deployment's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Fields of the platform's payload that the normalization does not map,
     /// kept as sent (`{}` when none).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -106,6 +111,7 @@ impl InterviewCompleted {
             correlation_id: correlation_id(source, interview_id),
             questions: Vec::new(),
             source_ref: None,
+            region: None,
             unknown_fields: serde_json::Map::new(),
         }
     }

@@ -9,6 +9,9 @@
 //! - [`dataflow`]: the timely graph that ties it together, with its commit protocol;
 //! - [`sinks`]: Parquet, Lever write-back and the dead-letter topic;
 //! - [`lever`]: the Lever API client and the emulator the tests run against;
+//! - [`writeback`]: what each rollout phase writes to Lever, written once;
+//! - [`review`]: the review queue and the recruiters' page;
+//! - [`governance`]: audit log, residency, PII at rest, erasure, export;
 //! - [`services`]: starting the local broker and friends for the demo and tests.
 
 pub mod analysis;
@@ -16,10 +19,13 @@ pub mod cli;
 pub mod config;
 pub mod dataflow;
 pub mod event;
+pub mod governance;
 pub mod lever;
 pub mod media;
 pub mod paths;
+pub mod review;
 pub mod services;
 pub mod sinks;
 pub mod sources;
 pub mod speech;
+pub mod writeback;

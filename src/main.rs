@@ -133,6 +133,16 @@ enum Command {
     Aggregate(panelflow::dataflow::aggregates::runner::AggregateArgs),
     /// Send a simulated hiring funnel (scores, ratings, decisions, demographics) to the aggregates' topics.
     Simulate(panelflow::cli::simulate::SimulateArgs),
+    /// Remove a candidate from every Parquet table, the audit log and the review queue; retract them from the aggregates.
+    Erase(panelflow::cli::erase::EraseArgs),
+    /// Everything held about one candidate, as JSON (decrypted), with the candidate notice.
+    Export(panelflow::cli::export::ExportArgs),
+    /// The whole story of one interview: every audit step, its rows per pipeline version, its Lever writes.
+    Explain(panelflow::cli::explain::ExplainArgs),
+    /// Replay stored interviews through a newer pipeline version; or tag past candidates for a posting's talent pool.
+    Backfill(panelflow::cli::backfill::BackfillArgs),
+    /// Serve the recruiters' review page: the queue, one interview, approve / edit / reject.
+    Serve(panelflow::cli::serve::ServeArgs),
     /// Print the current bias, calibration and drift audit of an aggregates dataset.
     Audit {
         /// The dataset (or a demo's --out folder).
@@ -222,6 +232,11 @@ fn main() -> ExitCode {
             panelflow::dataflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS)
         }
         Command::Simulate(args) => panelflow::cli::simulate::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Erase(args) => panelflow::cli::erase::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Export(args) => panelflow::cli::export::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Explain(args) => panelflow::cli::explain::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Backfill(args) => panelflow::cli::backfill::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => panelflow::cli::serve::run_cli(&args).map(|()| ExitCode::SUCCESS),
         Command::Audit { dir, html } => {
             panelflow::cli::audit::run(&dir, html.as_deref()).map(|()| ExitCode::SUCCESS)
         }

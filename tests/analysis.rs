@@ -419,10 +419,13 @@ fn the_dataflow_writes_responses_and_scores_that_duckdb_reads() {
     use panelflow::sinks::parquet::ParquetSink;
 
     let media = MediaServer::start(&datasets()).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
     let mut cfg = PipelineConfig::default();
     cfg.media.allow_private_networks = true;
+    cfg.review.queue_dir = scratch.path().join("review");
+    cfg.governance.audit_dir = scratch.path().join("audit");
     let mut processor =
-        Processor::new(&cfg, None, None).expect("models (run bash scripts/setup.sh)");
+        Processor::new(&cfg, None).expect("models (run bash scripts/setup.sh)");
     let item = MediaItem {
         url: media.url("interviews/sales-02.webm"),
         question_id: None,

@@ -488,7 +488,7 @@ fn restarted_emulator_keeps_its_notes_tags_stage_and_feedback() {
             .expect("tags");
         assert_eq!(opp["tags"], json!(["ai:strong-python"]));
         let opp = client
-            .change_stage("opp-s", "stage-phone-screen")
+            .change_stage("opp-s", "stage-phone-screen", None)
             .expect("stage");
         assert_eq!(opp["stage"], "stage-phone-screen");
         let fb = client

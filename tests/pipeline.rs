@@ -57,6 +57,16 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
          model_name, model_sha256, correlation_id, config_hash, media_count, lever_note_id, summary_json, date \
          from {interviews} order by interview_id",
     );
+    // PII at rest: DuckDB sees sealed transcripts; decrypt as the crate does.
+    let keys = panelflow::governance::crypto::PiiKeys::load(&stack.cfg.governance).unwrap();
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|mut r| {
+            let row = r.as_object_mut().unwrap();
+            panelflow::governance::crypto::decrypt_json_row(&keys, "interviews", row).unwrap();
+            r
+        })
+        .collect();
     let ids: Vec<&str> = rows
         .iter()
         .map(|r| r["interview_id"].as_str().unwrap())
@@ -250,9 +260,10 @@ fn lever_outage_is_retried_and_writes_one_note() {
     assert_eq!(stack.lever.stats().faulted, 2);
 }
 
-/// `panelflow run` as users start it, killed with SIGKILL in the middle of
-/// the work and started again: every interview ends up with exactly one row
-/// and one note.
+/// `panelflow run` as users start it, in the automate phase, killed with
+/// SIGKILL in the middle of the work and started again: every interview ends
+/// up with exactly one row, one note, one scorecard, one stage move and its
+/// tag once.
 #[test]
 fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     let stack = Stack::start();
@@ -264,13 +275,47 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
     // stalling a restart in the same group; the restart therefore joins a new
     // group, which replays the topic from the start — the harder case for
     // "nothing doubled".
-    let mut restart_cfg = stack.cfg.clone();
+    // The automate phase writes the most: note, scorecard, tags, stage move.
+    let mut cfg = stack.cfg.clone();
+    cfg.pipeline.phase = panelflow::config::Phase::Automate;
+    cfg.lever.perform_as = Some("user-panelflow-bot".into());
+    cfg.writeback.min_confidence = 0.0;
+    cfg.writeback.extreme_sentiment = 1.5;
+    cfg.writeback.review_on_flags.clear();
+    cfg.analysis.low_confidence = 0.0;
+    cfg.writeback.tags = vec![panelflow::writeback::TagRule {
+        tag: "ai:scored".into(),
+        min_overall: Some(1.0),
+        ..Default::default()
+    }];
+    cfg.writeback.stage = Some(panelflow::writeback::StageRule {
+        to_stage: "stage-phone-screen".into(),
+        min_overall: 0.0,
+        min_confidence: 0.0,
+    });
+    cfg.writeback.feedback = Some(panelflow::writeback::FeedbackTemplate {
+        base_template_id: "tmpl-ai-screen".into(),
+        fields: [
+            "engineering_experience",
+            "problem_solving",
+            "sales_track_record",
+            "deal_execution",
+            "support_experience",
+            "customer_recovery",
+        ]
+        .iter()
+        .map(|c| (c.to_string(), format!("field-{c}")))
+        .collect(),
+        overall_field: Some("field-overall".into()),
+        notes_field: "field-notes".into(),
+    });
+    let mut restart_cfg = cfg.clone();
     restart_cfg.kafka.group_id = "panelflow-e2e-restarted".into();
     let configs = [
         stack.dir.path().join("pipeline-1.toml"),
         stack.dir.path().join("pipeline-2.toml"),
     ];
-    std::fs::write(&configs[0], toml::to_string(&stack.cfg).unwrap()).unwrap();
+    std::fs::write(&configs[0], toml::to_string(&cfg).unwrap()).unwrap();
     std::fs::write(&configs[1], toml::to_string(&restart_cfg).unwrap()).unwrap();
     let log_path = |n: u32| stack.dir.path().join(format!("run-{n}.log"));
     let start = |n: u32| {
@@ -359,10 +404,27 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
         ids.len() as u64
     );
     for id in ids {
+        let opp = interview(id).opportunity_id;
+        assert_eq!(notes_for(&stack, &opp).len(), 1, "{id}: one note");
+        assert_eq!(stack.lever.feedback(&opp).len(), 1, "{id}: one scorecard");
+        let o = stack.lever.opportunity(&opp).expect("opportunity");
+        let moves = o["stageChanges"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter(|c| c["toStageId"] == "stage-phone-screen")
+                    .count()
+            })
+            .unwrap_or(0);
+        assert_eq!(moves, 1, "{id}: one stage move");
+        let tags: Vec<&str> = o["tags"]
+            .as_array()
+            .map(|t| t.iter().filter_map(|t| t.as_str()).collect())
+            .unwrap_or_default();
         assert_eq!(
-            notes_for(&stack, &interview(id).opportunity_id).len(),
+            tags.iter().filter(|t| **t == "ai:scored").count(),
             1,
-            "{id}"
+            "{id}: {tags:?}"
         );
     }
     assert_eq!(stack.uncommitted(&restart_cfg.kafka.group_id), 0);

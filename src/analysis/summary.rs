@@ -151,6 +151,9 @@ pub struct Summary {
     pub opportunity_id: String,
     /// Correlation id.
     pub correlation_id: String,
+    /// The Lever posting the interview is for, when the context stage found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting_id: Option<String>,
     /// Pipeline name and version, config hash.
     pub pipeline: PipelineRef,
     /// Total seconds of audio.
@@ -298,6 +301,7 @@ impl Summary {
             candidate_id: event.candidate_id.clone(),
             opportunity_id: event.opportunity_id.clone(),
             correlation_id: event.correlation_id.clone(),
+            posting_id: None,
             pipeline: pipeline.clone(),
             duration_s,
             words,

@@ -157,6 +157,10 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     cfg.kafka.group_id = format!("panelflow-demo-{}", std::process::id());
     cfg.lever.base_url = lever.base_url();
     cfg.sinks.parquet_dir = out.join("parquet");
+    cfg.review.queue_dir = out.join("review");
+    cfg.review.aggregates_dir = out.join("aggregates");
+    cfg.governance.audit_dir = out.join("audit");
+    cfg.governance.aggregates_dir = out.join("aggregates");
     cfg.media.allow_private_networks = true; // the media server is on loopback
     cfg.ingest
         .secrets
@@ -281,6 +285,13 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         lever_dir.join("requests.jsonl").display()
     );
     println!("  Parquet:            {parquet}");
+    let audit = crate::governance::audit::AuditLog::open(&cfg.governance.audit_dir)?;
+    println!(
+        "  audit log:          {} events in {} (the story of one: panelflow explain {} --config <the pipeline file>)",
+        audit.read_all()?.len(),
+        audit.path().display(),
+        interviews.first().map(|i| i.interview_id.as_str()).unwrap_or("ID"),
+    );
     println!("  look at it with DuckDB:");
     println!(
         "    {} -c \"import duckdb; duckdb.sql(\\\"select interview_id, outcome, round(duration_s,1) as s, words, round(words_per_minute) as wpm, failure_reason from read_parquet('{parquet}/interviews/**/*.parquet', hive_partitioning=true) order by interview_id\\\").show()\"",

@@ -3,8 +3,13 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod backfill;
 pub mod demo;
+pub mod erase;
 pub mod eval;
+pub mod explain;
+pub mod export;
 pub mod run;
+pub mod serve;
 pub mod simulate;
 pub mod transcribe;

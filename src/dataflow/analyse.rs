@@ -31,18 +31,22 @@ pub struct Sinks {
     pub dead_letters: Rc<DeadLetterSink>,
     /// Keys (interview id, pipeline version) already written.
     pub written: HashSet<(String, String)>,
+    /// The JSON-lines audit log.
+    pub audit: crate::governance::audit::AuditLog,
 }
 
 impl Sinks {
     /// Opens the sinks and loads the keys already written.
     pub fn open(cfg: &PipelineConfig) -> anyhow::Result<Self> {
-        let parquet = ParquetSink::open(&cfg.sinks.parquet_dir)?;
+        let parquet = ParquetSink::open_for(cfg)?;
         let written = parquet.existing_keys()?;
         let dead_letters = Rc::new(DeadLetterSink::new(&cfg.kafka)?);
+        let audit = crate::governance::audit::AuditLog::open(&cfg.governance.audit_dir)?;
         Ok(Self {
             parquet,
             dead_letters,
             written,
+            audit,
         })
     }
 }
@@ -69,8 +73,9 @@ struct Pending {
 
 /// Builds the operator; its output is `(interview id, outcome)` per event.
 ///
-/// One event is processed per activation, so the worker keeps polling Kafka
-/// and exchanging data between long transcriptions; results are written in
+/// A few events (`[speech] batch_interviews`) are processed per activation,
+/// their segments sharing decoder batches, so the worker keeps polling Kafka
+/// and exchanging data between transcriptions; results are written in
 /// batches (when their time is complete, or every [`FLUSH_ROWS`] rows or
 /// [`FLUSH_AGE`]), and a time's capability is released only once all its
 /// rows are durable — which is what lets the source commit its offsets.
@@ -81,6 +86,7 @@ pub fn analyse<'scope>(
     stats: Arc<RunStats>,
 ) -> Stream<'scope, u64, Vec<(String, String)>> {
     let version = processor.pipeline().version.clone();
+    let batch_interviews = processor.batch_interviews();
     let events_scope = events.scope();
     let exchange = Exchange::new(|e: &InterviewCompleted| route(&e.interview_id));
     events.unary_frontier::<CapacityContainerBuilder<Vec<(String, String)>>, _, _, _>(exchange, "Analyse", move |_cap, info| {
@@ -100,19 +106,26 @@ pub fn analyse<'scope>(
                 }
             });
 
-            // Process one event, oldest time first.
+            // Process a few events of the oldest time together: their voice
+            // segments share the speech model's batches.
             if let Some(pending) = stash.values_mut().find(|p| !p.queue.is_empty()) {
-                if let Some(event) = pending.queue.pop_front() {
+                let mut batch = Vec::with_capacity(batch_interviews);
+                while batch.len() < batch_interviews {
+                    let Some(event) = pending.queue.pop_front() else { break };
                     let key = (event.interview_id.clone(), version.clone());
-                    if sinks.written.contains(&key) {
+                    if sinks.written.contains(&key) || batch.iter().any(|e: &InterviewCompleted| e.interview_id == event.interview_id) {
                         stats.duplicates.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(interview_id = %event.interview_id, "already written; skipped");
                     } else {
-                        let processed = processor.process(&event);
+                        batch.push(event);
+                    }
+                }
+                if !batch.is_empty() {
+                    for processed in processor.process_batch(&batch) {
                         if processed.interview.lever_note_id.is_some() {
                             stats.noted.fetch_add(1, Ordering::Relaxed);
                         }
-                        sinks.written.insert(key);
+                        sinks.written.insert((processed.interview.interview_id.clone(), version.clone()));
                         pending.first_done_at.get_or_insert_with(Instant::now);
                         pending.done.push(processed);
                     }
@@ -156,7 +169,7 @@ pub fn analyse<'scope>(
     })
 }
 
-/// Writes one time's results: dead letters first (flushed), then Parquet
+/// Writes one time's results: dead letters first (flushed), the audit log, then Parquet
 /// segments, responses and scores, then the interviews rows that mark the
 /// keys as done.
 fn write_batch(sinks: &Sinks, batch: &[Processed]) -> anyhow::Result<()> {
@@ -165,6 +178,11 @@ fn write_batch(sinks: &Sinks, batch: &[Processed]) -> anyhow::Result<()> {
             sinks.dead_letters.send(dl)?;
         }
     }
+    // The story before the rows that mark the interviews done: a crash in
+    // between replays them, and the log then tells both runs.
+    let events: Vec<_> = batch.iter().flat_map(|p| p.audit.iter().cloned()).collect();
+    sinks.audit.append(&events)?;
+    sinks.parquet.write_audit(&events)?;
     let interviews: Vec<_> = batch.iter().map(|p| p.interview.clone()).collect();
     let segments: Vec<_> = batch
         .iter()

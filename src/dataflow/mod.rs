@@ -206,13 +206,7 @@ fn run_worker(
 ) -> anyhow::Result<()> {
     let index = worker.index();
     let consumer = Arc::new(kafka_source::subscribe(cfg).context("Kafka consumer")?);
-    let processor = process::Processor::new(
-        cfg,
-        lever.clone(),
-        lever
-            .filter(|_| cfg.lever.write_notes)
-            .map(|c| crate::sinks::lever_note::LeverNoteSink::new(c, cfg.lever.perform_as.clone())),
-    )
+    let processor = process::Processor::new(cfg, lever)
     .context("loading models")?
     .with_context(context);
     let sinks = analyse::Sinks::open(cfg).context("opening sinks")?;

@@ -1,8 +1,10 @@
 //! What happens to one interview inside a worker, stage by stage: context
 //! (find the media), media (fetch, decode), speech (transcribe), analysis
-//! (the summary object), then the Lever note. A failing stage yields a
+//! (the summary object), then the write-back plan of the phase: written to
+//! Lever now or held in the review queue. A failing stage yields a
 //! `failed` outcome with its reason — never a panic, never a silent drop.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -11,13 +13,16 @@ use crate::analysis::summary::{PipelineRef, Summary};
 use crate::analysis::tone::SegmentAudio;
 use crate::config::PipelineConfig;
 use crate::event::InterviewCompleted;
+use crate::governance::audit::AuditEvent;
 use crate::lever::client::LeverClient;
 use crate::media::fetch::{fetch, FetchPolicy};
+use crate::review::queue::{ReviewItem, ReviewQueue};
 use crate::sinks::dead_letter::DeadLetter;
-use crate::sinks::lever_note::LeverNoteSink;
 use crate::sinks::parquet::{AnalysisRows, InterviewRow, ResponseRow, ScoreRow, SegmentRow};
 use crate::speech::moonshine::ModelInfo;
 use crate::speech::transcriber::{Transcriber, TranscriberOptions};
+use crate::speech::Transcript;
+use crate::writeback::Route;
 
 /// Outcome value of a successfully analysed interview.
 pub const OUTCOME_TRANSCRIBED: &str = "transcribed";
@@ -58,6 +63,38 @@ pub struct Processed {
     pub analysis: AnalysisRows,
     /// A dead-letter record when the interview failed.
     pub dead_letter: Option<DeadLetter>,
+    /// The interview's story for the audit log.
+    pub audit: Vec<AuditEvent>,
+}
+
+/// An interview after its context and media stages.
+struct Prepared {
+    resolved: crate::lever::context::ResolvedContext,
+    fetched: Vec<crate::media::fetch::Fetched>,
+    media_urls: Vec<String>,
+    posting: Option<(String, Option<String>)>,
+}
+
+/// Each (interview, media item)'s transcript and tone measures, or why not.
+type Transcribed = BTreeMap<(usize, usize), Result<(Transcript, Vec<SegmentAudio>), StageError>>;
+
+/// Interview `i`'s transcripts in media order, or its first failure.
+fn collect_media(
+    transcribed: &Transcribed,
+    i: usize,
+    count: usize,
+) -> Result<Vec<(Transcript, Vec<SegmentAudio>)>, StageError> {
+    (0..count)
+        .map(|m| match transcribed.get(&(i, m)) {
+            Some(Ok(t)) => Ok(t.clone()),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(StageError {
+                stage: "speech",
+                code: "no_result".into(),
+                reason: format!("media item {m}: no transcript"),
+            }),
+        })
+        .collect()
 }
 
 /// The per-worker processor: models loaded once, clients shared.
@@ -66,18 +103,23 @@ pub struct Processor {
     analyzer: Option<Analyzer>,
     fetch_policy: FetchPolicy,
     context: std::sync::Arc<crate::lever::context::LeverContext>,
-    notes: Option<LeverNoteSink>,
+    /// Lever client for write-back; `None` when `[lever] write_notes` is off.
+    writer: Option<LeverClient>,
+    /// Every result is stored here: pending ones wait for a recruiter,
+    /// written ones are there for the review page.
+    queue: Option<ReviewQueue>,
+    cfg: std::sync::Arc<PipelineConfig>,
     pipeline: PipelineRef,
     models: Vec<ModelInfo>,
     scratch: PathBuf,
 }
 
 impl Processor {
-    /// Loads the models and builds the clients for a worker.
+    /// Loads the models and builds the clients for a worker. `lever` reads
+    /// the context and, when `[lever] write_notes` is on, writes results back.
     pub fn new(
         cfg: &PipelineConfig,
         lever: Option<LeverClient>,
-        notes: Option<LeverNoteSink>,
     ) -> Result<Self, crate::speech::SpeechError> {
         let transcriber = Transcriber::load(&TranscriberOptions::from_config(cfg))?;
         let mut models = vec![transcriber.model().clone()];
@@ -91,12 +133,26 @@ impl Processor {
         } else {
             None
         };
+        let queue = match ReviewQueue::open_for(cfg) {
+            Ok(q) => Some(q),
+            Err(e) => {
+                // Without a queue nothing may be routed to review: results
+                // that need a recruiter fail (and are dead-lettered) instead.
+                tracing::error!(error = %e, "review queue unavailable");
+                None
+            }
+        };
         Ok(Self {
             transcriber,
             analyzer,
             fetch_policy: FetchPolicy::from_config(&cfg.media),
-            context: std::sync::Arc::new(crate::lever::context::LeverContext::new(cfg, lever)),
-            notes,
+            context: std::sync::Arc::new(crate::lever::context::LeverContext::new(
+                cfg,
+                lever.clone(),
+            )),
+            writer: lever.filter(|_| cfg.lever.write_notes),
+            queue,
+            cfg: std::sync::Arc::new(cfg.clone()),
             pipeline: PipelineRef {
                 name: cfg.pipeline.name.clone(),
                 version: cfg.pipeline.version.clone(),
@@ -117,112 +173,506 @@ impl Processor {
         self
     }
 
+    /// Interviews processed together per call of the analyse operator.
+    pub fn batch_interviews(&self) -> usize {
+        self.cfg.speech.batch_interviews.max(1)
+    }
+
     /// The pipeline identity this processor stamps on its rows.
     pub fn pipeline(&self) -> &PipelineRef {
         &self.pipeline
     }
 
+    fn audit(&self, event: &InterviewCompleted, step: &str, outcome: &str) -> AuditEvent {
+        AuditEvent::step(&event.correlation_id, &event.interview_id, step, outcome)
+            .for_candidate(event.candidate_id.clone())
+            .by(format!(
+                "pipeline:{}@{}",
+                self.pipeline.name, self.pipeline.version
+            ))
+            .with_config_hash(self.pipeline.config_hash.clone())
+    }
+
     /// Runs every stage for one interview.
     pub fn process(&mut self, event: &InterviewCompleted) -> Processed {
+        match self.process_batch(std::slice::from_ref(event)).pop() {
+            Some(p) => p,
+            None => self.failed(
+                event,
+                &StageError {
+                    stage: "speech",
+                    code: "no_result".into(),
+                    reason: "the batch returned no result".into(),
+                },
+                0,
+            ),
+        }
+    }
+
+    /// Runs every stage for several interviews of one worker, their voice
+    /// segments sharing the speech model's batches (one decoder call serves
+    /// segments of several interviews); results are in the order of `events`,
+    /// and each interview fails or succeeds alone.
+    pub fn process_batch(&mut self, events: &[InterviewCompleted]) -> Vec<Processed> {
         let started = Instant::now();
-        let span = tracing::info_span!("interview", interview_id = %event.interview_id, correlation_id = %event.correlation_id);
-        let _guard = span.enter();
-        let result = self.analyse(event);
-        let elapsed_ms = started.elapsed().as_millis() as i64;
-        match result {
-            Ok((summary, segments, analysis)) => {
-                let summary_json =
-                    serde_json::to_value(&summary).unwrap_or(serde_json::Value::Null);
-                let note = match &self.notes {
-                    Some(notes) => match notes.write(
-                        &event.opportunity_id,
-                        &event.correlation_id,
-                        &summary_json,
-                    ) {
-                        Ok(outcome) => Some(outcome.note_id().to_string()),
-                        Err(e) => {
-                            let err = StageError {
-                                stage: "lever_note",
-                                code: "lever_write_failed".into(),
-                                reason: e.to_string(),
-                            };
-                            tracing::warn!(error = %err, "Lever note not written");
-                            let mut failed = self.failed(event, &err, elapsed_ms);
-                            failed.interview.transcript = Some(summary.transcript.clone());
-                            failed.interview.duration_s = Some(summary.duration_s);
-                            failed.interview.summary_json = Some(summary_json.to_string());
-                            failed.segments = segments;
-                            failed.analysis = analysis;
-                            return failed;
-                        }
-                    },
-                    None => None,
-                };
-                tracing::info!(
-                    duration_s = summary.duration_s,
-                    words = summary.words,
-                    ms = elapsed_ms,
-                    "interview analysed"
-                );
-                Processed {
-                    interview: self.row(
-                        event,
-                        OUTCOME_TRANSCRIBED,
-                        None,
-                        Some(&summary),
-                        note,
-                        elapsed_ms,
-                    ),
-                    segments,
-                    analysis,
-                    dead_letter: None,
+        let mut audits: Vec<Vec<AuditEvent>> = events.iter().map(|_| Vec::new()).collect();
+        let mut outcomes: Vec<Option<Processed>> = events.iter().map(|_| None).collect();
+        let mut prepared: Vec<Option<Prepared>> = events.iter().map(|_| None).collect();
+
+        // Residency, context and media: per interview.
+        for (i, event) in events.iter().enumerate() {
+            let span = tracing::info_span!("interview", interview_id = %event.interview_id, correlation_id = %event.correlation_id);
+            let _guard = span.enter();
+            if let Some(refused) = self.refuse_other_region(event) {
+                outcomes[i] = Some(refused);
+                continue;
+            }
+            match self.prepare(event, &mut audits[i]) {
+                Ok(p) => prepared[i] = Some(p),
+                Err(err) => {
+                    let elapsed_ms = started.elapsed().as_millis() as i64;
+                    outcomes[i] =
+                        Some(self.failed_with_review(event, &err, elapsed_ms, &mut audits[i]));
                 }
             }
-            Err(err) => {
-                tracing::warn!(error = %err, "interview failed");
-                self.failed(event, &err, elapsed_ms)
+        }
+
+        // Speech: every recording of the batch through one transcriber pass.
+        let transcribed = self.transcribe_prepared(events, &prepared, &mut audits);
+
+        // Analysis, the write-back plan and its route: per interview.
+        for (i, event) in events.iter().enumerate() {
+            if outcomes[i].is_some() {
+                continue;
+            }
+            let span = tracing::info_span!("interview", interview_id = %event.interview_id, correlation_id = %event.correlation_id);
+            let _guard = span.enter();
+            let Some(p) = prepared[i].take() else {
+                continue;
+            };
+            let elapsed_ms = started.elapsed().as_millis() as i64;
+            let mut audit = std::mem::take(&mut audits[i]);
+            let media = match collect_media(&transcribed, i, p.fetched.len()) {
+                Ok(m) => m,
+                Err(err) => {
+                    tracing::warn!(error = %err, "interview failed");
+                    outcomes[i] =
+                        Some(self.failed_with_review(event, &err, elapsed_ms, &mut audit));
+                    continue;
+                }
+            };
+            let analysed = self.finish(event, &p, media, &mut audit);
+            outcomes[i] = Some(self.conclude(event, analysed, p, audit, elapsed_ms));
+        }
+        outcomes
+            .into_iter()
+            .zip(events)
+            .map(|(o, event)| {
+                o.unwrap_or_else(|| {
+                    self.failed(
+                        event,
+                        &StageError {
+                            stage: "speech",
+                            code: "no_result".into(),
+                            reason: "no result for the interview".into(),
+                        },
+                        0,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Data residency: an event of another region is never processed.
+    fn refuse_other_region(&self, event: &InterviewCompleted) -> Option<Processed> {
+        let region = event.region.as_deref()?;
+        if region.eq_ignore_ascii_case(&self.cfg.pipeline.region) {
+            return None;
+        }
+        let err = StageError {
+            stage: "residency",
+            code: "region_mismatch".into(),
+            reason: format!(
+                "event of region {region:?} refused by the {:?} deployment",
+                self.cfg.pipeline.region
+            ),
+        };
+        tracing::warn!(error = %err, "interview refused");
+        let mut failed = self.failed(event, &err, 0);
+        failed.audit = vec![self.audit(event, "residency", "refused").with_detail(
+            serde_json::json!({"event_region": region, "deployment_region": self.cfg.pipeline.region}),
+        )];
+        Some(failed)
+    }
+
+    /// A failed interview; a failed media or speech step is also shown to a
+    /// recruiter (review and automate phases).
+    fn failed_with_review(
+        &self,
+        event: &InterviewCompleted,
+        err: &StageError,
+        elapsed_ms: i64,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Processed {
+        tracing::warn!(error = %err, "interview failed");
+        let mut failed = self.failed(event, err, elapsed_ms);
+        if let Some(plan) = crate::writeback::plan::plan_failed(
+            &self.cfg,
+            &event.opportunity_id,
+            &event.correlation_id,
+            err.stage,
+        ) {
+            let item = ReviewItem::new(
+                &event.interview_id,
+                &self.pipeline.version,
+                &event.correlation_id,
+                &event.candidate_id,
+                &event.opportunity_id,
+                plan,
+                serde_json::Value::Null,
+            )
+            .with_media(event.media.iter().map(|m| m.url.clone()).collect())
+            .with_failure(err.to_string());
+            audit.push(self.enqueue(event, item));
+        }
+        failed.audit = std::mem::take(audit);
+        failed
+    }
+
+    /// The write-back of an analysed interview: planned for the phase, then
+    /// written to Lever now or held in the review queue.
+    fn conclude(
+        &mut self,
+        event: &InterviewCompleted,
+        analysed: (Summary, Vec<SegmentRow>, AnalysisRows),
+        prepared: Prepared,
+        mut audit: Vec<AuditEvent>,
+        elapsed_ms: i64,
+    ) -> Processed {
+        let (summary, segments, analysis) = analysed;
+        let Prepared {
+            media_urls,
+            posting,
+            ..
+        } = prepared;
+        let summary_json = serde_json::to_value(&summary).unwrap_or(serde_json::Value::Null);
+        let plan = crate::writeback::plan(&self.cfg, &summary);
+        audit.push(
+            self.audit(event, "route", route_name(&plan.route))
+                .with_detail(serde_json::json!({
+                    "phase": self.cfg.pipeline.phase,
+                    "route": plan.route,
+                    "tags_add": plan.add_tags,
+                    "tags_remove": plan.remove_tags,
+                    "stage": plan.stage,
+                    "scorecard": plan.feedback.is_some(),
+                })),
+        );
+        let item = ReviewItem::new(
+            &event.interview_id,
+            &self.pipeline.version,
+            &event.correlation_id,
+            &event.candidate_id,
+            &event.opportunity_id,
+            plan.clone(),
+            summary_json.clone(),
+        )
+        .with_posting(
+            posting.as_ref().map(|p| p.0.clone()),
+            posting.as_ref().and_then(|p| p.1.clone()),
+            summary.analysis.job_family.clone(),
+        )
+        .with_media(media_urls);
+
+        let mut note_id = None;
+        match (&plan.route, &self.writer) {
+            (Route::Direct, Some(client)) if !plan.is_empty() => {
+                let at = chrono::Utc::now();
+                match crate::writeback::apply(client, &plan) {
+                    Ok(report) => {
+                        audit.push(
+                            self.audit(event, "lever_write", "ok")
+                                .timed(at, chrono::Utc::now())
+                                .with_detail(serde_json::json!({
+                                    "opportunity_id": event.opportunity_id,
+                                    "report": report,
+                                })),
+                        );
+                        note_id = report.note_id.clone();
+                        audit.push(self.enqueue(event, item.with_write_report(report)));
+                    }
+                    Err(e) => {
+                        let err = StageError {
+                            stage: e.step,
+                            code: "lever_write_failed".into(),
+                            reason: e.to_string(),
+                        };
+                        tracing::warn!(error = %err, "Lever write-back failed");
+                        audit.push(
+                            self.audit(event, e.step, "failed")
+                                .timed(at, chrono::Utc::now())
+                                .with_detail(serde_json::json!({"reason": e.to_string()})),
+                        );
+                        let mut failed = self.failed(event, &err, elapsed_ms);
+                        failed.interview.transcript = Some(summary.transcript.clone());
+                        failed.interview.duration_s = Some(summary.duration_s);
+                        failed.interview.summary_json = Some(summary_json.to_string());
+                        failed.segments = segments;
+                        failed.analysis = analysis;
+                        failed.audit = audit;
+                        return failed;
+                    }
+                }
+            }
+            (Route::Review { .. }, _) => {
+                let queued = self.enqueue(event, item);
+                let ok = queued.outcome != "failed";
+                audit.push(queued);
+                if !ok {
+                    let err = StageError {
+                        stage: "review_queue",
+                        code: "review_queue_failed".into(),
+                        reason: "the result could not be stored in the review queue".into(),
+                    };
+                    let mut failed = self.failed(event, &err, elapsed_ms);
+                    failed.segments = segments;
+                    failed.analysis = analysis;
+                    failed.audit = audit;
+                    return failed;
+                }
+            }
+            // Writing is off (or nothing to write): kept for the review page.
+            _ => audit.push(self.enqueue(event, item)),
+        }
+        tracing::info!(
+            duration_s = summary.duration_s,
+            words = summary.words,
+            ms = elapsed_ms,
+            "interview analysed"
+        );
+        Processed {
+            interview: self.row(
+                event,
+                OUTCOME_TRANSCRIBED,
+                None,
+                Some(&summary),
+                note_id,
+                elapsed_ms,
+            ),
+            segments,
+            analysis,
+            dead_letter: None,
+            audit,
+        }
+    }
+
+    /// Stores an item in the review queue; the audit event says how it went.
+    fn enqueue(&self, event: &InterviewCompleted, item: ReviewItem) -> AuditEvent {
+        let status = item.status.as_str();
+        let reasons = item.reasons.clone();
+        let Some(queue) = &self.queue else {
+            return self
+                .audit(event, "review_queue", "failed")
+                .with_detail(serde_json::json!({"reason": "no review queue"}));
+        };
+        match queue.enqueue(item) {
+            Ok(new) => self
+                .audit(event, "review_queue", "ok")
+                .with_detail(serde_json::json!({"status": status, "reasons": reasons, "new": new})),
+            Err(e) => {
+                tracing::error!(error = %e, "review queue write failed");
+                self.audit(event, "review_queue", "failed")
+                    .with_detail(serde_json::json!({"reason": e.to_string()}))
             }
         }
     }
 
-    fn analyse(
+    /// The context stage, then every media item fetched (not yet decoded).
+    fn prepare(
         &mut self,
         event: &InterviewCompleted,
-    ) -> Result<(Summary, Vec<SegmentRow>, AnalysisRows), StageError> {
-        let resolved = self.context(event)?;
-        let media = &resolved.media;
-        let mut transcripts = Vec::with_capacity(media.len());
-        let mut audio: Vec<Vec<SegmentAudio>> = Vec::with_capacity(media.len());
-        for (i, item) in media.iter().enumerate() {
-            let fetched =
-                fetch(&item.url, &self.fetch_policy, &self.scratch).map_err(|e| StageError {
-                    stage: "media",
-                    code: e.code().into(),
-                    reason: format!("media item {i}: {e}"),
-                })?;
-            tracing::debug!(bytes = fetched.bytes, host = %fetched.host, "media fetched");
-            // The tone measures keep a few sums per voice segment, never the audio.
-            let transcribed = if self.analyzer.is_some() {
-                crate::analysis::tone::transcribe_with_tone(&mut self.transcriber, &fetched.file)
-                    .map(|(t, m, _)| (t, m))
-            } else {
-                self.transcriber
-                    .transcribe_file(&fetched.file)
-                    .map(|t| (t, Vec::new()))
-            };
-            let (transcript, measures) = transcribed.map_err(|e| match &e {
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<Prepared, StageError> {
+        let at = chrono::Utc::now();
+        let resolved = match self.context(event) {
+            Ok(r) => {
+                audit.push(
+                    self.audit(event, "context", "ok")
+                        .timed(at, chrono::Utc::now())
+                        .with_detail(context_detail(event, &r)),
+                );
+                r
+            }
+            Err(e) => {
+                audit.push(
+                    self.audit(event, "context", "failed")
+                        .timed(at, chrono::Utc::now())
+                        .with_detail(serde_json::json!({"code": e.code})),
+                );
+                return Err(e);
+            }
+        };
+        let posting = resolved.posting_object.as_ref().and_then(|p| {
+            let id = p.get("id").and_then(serde_json::Value::as_str)?;
+            let title = p.get("text").and_then(serde_json::Value::as_str);
+            Some((id.to_owned(), title.map(str::to_owned)))
+        });
+        let media_urls: Vec<String> = resolved.media.iter().map(|m| m.url.clone()).collect();
+        let mut fetched = Vec::with_capacity(resolved.media.len());
+        for (i, item) in resolved.media.iter().enumerate() {
+            let at = chrono::Utc::now();
+            match fetch(&item.url, &self.fetch_policy, &self.scratch) {
+                Ok(f) => {
+                    tracing::debug!(bytes = f.bytes, host = %f.host, "media fetched");
+                    audit.push(
+                        self.audit(event, "media", "ok")
+                            .timed(at, chrono::Utc::now())
+                            .with_detail(serde_json::json!({"media_index": i, "host": f.host, "bytes": f.bytes})),
+                    );
+                    fetched.push(f);
+                }
+                Err(e) => {
+                    let host = url::Url::parse(&item.url)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    audit.push(
+                        self.audit(event, "media", "failed")
+                            .timed(at, chrono::Utc::now())
+                            .with_detail(serde_json::json!({"media_index": i, "host": host, "code": e.code()})),
+                    );
+                    return Err(StageError {
+                        stage: "media",
+                        code: e.code().into(),
+                        reason: format!("media item {i}: {e}"),
+                    });
+                }
+            }
+        }
+        Ok(Prepared {
+            resolved,
+            fetched,
+            media_urls,
+            posting,
+        })
+    }
+
+    /// Transcribes every fetched recording of the batch in one pass of the
+    /// transcriber (segments of different interviews share decoder calls),
+    /// measuring each voice segment's tone as it is read when the analysis
+    /// is on. Keyed by (interview, media item).
+    fn transcribe_prepared(
+        &mut self,
+        events: &[InterviewCompleted],
+        prepared: &[Option<Prepared>],
+        audits: &mut [Vec<AuditEvent>],
+    ) -> Transcribed {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let jobs: Vec<(usize, usize, &std::path::Path)> = prepared
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+            .flat_map(|(i, p)| {
+                p.fetched
+                    .iter()
+                    .enumerate()
+                    .map(move |(m, f)| (i, m, f.file.as_ref()))
+            })
+            .collect();
+        let mut out = BTreeMap::new();
+        if jobs.is_empty() {
+            return out;
+        }
+        // The tap is called while a file is read, so "the file being read"
+        // tells whose segment it measured.
+        let reading = Arc::new(AtomicUsize::new(usize::MAX));
+        let measures: Arc<Mutex<BTreeMap<usize, Vec<SegmentAudio>>>> = Arc::default();
+        let previous = if self.analyzer.is_some() {
+            let (reading, measures) = (Arc::clone(&reading), Arc::clone(&measures));
+            self.transcriber
+                .set_speech_tap(Some(Box::new(move |speech| {
+                    let m = SegmentAudio::measure(speech.start_s(), &speech.samples);
+                    if let Ok(mut g) = measures.lock() {
+                        g.entry(reading.load(Ordering::Relaxed))
+                            .or_default()
+                            .push(m);
+                    }
+                })))
+        } else {
+            None
+        };
+        let at = chrono::Utc::now();
+        let mut results: BTreeMap<usize, Result<Transcript, crate::speech::SpeechError>> =
+            BTreeMap::new();
+        let files = jobs.iter().enumerate().map(|(j, (_, _, path))| {
+            reading.store(j, Ordering::Relaxed);
+            (j, *path)
+        });
+        self.transcriber.transcribe_many(files, |j, r| {
+            results.insert(j, r);
+        });
+        if self.analyzer.is_some() {
+            self.transcriber.set_speech_tap(previous);
+        }
+        let ended = chrono::Utc::now();
+        let mut measures = match measures.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(_) => BTreeMap::new(),
+        };
+        let model = self.transcriber.model().clone();
+        let interviews = prepared.iter().filter(|p| p.is_some()).count();
+        for (j, (i, m, _)) in jobs.iter().enumerate() {
+            let event = &events[*i];
+            let result = results.remove(&j).unwrap_or_else(|| {
+                Err(crate::speech::SpeechError::Inference(
+                    "no result for the file".into(),
+                ))
+            });
+            let result = result.map_err(|e| match &e {
                 // Decoding is part of the media stage; only model failures are speech failures.
-                crate::speech::SpeechError::Media(m) => StageError {
+                crate::speech::SpeechError::Media(me) => StageError {
                     stage: "media",
-                    code: m.code().into(),
-                    reason: format!("media item {i}: {m}"),
+                    code: me.code().into(),
+                    reason: format!("media item {m}: {me}"),
                 },
                 _ => StageError {
                     stage: "speech",
                     code: "speech_failed".into(),
-                    reason: format!("media item {i}: {e}"),
+                    reason: format!("media item {m}: {e}"),
                 },
-            })?;
+            });
+            let (step, outcome) = match &result {
+                Ok(_) => ("speech", "ok"),
+                Err(e) => (e.stage, "failed"),
+            };
+            audits[*i].push(
+                self.audit(event, step, outcome)
+                    .timed(at, ended)
+                    .with_detail(serde_json::json!({
+                        "media_index": m,
+                        "model": {"name": model.name, "version": model.version, "sha256": model.sha256},
+                        "batched_interviews": interviews,
+                        "code": result.as_ref().err().map(|e| e.code.clone()),
+                    })),
+            );
+            let tone = measures.remove(&j).unwrap_or_default();
+            out.insert((*i, *m), result.map(|t| (t, tone)));
+        }
+        out
+    }
+
+    /// The summary and its analysis, the segments and the analysis rows.
+    fn finish(
+        &mut self,
+        event: &InterviewCompleted,
+        prepared: &Prepared,
+        media: Vec<(Transcript, Vec<SegmentAudio>)>,
+        audit: &mut Vec<AuditEvent>,
+    ) -> (Summary, Vec<SegmentRow>, AnalysisRows) {
+        let mut transcripts = Vec::with_capacity(media.len());
+        let mut audio: Vec<Vec<SegmentAudio>> = Vec::with_capacity(media.len());
+        for (item, (transcript, measures)) in prepared.resolved.media.iter().zip(media) {
             transcripts.push((
                 item.question_id.clone(),
                 item.question_text.clone(),
@@ -230,10 +680,23 @@ impl Processor {
             ));
             audio.push(measures);
         }
+        let at = chrono::Utc::now();
         let mut summary = Summary::build(event, &self.pipeline, transcripts, self.models.clone());
+        summary.posting_id = prepared.posting.as_ref().map(|p| p.0.clone());
         if let Some(analyzer) = self.analyzer.as_mut() {
-            analyzer.analyze(&mut summary, &audio, &resolved.analysis());
+            analyzer.analyze(&mut summary, &audio, &prepared.resolved.analysis());
         }
+        audit.push(
+            self.audit(event, "analysis", if summary.analysis.complete { "ok" } else { "partial" })
+                .timed(at, chrono::Utc::now())
+                .with_detail(serde_json::json!({
+                    "models": self.models.iter().map(|m| serde_json::json!({"name": m.name, "version": m.version, "sha256": m.sha256})).collect::<Vec<_>>(),
+                    "job_family": summary.analysis.job_family,
+                    "answers_from": summary.analysis.answers_from,
+                    "scores": summary.scores.len(),
+                    "flags": summary.flags.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
+                })),
+        );
         let version = self.pipeline.version.clone();
         // Segments are numbered per media item (one recording may hold several answers).
         let mut next_index: std::collections::BTreeMap<usize, i32> = Default::default();
@@ -259,7 +722,7 @@ impl Processor {
             })
             .collect();
         let analysis = analysis_rows(event, &version, &summary);
-        Ok((summary, segments, analysis))
+        (summary, segments, analysis)
     }
 
     /// The context stage (`lever::context`): media (refreshed when their
@@ -297,6 +760,7 @@ impl Processor {
                 event: serde_json::to_value(event).unwrap_or(serde_json::Value::Null),
                 failed_at: chrono::Utc::now().to_rfc3339(),
             }),
+            audit: Vec::new(),
         }
     }
 
@@ -338,6 +802,7 @@ impl Processor {
             media_count: event.media.len() as i32,
             lever_note_id,
             summary_json: summary.and_then(|s| serde_json::to_string(s).ok()),
+            event_json: serde_json::to_string(event).ok(),
         }
     }
 }
@@ -406,6 +871,47 @@ fn analysis_rows(event: &InterviewCompleted, version: &str, summary: &Summary) -
         })
         .collect();
     AnalysisRows { responses, scores }
+}
+
+/// `direct` or `review`.
+fn route_name(route: &Route) -> &'static str {
+    match route {
+        Route::Direct => "direct",
+        Route::Review { .. } => "review",
+    }
+}
+
+/// Which data the context stage read: the Lever objects by id, the question
+/// set's origin, the media hosts.
+fn context_detail(
+    event: &InterviewCompleted,
+    r: &crate::lever::context::ResolvedContext,
+) -> serde_json::Value {
+    let id = |v: &Option<std::sync::Arc<serde_json::Value>>| {
+        v.as_ref().and_then(|o| {
+            o.get("id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+    };
+    let hosts: std::collections::BTreeSet<String> = r
+        .media
+        .iter()
+        .filter_map(|m| url::Url::parse(&m.url).ok()?.host_str().map(str::to_owned))
+        .collect();
+    serde_json::json!({
+        "source": event.source,
+        "lever_objects": {
+            "opportunity": id(&r.opportunity),
+            "contact": id(&r.contact),
+            "posting": id(&r.posting_object),
+            "requisition": id(&r.requisition),
+        },
+        "question_set": format!("{:?}", r.question_set),
+        "job_family": r.family,
+        "media_hosts": hosts,
+        "refreshed_media": r.refreshed_media,
+    })
 }
 
 /// Recording links on a Lever opportunity (`links`, `files[].downloadUrl`).

@@ -732,13 +732,18 @@ impl LeverClient {
         )
     }
 
-    /// `PUT /opportunities/:id/stage` with `{ stage }`; returns the updated
-    /// opportunity.
-    pub fn change_stage(&self, opportunity_id: &str, stage_id: &str) -> Result<Value, LeverError> {
+    /// `PUT /opportunities/:id/stage[?perform_as=USER]` with `{ stage }`;
+    /// returns the updated opportunity.
+    pub fn change_stage(
+        &self,
+        opportunity_id: &str,
+        stage_id: &str,
+        perform_as: Option<&str>,
+    ) -> Result<Value, LeverError> {
         let call = Call {
             method: Method::PUT,
             segments: &["opportunities", opportunity_id, "stage"],
-            query: vec![],
+            query: perform_as_query(perform_as),
             body: Some(json!({ "stage": stage_id })),
         };
         let path = call.path();
@@ -759,6 +764,11 @@ impl LeverClient {
             perform_as_query(Some(perform_as)),
             body,
         )
+    }
+
+    /// `GET /opportunities/:id/feedback`, every page.
+    pub fn list_feedback(&self, opportunity_id: &str) -> Result<Vec<Value>, LeverError> {
+        self.get_all(&["opportunities", opportunity_id, "feedback"])
     }
 
     fn post_data(

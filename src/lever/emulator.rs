@@ -239,6 +239,8 @@ struct Fault {
     status: StatusCode,
     remaining: u32,
     retry_after: Option<u64>,
+    /// Only writes (POST, PUT, DELETE) fail; reads pass.
+    writes_only: bool,
 }
 
 /// Everything the handlers share.
@@ -501,7 +503,7 @@ impl Shared {
             r.retry_after = Some(secs);
             return r;
         }
-        if let Some(fault) = self.take_fault() {
+        if let Some(fault) = self.take_fault(req.method != Method::GET) {
             lock(&self.stats).faulted += 1;
             let mut r = Reply::error(
                 fault.status,
@@ -567,9 +569,12 @@ impl Shared {
         reply
     }
 
-    fn take_fault(&self) -> Option<Fault> {
+    fn take_fault(&self, is_write: bool) -> Option<Fault> {
         let mut guard = lock(&self.fault);
         let fault = (*guard)?;
+        if fault.writes_only && !is_write {
+            return None;
+        }
         if fault.remaining <= 1 {
             *guard = None;
         } else if let Some(f) = guard.as_mut() {
@@ -1143,10 +1148,16 @@ impl Shared {
             .filter(|s| *s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error())
             .ok_or("`status` must be 429 or 5xx")?;
         let count = u32::try_from(count).map_err(|_| "`count` is too large")?;
+        let writes_only = body
+            .get("writes_only")
+            .map(|v| v.as_bool().ok_or("`writes_only` must be a boolean"))
+            .transpose()?
+            .unwrap_or(false);
         *lock(&self.fault) = (count > 0).then_some(Fault {
             status,
             remaining: count,
             retry_after,
+            writes_only,
         });
         tracing::info!(
             status = status.as_u16(),
@@ -1704,6 +1715,17 @@ impl EmulatorHandle {
         if let Some(s) = lock(&self.shared.oauth).as_mut() {
             s.access.clear();
         }
+    }
+
+    /// Like [`inject_faults`](Self::inject_faults), but only writes fail
+    /// (reads such as the context stage's pass): `"writes_only": true`.
+    pub fn inject_write_faults(&self, status: u16, count: u32) -> Result<(), EmulatorError> {
+        self.shared
+            .set_fault(&json!({ "status": status, "count": count, "writes_only": true }))
+            .map_err(|reason| EmulatorError::Data {
+                path: PathBuf::from("/_emulator/faults"),
+                reason,
+            })
     }
 
     /// Makes the next `count` admitted `/v1` requests fail with `status`

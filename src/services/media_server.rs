@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -70,7 +70,11 @@ impl Drop for MediaServer {
     }
 }
 
-async fn serve_file(State(root): State<PathBuf>, UrlPath(path): UrlPath<String>) -> Response {
+async fn serve_file(
+    State(root): State<PathBuf>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
     let relative = Path::new(&path);
     if relative
         .components()
@@ -78,18 +82,76 @@ async fn serve_file(State(root): State<PathBuf>, UrlPath(path): UrlPath<String>)
     {
         return (StatusCode::BAD_REQUEST, "bad path").into_response();
     }
-    match tokio::fs::read(root.join(relative)).await {
-        Ok(bytes) => {
-            let kind = match relative.extension().and_then(|e| e.to_str()) {
-                Some("mp4") | Some("m4a") => "video/mp4",
-                Some("webm") => "video/webm",
-                Some("flac") => "audio/flac",
-                Some("wav") => "audio/wav",
-                Some("mp3") => "audio/mpeg",
-                _ => "application/octet-stream",
-            };
-            ([(header::CONTENT_TYPE, kind)], bytes).into_response()
-        }
-        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+    let bytes = match tokio::fs::read(root.join(relative)).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    let kind = match relative.extension().and_then(|e| e.to_str()) {
+        Some("mp4") | Some("m4a") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("flac") => "audio/flac",
+        Some("wav") => "audio/wav",
+        Some("mp3") => "audio/mpeg",
+        _ => "application/octet-stream",
+    };
+    let len = bytes.len() as u64;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|r| byte_range(r, len));
+    match range {
+        // Players seek with byte ranges (a recording's timestamp link).
+        Some(Some((start, end))) => (
+            StatusCode::PARTIAL_CONTENT,
+            [
+                (header::CONTENT_TYPE, kind.to_owned()),
+                (header::ACCEPT_RANGES, "bytes".to_owned()),
+                (header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
+            ],
+            bytes[start as usize..=end as usize].to_vec(),
+        )
+            .into_response(),
+        Some(None) => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+        )
+            .into_response(),
+        None => (
+            [
+                (header::CONTENT_TYPE, kind.to_owned()),
+                (header::ACCEPT_RANGES, "bytes".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
     }
+}
+
+/// The inclusive byte span of a single-range `Range: bytes=…` header over a
+/// body of `len` bytes; `None` when it cannot be satisfied.
+///
+/// ```
+/// use panelflow::services::media_server::byte_range;
+/// assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
+/// assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
+/// assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+/// assert_eq!(byte_range("bytes=1000-", 1000), None);
+/// ```
+pub fn byte_range(header: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    // One range only: a player asks for one.
+    let spec = spec.split(',').next()?.trim();
+    let (a, b) = spec.split_once('-')?;
+    if len == 0 {
+        return None;
+    }
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (len.saturating_sub(n), len - 1)
+        }
+        (s, "") => (s.parse().ok()?, len - 1),
+        (s, e) => (s.parse().ok()?, e.parse::<u64>().ok()?.min(len - 1)),
+    };
+    (start <= end && start < len).then_some((start, end))
 }

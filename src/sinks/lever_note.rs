@@ -51,7 +51,44 @@ pub fn correlation_marker(correlation_id: &str) -> String {
 /// first line says the note is AI-generated and advisory; the last is the
 /// [`correlation_marker`].
 pub fn render_note(summary: &Value, correlation_id: &str) -> String {
+    render_note_with(
+        summary,
+        correlation_id,
+        &NoteOptions {
+            include_scores: true,
+            notice: String::new(),
+        },
+    )
+}
+
+/// What a phase lets the note say.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NoteOptions {
+    /// Whether rubric scores appear (not in the pilot phase).
+    pub include_scores: bool,
+    /// The advisory line under the header (empty: none).
+    pub notice: String,
+}
+
+/// [`render_note`] with the phase's options: the notice line under the
+/// header, the highlights (qualifications, motivations, red flags) with
+/// their timestamps, and scores only when `include_scores`.
+///
+/// ```
+/// use panelflow::sinks::lever_note::{render_note_with, NoteOptions};
+/// let s = serde_json::json!({"scores": [{"name": "Craft", "score": 3}],
+///     "highlights": {"qualifications": [{"text": "I led the Rust migration.", "at": 65.0}]}});
+/// let opts = NoteOptions { include_scores: false, notice: "Advisory.".into() };
+/// let note = render_note_with(&s, "c1", &opts);
+/// assert!(note.contains("Qualifications:\n- [1:05] I led the Rust migration."));
+/// assert!(note.lines().nth(1) == Some("Advisory."));
+/// assert!(!note.contains("Craft"));
+/// ```
+pub fn render_note_with(summary: &Value, correlation_id: &str, opts: &NoteOptions) -> String {
     let mut lines = vec![NOTE_HEADER.to_owned()];
+    if !opts.notice.trim().is_empty() {
+        lines.push(opts.notice.trim().to_owned());
+    }
 
     let duration = number(summary, &["duration_s", "duration"]);
     let wpm = number(summary, &["words_per_minute", "wpm"]);
@@ -93,7 +130,8 @@ pub fn render_note(summary: &Value, correlation_id: &str) -> String {
         }
     }
 
-    lines.extend(analysis_lines(summary));
+    lines.extend(highlight_lines(summary));
+    lines.extend(analysis_lines(summary, opts.include_scores));
 
     if let Some(model) = model_line(summary) {
         lines.push(format!("Model: {model}"));
@@ -107,7 +145,7 @@ pub fn render_note(summary: &Value, correlation_id: &str) -> String {
 /// `sentiment_score` (with `sentiment`), review `flags` (`{name, question_id,
 /// severity}`) and `scores` (`{competency | name, score, confidence,
 /// low_confidence}`) with `overall_score`.
-fn analysis_lines(summary: &Value) -> Vec<String> {
+fn analysis_lines(summary: &Value, include_scores: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let names = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
@@ -189,11 +227,65 @@ fn analysis_lines(summary: &Value) -> Vec<String> {
             Some(format!("{name} {score:.0}/4{conf}{low}"))
         })
         .collect();
-    if !scores.is_empty() {
+    if include_scores && !scores.is_empty() {
         let overall = number(summary, &["overall_score"])
             .map(|o| format!(" (overall {o:.1})"))
             .unwrap_or_default();
         lines.push(format!("Scores{overall}: {}", scores.join("; ")));
+    }
+    lines
+}
+
+/// Quotes of `highlights`: qualifications, motivations (each `{text, at}`)
+/// and red flags (`{kind, text}`), a few of each.
+fn highlight_lines(summary: &Value) -> Vec<String> {
+    const PER_KIND: usize = 3;
+    let Some(h) = summary.get("highlights") else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for (key, title) in [
+        ("qualifications", "Qualifications:"),
+        ("motivations", "Motivations:"),
+    ] {
+        let quotes: Vec<String> = h
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|q| {
+                let text = q.get("text").and_then(Value::as_str)?.trim();
+                let at = number(q, &["at"])
+                    .map(|t| format!("[{}] ", clock(t)))
+                    .unwrap_or_default();
+                (!text.is_empty())
+                    .then(|| format!("- {at}{}", truncate_chars(text, MAX_ANSWER_CHARS)))
+            })
+            .take(PER_KIND)
+            .collect();
+        if !quotes.is_empty() {
+            lines.push(title.to_owned());
+            lines.extend(quotes);
+        }
+    }
+    let red: Vec<String> = h
+        .get("red_flags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let kind = r.get("kind").and_then(Value::as_str)?.replace('_', " ");
+            let text = r.get("text").and_then(Value::as_str).unwrap_or("").trim();
+            Some(format!(
+                "- {kind}: {}",
+                truncate_chars(text, MAX_ANSWER_CHARS)
+            ))
+        })
+        .take(PER_KIND)
+        .collect();
+    if !red.is_empty() {
+        lines.push("Red flags:".to_owned());
+        lines.extend(red);
     }
     lines
 }

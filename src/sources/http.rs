@@ -368,7 +368,8 @@ async fn handle_webhook(
             tracing::info!(source = source.name(), event = %event, %reason, "webhook ignored");
             StatusCode::NO_CONTENT.into_response()
         }
-        Ok(Verdict::Accept(event)) => {
+        Ok(Verdict::Accept(mut event)) => {
+            event.region = event_region(&event, &inner.cfg);
             let topic = &inner.cfg.kafka.topic;
             match inner.producer.produce_event(topic, &event).await {
                 Ok((partition, offset)) => {
@@ -412,6 +413,30 @@ async fn handle_webhook(
             }
         }
     }
+}
+
+/// The region an accepted event belongs to: the payload's own `region` (or
+/// `data_region`) when it states one, else the region configured for its
+/// source (`[ingest.regions]`), else none (the deployment's). The dataflow
+/// refuses events of other regions.
+///
+/// ```
+/// let mut cfg = panelflow::config::PipelineConfig::default();
+/// cfg.ingest.regions.insert("willo".into(), "eu".into());
+/// let e = panelflow::event::InterviewCompleted::new("willo", "i", "c", "o", vec![]);
+/// assert_eq!(panelflow::sources::http::event_region(&e, &cfg).as_deref(), Some("eu"));
+/// ```
+pub fn event_region(
+    event: &crate::event::InterviewCompleted,
+    cfg: &PipelineConfig,
+) -> Option<String> {
+    ["region", "data_region", "dataRegion"]
+        .iter()
+        .find_map(|k| event.unknown_fields.get(*k).and_then(|v| v.as_str()))
+        .map(|r| r.trim().to_ascii_lowercase())
+        .filter(|r| !r.is_empty())
+        .or_else(|| event.region.clone())
+        .or_else(|| cfg.ingest.regions.get(&event.source).cloned())
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -3,6 +3,7 @@
 //! the dataflow — all on 127.0.0.1, all stopped when the stack is dropped.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,8 @@ impl Stack {
         cfg.kafka.group_id = "panelflow-e2e".into();
         cfg.lever.base_url = lever.base_url();
         cfg.sinks.parquet_dir = dir.path().join("parquet");
+        cfg.review.queue_dir = dir.path().join("review");
+        cfg.governance.audit_dir = dir.path().join("audit");
         cfg.media.allow_private_networks = true;
         cfg.ingest
             .secrets

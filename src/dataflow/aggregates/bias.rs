@@ -19,9 +19,12 @@
 //!   `impact_threshold` (0.8), `flagged` either of them;
 //! - `unknown_excluded`: candidates of the sample left out as unknown.
 //!
-//! One `reduce` per scope and dimension over the distinct
-//! `(category, score, selected)` values with their counts: its cost follows
-//! the number of distinct scores, not of candidates.
+//! One [`ScopeAudit`] per scope (all three dimensions at once), folded by
+//! [`super::reduce_total`] as candidates' facts change: a change costs a few
+//! map updates, and each time a scope changes its rows are rebuilt from
+//! counts kept per category — work that follows the scope's distinct scores
+//! and categories, not its candidates. [`audit_group`] computes the same rows
+//! from all values at once (the from-scratch reference).
 //!
 //! ```
 //! use panelflow::dataflow::aggregates::bias::{audit_group, BiasConfig, Dimension};
@@ -42,13 +45,15 @@
 //! assert_eq!(rows[0].unknown_excluded, 3);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use super::candidates::{CandidateFact, Scope};
 use super::records::{Sym, F64};
+use super::reduce_total::ReduceTotal;
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
 
@@ -203,7 +208,7 @@ impl TableRow for BiasRow {
     }
 }
 
-/// The value the audit reduce sees per candidate: category, score, selected.
+/// A candidate as [`audit_group`] sees it: category, score, selected.
 pub type AuditValue = (Option<Sym>, F64, bool);
 
 /// `quantile_cont(x, 0.5)` of `(value, count)` pairs sorted by value.
@@ -230,62 +235,41 @@ pub fn median(sorted: &[(f64, i64)]) -> Option<f64> {
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    assessed: i64,
-    selected: i64,
-    above: i64,
+/// The counts of one category in one scope and dimension.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Candidates assessed.
+    pub assessed: i64,
+    /// Of them, selected.
+    pub selected: i64,
+    /// Of them, scoring strictly above the sample's median.
+    pub above: i64,
 }
 
-/// The audit rows of one scope and dimension from its values (with counts;
-/// counts that are not positive are ignored). Rows come sorted by category.
-pub fn audit_group(
+/// The audit rows of one scope and dimension from its categories' tallies
+/// (in category order), the unknown count, the sample size and median.
+/// Shared by [`audit_group`] (from all values) and [`ScopeAudit`]
+/// (maintained incrementally), so both compute every figure alike.
+pub fn rows_of_tallies(
     scope: &Scope,
     dimension: Dimension,
-    values: &[(&AuditValue, isize)],
+    tallies: &[(&Sym, Tally)],
+    unknown: i64,
+    sample: i64,
+    median: f64,
     cfg: BiasConfig,
 ) -> Vec<BiasRow> {
-    let mut scores: Vec<(f64, i64)> = values
-        .iter()
-        .filter(|(_, c)| *c > 0)
-        .map(|((_, s, _), c)| (s.0, *c as i64))
-        .collect();
-    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let Some(median) = median(&scores) else {
-        return Vec::new();
-    };
-    let sample: i64 = scores.iter().map(|(_, c)| c).sum();
-
-    let mut tallies: BTreeMap<&Sym, Tally> = BTreeMap::new();
-    let mut unknown = 0i64;
-    for ((category, score, selected), count) in values {
-        let count = *count as i64;
-        if count <= 0 {
-            continue;
-        }
-        let Some(category) = category else {
-            unknown += count;
-            continue;
-        };
-        let t = tallies.entry(category).or_default();
-        t.assessed += count;
-        if *selected {
-            t.selected += count;
-        }
-        if score.0 > median {
-            t.above += count;
-        }
-    }
-    let known: i64 = tallies.values().map(|t| t.assessed).sum();
+    let known: i64 = tallies.iter().map(|(_, t)| t.assessed).sum();
     if known == 0 {
         return Vec::new();
     }
     let rate = |num: i64, den: i64| num as f64 / den as f64;
     let small = |t: &Tally| rate(t.assessed, known) < cfg.small_share;
-    let any_large = tallies.values().any(|t| !small(t));
+    let any_large = tallies.iter().any(|(_, t)| !small(t));
     let reference = |f: &dyn Fn(&Tally) -> f64| {
         tallies
-            .values()
+            .iter()
+            .map(|(_, t)| t)
             .filter(|t| !any_large || !small(t))
             .map(f)
             .fold(0.0f64, f64::max)
@@ -334,6 +318,201 @@ pub fn audit_group(
         .collect()
 }
 
+/// The audit rows of one scope and dimension from its values (with counts;
+/// counts that are not positive are ignored). Rows come sorted by category.
+pub fn audit_group(
+    scope: &Scope,
+    dimension: Dimension,
+    values: &[(&AuditValue, isize)],
+    cfg: BiasConfig,
+) -> Vec<BiasRow> {
+    let mut scores: Vec<(f64, i64)> = values
+        .iter()
+        .filter(|(_, c)| *c > 0)
+        .map(|((_, s, _), c)| (s.0, *c as i64))
+        .collect();
+    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let Some(median) = median(&scores) else {
+        return Vec::new();
+    };
+    let sample: i64 = scores.iter().map(|(_, c)| c).sum();
+
+    let mut tallies: BTreeMap<&Sym, Tally> = BTreeMap::new();
+    let mut unknown = 0i64;
+    for ((category, score, selected), count) in values {
+        let count = *count as i64;
+        if count <= 0 {
+            continue;
+        }
+        let Some(category) = category else {
+            unknown += count;
+            continue;
+        };
+        let t = tallies.entry(category).or_default();
+        t.assessed += count;
+        if *selected {
+            t.selected += count;
+        }
+        if score.0 > median {
+            t.above += count;
+        }
+    }
+    let tallies: Vec<(&Sym, Tally)> = tallies.into_iter().collect();
+    rows_of_tallies(scope, dimension, &tallies, unknown, sample, median, cfg)
+}
+
+fn add_count(map: &mut BTreeMap<F64, i64>, score: F64, count: i64) {
+    let e = map.entry(score).or_default();
+    *e += count;
+    if *e == 0 {
+        map.remove(&score);
+    }
+}
+
+/// Counts of `map` with keys in `(lo, hi]`.
+fn count_between(map: &BTreeMap<F64, i64>, lo: Bound<F64>, hi: Bound<F64>) -> i64 {
+    map.range((lo, hi)).map(|(_, c)| c).sum()
+}
+
+#[derive(Debug, Default)]
+struct CategoryAudit {
+    tally: Tally,
+    scores: BTreeMap<F64, i64>,
+}
+
+#[derive(Debug, Default)]
+struct DimensionAudit {
+    unknown: i64,
+    categories: BTreeMap<Sym, CategoryAudit>,
+}
+
+/// The audit of one scope, every dimension at once, maintained
+/// incrementally: the sample's score histogram, and per dimension and
+/// category the assessed, selected and scored-above counts and the
+/// category's score histogram.
+///
+/// A candidate entering or leaving costs a few map updates. Once a time is
+/// applied, [`ScopeAudit::rows`] finds the sample's median (a walk over the
+/// distinct scores), moves every category's scored-above count by the
+/// scores between the old and the new median (range sums over its
+/// histogram, usually empty), and builds the rows with
+/// [`rows_of_tallies`] — the work follows the distinct scores and the
+/// categories, not the candidates, and the figures are exactly
+/// [`audit_group`]'s.
+///
+/// ```
+/// use panelflow::dataflow::aggregates::bias::{audit_group, BiasConfig, Dimension, ScopeAudit};
+/// use panelflow::dataflow::aggregates::candidates::Scope;
+/// use panelflow::dataflow::aggregates::records::{Sym, F64};
+/// let (a, b) = (Some(Sym::from("a")), Some(Sym::from("b")));
+/// let mut audit = ScopeAudit::default();
+/// let mut values = Vec::new();
+/// for (sex, score, selected, n) in [(&a, 3.0, true, 5), (&a, 2.0, false, 5), (&b, 3.0, true, 2), (&b, 2.0, false, 8)] {
+///     audit.update(F64(score), [sex.clone(), None, None], selected, n);
+///     values.push(((sex.clone(), F64(score), selected), n as isize));
+/// }
+/// let mut rows = Vec::new();
+/// audit.rows(&Scope::Overall, BiasConfig::default(), &mut rows);
+/// let refs: Vec<_> = values.iter().map(|(v, n)| (v, *n)).collect();
+/// let want = audit_group(&Scope::Overall, Dimension::Sex, &refs, BiasConfig::default());
+/// let got: Vec<_> = rows.into_iter().map(|(r, _)| r).filter(|r| r.dimension == Dimension::Sex).collect();
+/// assert_eq!(got, want);
+/// ```
+#[derive(Debug, Default)]
+pub struct ScopeAudit {
+    scores: BTreeMap<F64, i64>,
+    /// The median the scored-above counts are relative to.
+    threshold: Option<F64>,
+    dims: [DimensionAudit; 3],
+}
+
+impl ScopeAudit {
+    /// Adds `count` candidates (negative: removes them) of `score`, with
+    /// their category in each of [`Dimension::ALL`] (`None`: unknown).
+    /// Counts may go negative while a time is being applied.
+    pub fn update(
+        &mut self,
+        score: F64,
+        categories: [Option<Sym>; 3],
+        selected: bool,
+        count: i64,
+    ) {
+        add_count(&mut self.scores, score, count);
+        let above = self.threshold.is_some_and(|m| score > m);
+        for (dim, category) in self.dims.iter_mut().zip(categories) {
+            let Some(category) = category else {
+                dim.unknown += count;
+                continue;
+            };
+            let c = dim.categories.entry(category).or_default();
+            c.tally.assessed += count;
+            if selected {
+                c.tally.selected += count;
+            }
+            if above {
+                c.tally.above += count;
+            }
+            add_count(&mut c.scores, score, count);
+        }
+    }
+
+    /// Pushes the scope's rows (every dimension and category) once a time
+    /// has been applied; says whether the scope is empty.
+    pub fn rows(&mut self, scope: &Scope, cfg: BiasConfig, out: &mut Vec<(BiasRow, isize)>) -> bool {
+        let sorted: Vec<(f64, i64)> = self
+            .scores
+            .iter()
+            .filter(|(_, c)| **c > 0)
+            .map(|(s, c)| (s.0, *c))
+            .collect();
+        let new = median(&sorted).map(F64);
+        let categories = self.dims.iter_mut().flat_map(|d| d.categories.values_mut());
+        match (self.threshold, new) {
+            (Some(old), Some(new)) if old < new => {
+                for c in categories {
+                    c.tally.above -= count_between(&c.scores, Excluded(old), Included(new));
+                }
+            }
+            (Some(old), Some(new)) if new < old => {
+                for c in categories {
+                    c.tally.above += count_between(&c.scores, Excluded(new), Included(old));
+                }
+            }
+            (Some(_), Some(_)) => {}
+            (None, Some(new)) => {
+                for c in categories {
+                    c.tally.above = count_between(&c.scores, Excluded(new), Unbounded);
+                }
+            }
+            (_, None) => {
+                for c in categories {
+                    c.tally.above = 0;
+                }
+            }
+        }
+        self.threshold = new;
+        for dim in &mut self.dims {
+            dim.categories.retain(|_, c| !c.scores.is_empty());
+        }
+        let Some(median) = new else {
+            return self.scores.is_empty() && self.dims.iter().all(|d| d.unknown == 0);
+        };
+        let sample: i64 = sorted.iter().map(|(_, c)| c).sum();
+        for (dim, dimension) in self.dims.iter().zip(Dimension::ALL) {
+            let tallies: Vec<(&Sym, Tally)> = dim
+                .categories
+                .iter()
+                .filter(|(_, c)| c.tally.assessed > 0)
+                .map(|(s, c)| (s, c.tally))
+                .collect();
+            for row in rows_of_tallies(scope, dimension, &tallies, dim.unknown.max(0), sample, median.0, cfg) {
+                out.push((row, 1));
+            }
+        }
+        false
+    }
+}
+
 /// The `bias_audit` operator.
 pub trait BiasAudit<'scope, T: Time> {
     /// The audit rows of every scope, dimension and category.
@@ -342,23 +521,108 @@ pub trait BiasAudit<'scope, T: Time> {
 
 impl<'scope, T: Time> BiasAudit<'scope, T> for VecCollection<'scope, T, CandidateFact> {
     fn bias_audit(self, cfg: BiasConfig) -> VecCollection<'scope, T, BiasRow> {
-        self.flat_map(|f| {
-            Dimension::ALL.map(|d| {
-                (
-                    (f.scope.clone(), d),
-                    (
-                        d.category(f.sex.as_ref(), f.race.as_ref()),
-                        f.score,
-                        f.selected,
-                    ),
-                )
-            })
-        })
-        .reduce_named("BiasAudit", move |(scope, dimension), input, output| {
-            for row in audit_group(scope, *dimension, input, cfg) {
-                output.push((row, 1isize));
+        // Intersection categories, formatted and interned once each.
+        let mut intersections: HashMap<(Sym, Sym), Sym> = HashMap::new();
+        self.map(|f| (f.scope, (f.score, f.sex, f.race, f.selected)))
+            .fold_total(
+                "BiasAudit",
+                move |audit: &mut ScopeAudit, (score, sex, race, selected), count: isize| {
+                    let both = match (&sex, &race) {
+                        (Some(s), Some(r)) => Some(
+                            intersections
+                                .entry((s.clone(), r.clone()))
+                                .or_insert_with(|| {
+                                    Dimension::Intersection
+                                        .category(Some(s), Some(r))
+                                        .unwrap_or_default()
+                                })
+                                .clone(),
+                        ),
+                        _ => None,
+                    };
+                    audit.update(score, [sex, race, both], selected, count as i64);
+                },
+                move |scope, audit, out| audit.rows(scope, cfg, out),
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    type Candidate = (F64, Option<Sym>, Option<Sym>, bool);
+
+    fn categories(c: &Candidate) -> [Option<Sym>; 3] {
+        Dimension::ALL.map(|d| d.category(c.1.as_ref(), c.2.as_ref()))
+    }
+
+    /// The incremental audit equals `audit_group` over all values after
+    /// every time, with updates shuffled within a time (so counts go
+    /// negative while it is applied) and the median moving both ways.
+    #[test]
+    fn scope_audit_equals_audit_group_at_every_time() {
+        let cfg = BiasConfig::default();
+        let sexes = [None, Some(Sym::from("f")), Some(Sym::from("m"))];
+        let races = [None, Some(Sym::from("x")), Some(Sym::from("y")), Some(Sym::from("z"))];
+        for seed in 1..40u64 {
+            let mut rng = Rng(seed * 0x9e37_79b9_7f4a_7c15);
+            let mut audit = ScopeAudit::default();
+            let mut live: Vec<Candidate> = Vec::new();
+            for _time in 0..30 {
+                let mut ops: Vec<(Candidate, i64)> = Vec::new();
+                for _ in 0..rng.next(12) {
+                    if !live.is_empty() && rng.next(3) == 0 {
+                        let c = live.swap_remove(rng.next(live.len() as u64) as usize);
+                        ops.push((c, -1));
+                    } else {
+                        // Scores drift upwards then downwards, moving the median.
+                        let centre = if _time < 15 { 150 + 10 * _time } else { 450 - 10 * _time };
+                        let score = F64((centre + rng.next(60) as i64) as f64 / 100.0);
+                        let c = (
+                            score,
+                            sexes[rng.next(3) as usize].clone(),
+                            races[rng.next(4) as usize].clone(),
+                            rng.next(2) == 0,
+                        );
+                        live.push(c.clone());
+                        ops.push((c, 1));
+                    }
+                }
+                // Shuffle: a removal may come before the insertion it cancels.
+                for i in (1..ops.len()).rev() {
+                    ops.swap(i, rng.next(i as u64 + 1) as usize);
+                }
+                for (c, n) in &ops {
+                    audit.update(c.0, categories(c), c.3, *n);
+                }
+                let mut got = Vec::new();
+                audit.rows(&Scope::Overall, cfg, &mut got);
+                let mut got: Vec<BiasRow> = got.into_iter().map(|(r, _)| r).collect();
+                got.sort();
+                let mut want = Vec::new();
+                for d in Dimension::ALL {
+                    let values: Vec<(AuditValue, isize)> = live
+                        .iter()
+                        .map(|c| ((d.category(c.1.as_ref(), c.2.as_ref()), c.0, c.3), 1))
+                        .collect();
+                    let refs: Vec<_> = values.iter().map(|(v, n)| (v, *n)).collect();
+                    want.extend(audit_group(&Scope::Overall, d, &refs, cfg));
+                }
+                want.sort();
+                assert_eq!(got, want, "seed {seed}");
             }
-        })
-        .map(|(_, row)| row)
+        }
     }
 }

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use super::panel::Observation;
 use super::records::{Sym, F64};
+use super::reduce_total::ReduceTotal;
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
 
@@ -345,13 +346,12 @@ impl<'scope, T: Time> ReviewerCalibration<'scope, T> for VecCollection<'scope, T
             scopes_of(&o).map(|s| ((o.reviewer.clone(), s), m))
         })
         .map(|key| (key, ()))
-        .reduce_named("ReviewerCalibration", |(reviewer, scope), input, output| {
+        .reduce_total("ReviewerCalibration", |(reviewer, scope), input, output| {
             if let Some((_, m)) = input.first() {
                 if let Some(row) = calibration_row(reviewer, scope, m) {
                     output.push((row, 1isize));
                 }
             }
         })
-        .map(|(_, row)| row)
     }
 }

@@ -15,7 +15,7 @@
 //! are those of their demographics records; a field is unknown when no
 //! record gives it or the records disagree.
 //!
-//! One `reduce` keyed by candidate does it all: a change to one of the
+//! One `reduce_total` ([`super::reduce_total`]) keyed by candidate does it all: a change to one of the
 //! candidate's records costs work proportional to that candidate's records.
 //!
 //! ```
@@ -57,6 +57,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
+use super::reduce_total::ReduceTotal;
 use super::records::{DecisionRecord, DemographicsRecord, ScoreRow, Sym, F64};
 use super::Time;
 
@@ -252,11 +253,10 @@ impl<'scope, T: Time> CandidateFacts<'scope, T> for VecCollection<'scope, T, Sco
         scores
             .concat(advanced)
             .concat(demographics)
-            .reduce_named("CandidateFacts", |candidate, input, output| {
+            .reduce_total("CandidateFacts", |candidate, input, output| {
                 for fact in facts_of(candidate, input) {
                     output.push((fact, 1isize));
                 }
             })
-            .map(|(_, fact)| fact)
     }
 }

@@ -15,7 +15,7 @@
 //!   hundredths grid); `ks_critical = 1.358 √((n + m)/(n m))` (α = 0.05) and
 //!   `ks_significant = ks > ks_critical`.
 //!
-//! One `reduce` per model version and metric over the distinct
+//! One `reduce_total` ([`super::reduce_total`]) per model version and metric over the distinct
 //! `(week, value)` pairs: its cost follows weeks × distinct values, not
 //! the number of scores.
 //!
@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
+use super::reduce_total::ReduceTotal;
 use super::records::{week_start, ScoreRow, SignalRow, Sym, F64};
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
@@ -343,11 +344,10 @@ impl<'scope, T: Time> Drift<'scope, T> for VecCollection<'scope, T, ScoreRow> {
     ) -> VecCollection<'scope, T, DriftRow> {
         self.map(|r| drift_values(&r))
             .concat(signals.flat_map(|s| signal_values(&s)))
-            .reduce_named("Drift", move |(model, metric), input, output| {
+            .reduce_total("Drift", move |(model, metric), input, output| {
                 for row in drift_rows(model, *metric, input, reference_weeks) {
                     output.push((row, 1isize));
                 }
             })
-            .map(|(_, row)| row)
     }
 }

@@ -115,6 +115,11 @@ pub trait TimedSink<D> {
     fn snapshot(&mut self, _force: bool) -> Result<(), AggregatesSinkError> {
         Ok(())
     }
+    /// Whether a snapshot waits to be rewritten, so the operator should
+    /// wake up while idle.
+    fn wants_ticks(&self) -> bool {
+        false
+    }
 }
 
 /// One aggregate's sink state (kept by worker 0).
@@ -187,6 +192,9 @@ impl<R: TableRow> TimedSink<R> for Table<R> {
             self.dirty = false;
         }
         Ok(())
+    }
+    fn wants_ticks(&self) -> bool {
+        self.write_snapshots && self.dirty
     }
 }
 
@@ -262,8 +270,15 @@ where
         let mut held: Option<Capability<u64>> = None;
         let mut oldest_unwritten: Option<Instant> = None;
         let mut finished = false;
+        // When the delayed activation asked for last is due: one at a time,
+        // so idle sinks do not pile timers up in the worker.
+        let mut wake_at: Option<Instant> = None;
         move |(input, frontier): (&mut Input<D, _>, &MutableAntichain<u64>),
               _output: &mut Output<'_>| {
+            let now = Instant::now();
+            if wake_at.is_some_and(|w| w <= now) {
+                wake_at = None;
+            }
             input.for_each_stamp(|cap, data| {
                 for batch in data {
                     for (d, t, r) in batch.drain(..) {
@@ -315,15 +330,19 @@ where
             } else if let Err(e) = s.snapshot(false) {
                 tracing::error!(error = %e, "snapshot failed");
             }
-            if let Some(t) = oldest_unwritten {
-                activator.activate_after(
-                    flush_after
-                        .saturating_sub(t.elapsed())
-                        .max(Duration::from_millis(1)),
-                );
-            } else if !closing {
-                // Keep the snapshots' interval ticking while idle.
-                activator.activate_after(Duration::from_millis(500));
+            let due_at = if let Some(t) = oldest_unwritten {
+                Some(t + flush_after.max(Duration::from_millis(1)))
+            } else if !closing && s.wants_ticks() {
+                // Keep the snapshots' interval ticking while one waits.
+                Some(now + Duration::from_millis(500))
+            } else {
+                None
+            };
+            if let Some(at) = due_at {
+                if wake_at.is_none_or(|w| w > at) {
+                    activator.activate_after(at.saturating_duration_since(now));
+                    wake_at = Some(at);
+                }
             }
             let _ = &held;
         }

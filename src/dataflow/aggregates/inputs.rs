@@ -129,6 +129,8 @@ pub struct InputLogs {
     decisions: LogWriter,
     demographics: LogWriter,
     questions: LogWriter,
+    /// `week_start` strings already formatted (weeks are few).
+    weeks: std::collections::BTreeMap<i32, String>,
 }
 
 impl InputLogs {
@@ -152,6 +154,7 @@ impl InputLogs {
             decisions: next(),
             demographics: next(),
             questions: next(),
+            weeks: Default::default(),
         }
     }
 
@@ -172,7 +175,11 @@ impl InputLogs {
         match record {
             InputRecord::Score(s) => {
                 let at = rfc3339(s.at_ms);
-                let week = week_start(s.week);
+                let week = self
+                    .weeks
+                    .entry(s.week)
+                    .or_insert_with(|| week_start(s.week))
+                    .clone();
                 for (competency, score, confidence) in &s.competencies {
                     let o = self.scores.rows();
                     o.str(&s.interview);

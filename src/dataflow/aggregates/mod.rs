@@ -37,6 +37,7 @@ pub mod language;
 pub mod panel;
 pub mod questions;
 pub mod records;
+pub mod reduce_total;
 pub mod reference;
 pub mod runner;
 
@@ -46,6 +47,7 @@ use std::sync::Arc;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use self::bias::{BiasAudit, BiasConfig, BiasRow};
@@ -57,9 +59,11 @@ use self::panel::{PanelRow, PanelView};
 use self::questions::{ConsistencyRow, QuestionConsistency};
 use self::records::InputRecord;
 
-/// The timestamps the aggregates run at.
-pub trait Time: Timestamp + Lattice + Ord {}
-impl<T: Timestamp + Lattice + Ord> Time for T {}
+/// The timestamps the aggregates run at: totally ordered (`u64`), which
+/// lets every group operator keep only its current state
+/// ([`reduce_total`]).
+pub trait Time: Timestamp + Lattice + Ord + TotalOrder {}
+impl<T: Timestamp + Lattice + Ord + TotalOrder> Time for T {}
 
 /// Settings of the aggregates (the `[aggregates]` section of the config).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -113,42 +117,22 @@ pub struct Outputs<'scope, T: Time> {
     pub language: VecCollection<'scope, T, LanguageRow>,
 }
 
-/// A record's typed pieces: a score message is one [`records::ScoreRow`]
-/// per competency plus its [`records::SignalRow`].
+/// A score message's pieces: one [`records::ScoreRow`] per competency and
+/// its [`records::SignalRow`].
 #[derive(Clone, Debug)]
-enum Piece {
-    Score(records::ScoreRow),
+enum ScorePiece {
+    Row(records::ScoreRow),
     Signal(records::SignalRow),
-    Rating(records::RatingRecord),
-    Decision(records::DecisionRecord),
-    Demographics(records::DemographicsRecord),
-    Question(records::QuestionRecord),
 }
 
-impl Piece {
-    fn of(record: InputRecord) -> Vec<Piece> {
-        match record {
-            InputRecord::Score(s) => {
-                let mut out: Vec<Piece> = s.rows().map(Piece::Score).collect();
-                out.push(Piece::Signal(s.signal()));
-                out
-            }
-            InputRecord::Rating(r) => vec![Piece::Rating(r)],
-            InputRecord::Decision(d) => vec![Piece::Decision(d)],
-            InputRecord::Demographics(d) => vec![Piece::Demographics(d)],
-            InputRecord::Question(q) => vec![Piece::Question(q)],
-        }
-    }
-
-    fn index(&self) -> u64 {
-        match self {
-            Piece::Score(_) => 0,
-            Piece::Signal(_) => 1,
-            Piece::Rating(_) => 2,
-            Piece::Decision(_) => 3,
-            Piece::Demographics(_) => 4,
-            Piece::Question(_) => 5,
-        }
+/// The partition of a record's type.
+fn kind(record: &InputRecord) -> u64 {
+    match record {
+        InputRecord::Score(_) => 0,
+        InputRecord::Rating(_) => 1,
+        InputRecord::Decision(_) => 2,
+        InputRecord::Demographics(_) => 3,
+        InputRecord::Question(_) => 4,
     }
 }
 
@@ -161,66 +145,51 @@ pub fn aggregates<'scope, T: Time>(
     use differential_dataflow::AsCollection;
     use timely::dataflow::operators::vec::{Map, Partition};
 
-    // Each record is split into its typed pieces once and routed (moved, not
-    // cloned) to the operator that reads that type.
-    let parts = inputs
-        .flat_map(Piece::of)
+    // Each record is routed (moved, not cloned) by type to the operators
+    // that read it; a score message is split into its rows and signals.
+    let mut parts = inputs
         .inner
-        .partition(6, |(piece, t, r)| (piece.index(), (piece, t, r)));
-    let mut parts = parts.into_iter();
-    let mut next = || parts.next().expect("six partitions");
-    let scores = next()
-        .flat_map(|(p, t, r)| {
-            if let Piece::Score(x) = p {
-                Some((x, t, r))
-            } else {
-                None
+        .partition(5, |(r, t, d)| (kind(&r), (r, t, d)))
+        .into_iter();
+    let mut next = || parts.next().expect("five partitions");
+    let score_records = next();
+    macro_rules! typed {
+        ($stream:expr, $variant:path) => {
+            $stream
+                .flat_map(|(r, t, d)| if let $variant(x) = r { Some((x, t, d)) } else { None })
+                .as_collection()
+        };
+    }
+    let ratings = typed!(next(), InputRecord::Rating);
+    let decisions = typed!(next(), InputRecord::Decision);
+    let demographics = typed!(next(), InputRecord::Demographics);
+    let questions = typed!(next(), InputRecord::Question);
+    let mut pieces = score_records
+        .flat_map(|(r, t, d)| {
+            let mut out = Vec::new();
+            if let InputRecord::Score(s) = r {
+                out.reserve(s.competencies.len() + 1);
+                out.extend(s.rows().map(|row| (ScorePiece::Row(row), t.clone(), d)));
+                out.push((ScorePiece::Signal(s.signal()), t, d));
             }
+            out
+        })
+        .partition(2, |(p, t, d)| match p {
+            ScorePiece::Row(_) => (0, (p, t, d)),
+            ScorePiece::Signal(_) => (1, (p, t, d)),
+        })
+        .into_iter();
+    let mut next = || pieces.next().expect("two partitions");
+    let scores = next()
+        .flat_map(|(p, t, d)| match p {
+            ScorePiece::Row(x) => Some((x, t, d)),
+            ScorePiece::Signal(_) => None,
         })
         .as_collection();
     let signals = next()
-        .flat_map(|(p, t, r)| {
-            if let Piece::Signal(x) = p {
-                Some((x, t, r))
-            } else {
-                None
-            }
-        })
-        .as_collection();
-    let ratings = next()
-        .flat_map(|(p, t, r)| {
-            if let Piece::Rating(x) = p {
-                Some((x, t, r))
-            } else {
-                None
-            }
-        })
-        .as_collection();
-    let decisions = next()
-        .flat_map(|(p, t, r)| {
-            if let Piece::Decision(x) = p {
-                Some((x, t, r))
-            } else {
-                None
-            }
-        })
-        .as_collection();
-    let demographics = next()
-        .flat_map(|(p, t, r)| {
-            if let Piece::Demographics(x) = p {
-                Some((x, t, r))
-            } else {
-                None
-            }
-        })
-        .as_collection();
-    let questions = next()
-        .flat_map(|(p, t, r)| {
-            if let Piece::Question(x) = p {
-                Some((x, t, r))
-            } else {
-                None
-            }
+        .flat_map(|(p, t, d)| match p {
+            ScorePiece::Signal(x) => Some((x, t, d)),
+            ScorePiece::Row(_) => None,
         })
         .as_collection();
 

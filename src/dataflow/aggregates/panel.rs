@@ -34,6 +34,7 @@ use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use super::records::{RatingRecord, ScoreRow, Sym, F64};
+use super::reduce_total::ReduceTotal;
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
 
@@ -263,7 +264,7 @@ impl<'scope, T: Time> PanelView<'scope, T> for VecCollection<'scope, T, RatingRe
         });
         let out = ratings
             .concat(ai)
-            .reduce_named("PanelView", |key, input, output| {
+            .reduce_total("PanelView", |key, input, output| {
                 let (row, observations) = panel_group(key, input);
                 if let Some(row) = row {
                     output.push((PanelOut::Row(row), 1isize));
@@ -271,8 +272,7 @@ impl<'scope, T: Time> PanelView<'scope, T> for VecCollection<'scope, T, RatingRe
                 for (obs, count) in observations {
                     output.push((PanelOut::Observation(obs), count));
                 }
-            })
-            .map(|(_, out)| out);
+            });
         let rows = out.clone().flat_map(|o| match o {
             PanelOut::Row(r) => Some(r),
             PanelOut::Observation(_) => None,

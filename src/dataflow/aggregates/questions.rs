@@ -24,6 +24,7 @@ use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use super::records::{QuestionRecord, Sym, F64};
+use super::reduce_total::ReduceTotal;
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
 
@@ -132,11 +133,10 @@ impl<'scope, T: Time> QuestionConsistency<'scope, T> for VecCollection<'scope, T
             let dev = F64(deviation(&q));
             ((q.posting, q.question), (q.canonical, dev))
         })
-        .reduce_named("QuestionConsistency", move |key, input, output| {
+        .reduce_total("QuestionConsistency", move |key, input, output| {
             if let Some(row) = consistency_row(key, input, stray_threshold) {
                 output.push((row, 1isize));
             }
         })
-        .map(|(_, row)| row)
     }
 }

@@ -78,11 +78,72 @@ fn sym_hash(s: &str) -> u64 {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Sym(u64);
 
+/// Hashes [`Sym`] ids (already well-mixed 64-bit hashes) with one
+/// multiply-rotate per word (FxHash's step) instead of SipHash: the group
+/// operators look a key up per update.
+///
+/// ```
+/// use std::hash::{Hash, Hasher};
+/// use panelflow::dataflow::aggregates::records::{IdHasher, Sym};
+/// let hash = |s: &Sym| { let mut h = IdHasher::default(); s.hash(&mut h); h.finish() };
+/// assert_eq!(hash(&Sym::from("a")), hash(&Sym::from("a")));
+/// assert_ne!(hash(&Sym::from("a")), hash(&Sym::from("b")));
+/// ```
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `Sym`; folds other keys' bytes in, FxHash-style.
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// A `HashMap` keyed by ids ([`Sym`]s, or tuples of them) hashed cheaply
+/// with [`IdHasher`].
+///
+/// ```
+/// use panelflow::dataflow::aggregates::records::{IdMap, Sym};
+/// let mut m: IdMap<(Sym, Sym), i64> = IdMap::default();
+/// *m.entry(("p".into(), "c".into())).or_default() += 2;
+/// assert_eq!(m[&("p".into(), "c".into())], 2);
+/// ```
+pub type IdMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+thread_local! {
+    /// This thread's copy of the registry entries it has looked up: the
+    /// shared registry's lock is taken once per id and thread, not per look-up.
+    static LOCAL: std::cell::RefCell<IdMap<u64, &'static str>> = Default::default();
+}
+
 impl Sym {
     /// The string.
     pub fn as_str(&self) -> &'static str {
-        let map = registry().read().unwrap_or_else(|p| p.into_inner());
-        map.get(&self.0).copied().unwrap_or("")
+        LOCAL.with(|local| {
+            if let Some(s) = local.borrow().get(&self.0) {
+                return *s;
+            }
+            let found = {
+                let map = registry().read().unwrap_or_else(|p| p.into_inner());
+                map.get(&self.0).copied()
+            };
+            match found {
+                Some(s) => {
+                    local.borrow_mut().insert(self.0, s);
+                    s
+                }
+                None => "",
+            }
+        })
     }
 
     /// Whether it is the empty string.

@@ -6,12 +6,23 @@
 //! ```text
 //! ROOT/interviews/date=YYYY-MM-DD/part-<uuid>.parquet
 //! ROOT/segments/date=YYYY-MM-DD/part-<uuid>.parquet
+//! ROOT/responses/date=YYYY-MM-DD/part-<uuid>.parquet
+//! ROOT/scores/date=YYYY-MM-DD/part-<uuid>.parquet
+//! ROOT/audit/date=YYYY-MM-DD/part-<uuid>.parquet     (ParquetSink::write_audit)
 //! ```
 //! `date` (Hive style) is the UTC date of `analysis_completion_time`; a segment
 //! lands in the partition of its interview. One [`ParquetSink::write_batch`]
 //! writes at most one file per table and date, all named with the batch's uuid.
 //! The columns are listed for analysts in `schemas/parquet/interviews.json` and
 //! `schemas/parquet/segments.json` (a test holds the code to them).
+//!
+//! # PII at rest
+//! The columns that carry what a candidate said (`interviews.transcript`,
+//! `summary_json`, `event_json`, `segments.text`, `responses.text`,
+//! `scores.evidence_json`) are encrypted value by value with AES-256-GCM
+//! when the sink has a key ring ([`ParquetSink::open_for`] takes it from
+//! `[governance]`; [`ParquetSink::open`] from the defaults), and decrypted by
+//! `read_*`. See [`crate::governance::crypto`] for the format and the keys.
 //!
 //! # Atomicity and the commit marker
 //! Each file is written to a temporary file in its final folder whose name
@@ -56,6 +67,7 @@
 //! ```
 
 mod analysis_rows;
+mod audit_rows;
 mod rows;
 
 use std::collections::{BTreeMap, HashSet};
@@ -75,7 +87,12 @@ use parquet::file::properties::WriterProperties;
 use tracing::{debug, info, warn};
 
 pub use analysis_rows::{responses_schema, scores_schema, AnalysisRows, ResponseRow, ScoreRow};
+pub use audit_rows::audit_schema;
+
+use crate::governance::audit::AuditEvent;
+use crate::governance::crypto::{self, CryptoError, PiiKeys};
 pub use rows::{interviews_schema, segments_schema, InterviewRow, Key, SegmentRow, TIMESTAMP_TZ};
+use std::sync::Arc;
 
 /// Folder (under the sink's root) of the `interviews` table.
 pub const INTERVIEWS_DIR: &str = "interviews";
@@ -85,6 +102,8 @@ pub const SEGMENTS_DIR: &str = "segments";
 pub const RESPONSES_DIR: &str = "responses";
 /// Folder (under the sink's root) of the `scores` table (rubric scores).
 pub const SCORES_DIR: &str = "scores";
+/// Folder (under the sink's root) of the `audit` table (the audit log's events).
+pub const AUDIT_DIR: &str = "audit";
 /// Name of the Hive partition column (`date=YYYY-MM-DD`).
 pub const PARTITION_COLUMN: &str = "date";
 /// Version of the tables' column contract, stored in each file's key-value metadata.
@@ -146,6 +165,9 @@ pub enum ParquetSinkError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Encrypting or decrypting a PII column failed (a wrong or missing key).
+    #[error("parquet sink: PII column: {0}")]
+    Pii(#[from] CryptoError),
     /// A row in the batch cannot be written; nothing of the batch was written.
     #[error("parquet sink: invalid row ({interview_id:?}, {pipeline_version:?}): {reason}")]
     InvalidRow {
@@ -200,6 +222,8 @@ struct KnownKeys {
 pub struct ParquetSink {
     root: PathBuf,
     known: Mutex<KnownKeys>,
+    /// Key ring of the PII columns: `Some` encrypts on write and decrypts on read.
+    keys: Option<Arc<PiiKeys>>,
 }
 
 impl ParquetSink {
@@ -207,7 +231,30 @@ impl ParquetSink {
     /// and `root/segments/`, removes temporary files older than
     /// [`STALE_TEMP_AGE`] left by crashed writers, and loads the keys already on
     /// disk into the per-process known-key set.
+    ///
+    /// PII columns are encrypted with the key ring of the default
+    /// `[governance]` section (`PANELFLOW_PII_KEY`, else the generated
+    /// development key file): see [`crate::governance::crypto`]. A pipeline
+    /// with its own `[governance]` opens with [`Self::open_for`].
     pub fn open(root: &Path) -> Result<Self, ParquetSinkError> {
+        let keys = PiiKeys::from_config(&crate::governance::GovernanceSection::default())?;
+        Self::open_with_keys(root, keys)
+    }
+
+    /// [`Self::open`] at `cfg.sinks.parquet_dir` with the key ring of
+    /// `cfg.governance` (none when `encrypt_pii = false`).
+    pub fn open_for(cfg: &crate::config::PipelineConfig) -> Result<Self, ParquetSinkError> {
+        let keys = PiiKeys::from_config(&cfg.governance)?;
+        Self::open_with_keys(&cfg.sinks.parquet_dir, keys)
+    }
+
+    /// [`Self::open`] with an explicit key ring: `Some` encrypts the PII
+    /// columns on write and decrypts them on read; `None` writes them in
+    /// plain text (and refuses to read encrypted values).
+    pub fn open_with_keys(
+        root: &Path,
+        keys: Option<Arc<PiiKeys>>,
+    ) -> Result<Self, ParquetSinkError> {
         for dir in [
             root.to_path_buf(),
             root.join(INTERVIEWS_DIR),
@@ -224,9 +271,13 @@ impl ParquetSink {
         let sink = ParquetSink {
             root: root.to_path_buf(),
             known: Mutex::new(KnownKeys::default()),
+            keys,
         };
         for table in [INTERVIEWS_DIR, SEGMENTS_DIR, RESPONSES_DIR, SCORES_DIR] {
             remove_stale_temps(&sink.root.join(table))?;
+        }
+        if sink.root.join(AUDIT_DIR).is_dir() {
+            remove_stale_temps(&sink.root.join(AUDIT_DIR))?;
         }
         let committed = sink.existing_keys()?;
         let with_segments = read_keys(&sink.root.join(SEGMENTS_DIR))?;
@@ -283,6 +334,7 @@ impl ParquetSink {
         let mut out = Vec::new();
         for path in committed_files(&self.root.join(RESPONSES_DIR))? {
             for batch in read_file(&path, None)? {
+                let batch = self.decrypt(RESPONSES_DIR, &batch)?;
                 out.extend(analysis_rows::responses_from_batch(&batch, &path)?);
             }
         }
@@ -294,10 +346,82 @@ impl ParquetSink {
         let mut out = Vec::new();
         for path in committed_files(&self.root.join(SCORES_DIR))? {
             for batch in read_file(&path, None)? {
+                let batch = self.decrypt(SCORES_DIR, &batch)?;
                 out.extend(analysis_rows::scores_from_batch(&batch, &path)?);
             }
         }
         Ok(out)
+    }
+
+    /// Glob of the committed `audit` files.
+    pub fn audit_glob(&self) -> String {
+        format!("{}/{AUDIT_DIR}/**/*.parquet", self.root.display())
+    }
+
+    /// The key ring in use (`None`: PII columns are written in plain text).
+    pub fn keys(&self) -> Option<&Arc<PiiKeys>> {
+        self.keys.as_ref()
+    }
+
+    /// Reads every committed `audit` row, in file order (for tools and tests).
+    pub fn read_audit(&self) -> Result<Vec<AuditEvent>, ParquetSinkError> {
+        let dir = self.root.join(AUDIT_DIR);
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for path in committed_files(&dir)? {
+            for batch in read_file(&path, None)? {
+                out.extend(audit_rows::audit_from_batch(&batch, &path)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lands audit events as the `audit` table: one file per UTC date of
+    /// the events' `at` (`audit/date=YYYY-MM-DD/part-<uuid>.parquet`), each
+    /// written atomically like the other tables. The table is append-only, as
+    /// the JSON-lines log is: a replay appends the replay's own events.
+    /// Returns the files written (none for no events).
+    ///
+    /// ```
+    /// use panelflow::governance::audit::AuditEvent;
+    /// use panelflow::sinks::parquet::ParquetSink;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let sink = ParquetSink::open_with_keys(dir.path(), None)?;
+    /// let files = sink.write_audit(&[AuditEvent::step("corr-1", "iv-1", "media", "ok")])?;
+    /// assert_eq!(files.len(), 1);
+    /// assert_eq!(sink.read_audit()?[0].step, "media");
+    /// # Ok(()) }
+    /// ```
+    pub fn write_audit(&self, events: &[AuditEvent]) -> Result<Vec<PathBuf>, ParquetSinkError> {
+        let mut by_date: BTreeMap<String, Vec<&AuditEvent>> = BTreeMap::new();
+        for e in events {
+            by_date
+                .entry(e.at.format("%Y-%m-%d").to_string())
+                .or_default()
+                .push(e);
+        }
+        let part = format!("part-{}.parquet", uuid::Uuid::new_v4());
+        let mut files = Vec::new();
+        for (date, rows) in by_date {
+            let batch = audit_rows::audit_batch(&rows)?;
+            files.push(self.write_file(AUDIT_DIR, &date, &part, &batch)?);
+        }
+        if !files.is_empty() {
+            debug!(
+                events = events.len(),
+                files = files.len(),
+                "audit events written"
+            );
+        }
+        Ok(files)
+    }
+
+    /// Decrypts the PII columns of a batch of `table` read back.
+    fn decrypt(&self, table: &str, batch: &RecordBatch) -> Result<RecordBatch, ParquetSinkError> {
+        Ok(crypto::decrypt_batch(self.keys.as_deref(), table, batch)?)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, KnownKeys> {
@@ -333,6 +457,7 @@ impl ParquetSink {
         let mut out = Vec::new();
         for path in committed_files(&self.root.join(INTERVIEWS_DIR))? {
             for batch in read_file(&path, None)? {
+                let batch = self.decrypt(INTERVIEWS_DIR, &batch)?;
                 out.extend(rows::interviews_from_batch(&batch, &path)?);
             }
         }
@@ -344,6 +469,7 @@ impl ParquetSink {
         let mut out = Vec::new();
         for path in committed_files(&self.root.join(SEGMENTS_DIR))? {
             for batch in read_file(&path, None)? {
+                let batch = self.decrypt(SEGMENTS_DIR, &batch)?;
                 out.extend(rows::segments_from_batch(&batch, &path)?);
             }
         }
@@ -575,6 +701,14 @@ impl ParquetSink {
             sync_dir(&table_dir)?;
         }
         let path = dir.join(part);
+        let sealed;
+        let batch = match &self.keys {
+            Some(keys) if crypto::pii_columns(table).is_some() => {
+                sealed = keys.encrypt_batch(table, batch)?;
+                &sealed
+            }
+            _ => batch,
+        };
         let mut builder = tempfile::Builder::new();
         builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
         // tempfile makes files private (0600); analysts' tools need to read them.

@@ -85,6 +85,11 @@ pub struct InterviewRow {
     pub lever_note_id: Option<String>,
     /// The whole summary object, as JSON text.
     pub summary_json: Option<String>,
+    /// The interview event as received (JSON text), so `panelflow backfill`
+    /// can replay it through a newer pipeline; `None` in rows written before
+    /// the column existed. Encrypted at rest like the transcript.
+    #[serde(default)]
+    pub event_json: Option<String>,
 }
 
 impl InterviewRow {
@@ -126,6 +131,7 @@ impl InterviewRow {
             media_count: 1,
             lever_note_id: None,
             summary_json: Some("{}".to_string()),
+            event_json: None,
         }
     }
 }
@@ -223,6 +229,7 @@ pub fn interviews_schema() -> SchemaRef {
                 Field::new("media_count", DataType::Int32, false),
                 s("lever_note_id", true),
                 s("summary_json", true),
+                s("event_json", true),
             ]))
         })
         .clone()
@@ -296,6 +303,7 @@ pub(crate) fn interviews_batch(rows: &[&InterviewRow]) -> Result<RecordBatch, Pa
         )),
         opt_strs(rows, |r| r.lever_note_id.as_deref()),
         opt_strs(rows, |r| r.summary_json.as_deref()),
+        opt_strs(rows, |r| r.event_json.as_deref()),
     ];
     RecordBatch::try_new(interviews_schema(), columns).map_err(|source| ParquetSinkError::Arrow {
         table: "interviews",
@@ -454,6 +462,11 @@ pub(crate) fn interviews_from_batch(
     c.required("media_count", media_count)?;
     let lever_note_id = c.strings("lever_note_id")?;
     let summary_json = c.strings("summary_json")?;
+    // Files written before `event_json` existed lack it.
+    let event_json = match batch.column_by_name("event_json") {
+        Some(_) => Some(c.strings("event_json")?),
+        None => None,
+    };
 
     let mut rows = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {
@@ -486,6 +499,7 @@ pub(crate) fn interviews_from_batch(
             media_count: media_count.value(i),
             lever_note_id: opt_str(lever_note_id, i),
             summary_json: opt_str(summary_json, i),
+            event_json: event_json.and_then(|a| opt_str(a, i)),
         });
     }
     Ok(rows)

@@ -1,0 +1,41 @@
+//! `panelflow explain INTERVIEW_ID`: see [`crate::governance::explain`].
+
+use std::path::PathBuf;
+
+/// Arguments of `panelflow explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Interview id (or correlation id).
+    pub interview_id: String,
+    /// Pipeline config (folders); embedded defaults otherwise.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print the story as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `panelflow explain`.
+pub fn run(args: &ExplainArgs) -> anyhow::Result<()> {
+    let cfg = super::run::load_config(args.config.as_deref())?;
+    let targets = crate::governance::erase::EraseTargets::from_config(&cfg, None);
+    let story = crate::governance::explain::story(
+        &targets.parquet_dir,
+        &targets.audit_dir,
+        &args.interview_id,
+    )?;
+    if story.events.is_empty() && story.rows.is_empty() {
+        anyhow::bail!(
+            "nothing recorded about interview {} (looked in {} and {})",
+            args.interview_id,
+            targets.parquet_dir.display(),
+            targets.audit_dir.display()
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&story)?);
+    } else {
+        print!("{}", crate::governance::explain::render(&story));
+    }
+    Ok(())
+}

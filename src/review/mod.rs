@@ -1,0 +1,73 @@
+//! The review queue and the recruiters' review page.
+//!
+//! - [`queue`]: the queue the pipeline fills (one JSON file per interview and
+//!   pipeline version) and the decisions recorded on it;
+//! - [`auth`]: users, roles, sessions and what each role may see;
+//! - [`page`]: the server-rendered HTML;
+//! - [`server`]: `panelflow serve`, the page over HTTP, which writes an
+//!   approved item's plan to Lever.
+
+pub mod auth;
+pub mod page;
+pub mod queue;
+pub mod server;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use queue::{ReviewDecision, ReviewError, ReviewItem, ReviewQueue, ReviewStatus};
+
+/// `[review]`.
+///
+/// ```
+/// let r = panelflow::review::ReviewSection::default();
+/// assert_eq!(r.queue_dir, std::path::PathBuf::from("out/review"));
+/// assert_eq!(r.pilot_group, "pilot");
+/// let cfg: panelflow::config::PipelineConfig = toml::from_str(r#"
+/// [review]
+/// queue_dir = "/var/lib/panelflow/review"
+/// pilot_group = "talent-pilot"
+/// [[review.users]]
+/// name = "rita"
+/// role = "recruiter"
+/// groups = ["talent-pilot"]
+/// token_env = "PANELFLOW_TOKEN_RITA"
+/// [review.roles.hiring_manager]
+/// see_flags = false
+/// "#).unwrap();
+/// assert_eq!(cfg.review.users[0].role, panelflow::review::auth::Role::Recruiter);
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewSection {
+    /// Folder of the review queue.
+    pub queue_dir: PathBuf,
+    /// Aggregates dataset (holding `snapshot/`) whose `panel_view` and
+    /// `reviewer_calibration` the page shows.
+    pub aggregates_dir: PathBuf,
+    /// In the pilot phase, only members of this group see results.
+    pub pilot_group: String,
+    /// Lifetime of a sign-in, seconds.
+    pub session_ttl_s: u64,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    pub secure_cookie: bool,
+    /// Who may sign in.
+    pub users: Vec<auth::ReviewUser>,
+    /// Per-role overrides of what is seen and who decides.
+    pub roles: auth::RolesSection,
+}
+
+impl Default for ReviewSection {
+    fn default() -> Self {
+        Self {
+            queue_dir: PathBuf::from("out/review"),
+            aggregates_dir: PathBuf::from("out/aggregates"),
+            pilot_group: "pilot".to_owned(),
+            session_ttl_s: 8 * 3600,
+            secure_cookie: false,
+            users: Vec::new(),
+            roles: auth::RolesSection::default(),
+        }
+    }
+}

@@ -1,7 +1,14 @@
-//! Transcription speed on the JFK clip: one whole `transcribe_file` call
-//! (decode → resample → voice activity → Moonshine) per iteration.
-//! Throughput is reported in audio bytes; the real-time factor is printed by
-//! `benches/asr_speed.sh` from `panelflow transcribe` runs.
+//! Transcription speed.
+//!
+//! - `transcribe/jfk_11s`: one whole `transcribe_file` call (decode →
+//!   resample → voice activity → Moonshine) on the JFK clip per iteration.
+//! - `worker/*`: what one dataflow worker does with the dataset's interviews
+//!   (context, fetch from a local media server, transcription, analysis):
+//!   one interview at a time against `[speech] batch_interviews = 4`, whose
+//!   voice segments share decoder batches across interviews. Throughput is
+//!   in milliseconds of audio, so criterion's elements/s ÷ 1000 is the
+//!   real-time factor; the two are measured in the same run (compare the
+//!   ratio). The side-by-side with faster-whisper is `benches/asr_compare.sh`.
 
 use std::path::Path;
 
@@ -30,5 +37,76 @@ fn jfk(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, jfk);
+fn worker(c: &mut Criterion) {
+    use panelflow::cli::demo::load_manifest;
+    use panelflow::config::PipelineConfig;
+    use panelflow::dataflow::process::Processor;
+    use panelflow::event::{InterviewCompleted, MediaItem};
+    use panelflow::services::media_server::MediaServer;
+
+    let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
+    let media = MediaServer::start(&datasets).expect("media server");
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut cfg = PipelineConfig::default();
+    cfg.media.allow_private_networks = true;
+    cfg.speech.threads = 2;
+    cfg.review.queue_dir = scratch.path().join("review");
+    cfg.governance.audit_dir = scratch.path().join("audit");
+    let events: Vec<InterviewCompleted> = load_manifest(&datasets)
+        .expect("datasets/manifest.json")
+        .iter()
+        .map(|it| {
+            let media = it
+                .media
+                .iter()
+                .map(|(path, qid, qtext)| MediaItem {
+                    url: media.url(path),
+                    question_id: qid.clone(),
+                    question_text: qtext.clone(),
+                    expires_at: None,
+                })
+                .collect();
+            InterviewCompleted::new(
+                "generic",
+                &it.interview_id,
+                &it.candidate_id,
+                &it.opportunity_id,
+                media,
+            )
+        })
+        .collect();
+    let mut processor = match Processor::new(&cfg, None) {
+        Ok(p) => p,
+        Err(e) => panic!("models missing ({e}); run bash scripts/setup.sh"),
+    };
+    // Audio per pass, measured once (and a warm-up).
+    let audio_ms: f64 = processor
+        .process_batch(&events)
+        .iter()
+        .map(|p| p.interview.duration_s.unwrap_or(0.0) * 1000.0)
+        .sum();
+    let mut group = c.benchmark_group("worker");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(audio_ms as u64));
+    group.bench_function("one_interview_at_a_time", |b| {
+        b.iter(|| {
+            for e in &events {
+                let p = processor.process(e);
+                assert_eq!(p.interview.outcome, "transcribed");
+            }
+        })
+    });
+    group.bench_function("batches_of_4_interviews", |b| {
+        b.iter(|| {
+            for chunk in events.chunks(4) {
+                for p in processor.process_batch(chunk) {
+                    assert_eq!(p.interview.outcome, "transcribed");
+                }
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, jfk, worker);
 criterion_main!(benches);

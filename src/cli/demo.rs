@@ -285,12 +285,20 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         lever_dir.join("requests.jsonl").display()
     );
     println!("  Parquet:            {parquet}");
+    // The demo's pipeline, so explain/export/serve can be pointed at its output.
+    let pipeline_file = out.join("pipeline.toml");
+    std::fs::write(&pipeline_file, toml::to_string(&cfg)?)
+        .with_context(|| format!("writing {}", pipeline_file.display()))?;
     let audit = crate::governance::audit::AuditLog::open(&cfg.governance.audit_dir)?;
     println!(
-        "  audit log:          {} events in {} (the story of one: panelflow explain {} --config <the pipeline file>)",
+        "  audit log:          {} events in {}",
         audit.read_all()?.len(),
         audit.path().display(),
+    );
+    println!(
+        "  one interview's story: panelflow explain {} --config {}",
         interviews.first().map(|i| i.interview_id.as_str()).unwrap_or("ID"),
+        pipeline_file.display()
     );
     println!("  look at it with DuckDB:");
     println!(

@@ -106,26 +106,33 @@ pub fn analyse<'scope>(
                 }
             });
 
-            // Process a few events of the oldest time together: their voice
-            // segments share the speech model's batches.
-            if let Some(pending) = stash.values_mut().find(|p| !p.queue.is_empty()) {
-                let mut batch = Vec::with_capacity(batch_interviews);
+            // Process a few events together, oldest times first: their
+            // voice segments share the speech model's batches. Each result
+            // goes back to its own time.
+            let mut batch: Vec<(u64, InterviewCompleted)> = Vec::with_capacity(batch_interviews);
+            for (time, pending) in stash.iter_mut() {
                 while batch.len() < batch_interviews {
                     let Some(event) = pending.queue.pop_front() else { break };
                     let key = (event.interview_id.clone(), version.clone());
-                    if sinks.written.contains(&key) || batch.iter().any(|e: &InterviewCompleted| e.interview_id == event.interview_id) {
+                    if sinks.written.contains(&key) || batch.iter().any(|(_, e)| e.interview_id == event.interview_id) {
                         stats.duplicates.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(interview_id = %event.interview_id, "already written; skipped");
                     } else {
-                        batch.push(event);
+                        batch.push((*time, event));
                     }
                 }
-                if !batch.is_empty() {
-                    for processed in processor.process_batch(&batch) {
-                        if processed.interview.lever_note_id.is_some() {
-                            stats.noted.fetch_add(1, Ordering::Relaxed);
-                        }
-                        sinks.written.insert((processed.interview.interview_id.clone(), version.clone()));
+                if batch.len() >= batch_interviews {
+                    break;
+                }
+            }
+            if !batch.is_empty() {
+                let (times, events): (Vec<u64>, Vec<InterviewCompleted>) = batch.into_iter().unzip();
+                for (time, processed) in times.into_iter().zip(processor.process_batch(&events)) {
+                    if processed.interview.lever_note_id.is_some() {
+                        stats.noted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    sinks.written.insert((processed.interview.interview_id.clone(), version.clone()));
+                    if let Some(pending) = stash.get_mut(&time) {
                         pending.first_done_at.get_or_insert_with(Instant::now);
                         pending.done.push(processed);
                     }

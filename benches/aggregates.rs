@@ -17,7 +17,39 @@
 //!   change logs written once per completed time, fsynced; arrival = the
 //!   round handed to the input, done = the probe after every sink passed it.
 //!
-//! `cargo bench --bench aggregates`; `PANELFLOW_BENCH_CANDIDATES` sizes the load.
+//! Figures on the 2-core machine (40 000 candidates: 488 510 timed score
+//! updates), this engine and the previous one (differential `reduce`s)
+//! back to back, 26 Nov 2026 (criterion medians; load average 0.5–1.8,
+//! another engineer's compile ending):
+//!
+//! | run | before | after |
+//! | --- | --- | --- |
+//! | `throughput/in_memory` | 0.42 M/s | **1.16 M/s** |
+//! | `throughput/parquet` | 0.20 M/s | 0.32 M/s |
+//! | latency at 100k/s offered, p50 / p99 | 164 / 280 ms | 78 / 171 ms |
+//! | latency at 500k/s offered, p50 / p99 | 236 / 378 ms | 156 / 303 ms |
+//!
+//! Under load 2.1–2.5 (one core taken by other builds) the in-memory run
+//! gave 0.39 → 1.03 M/s. What bounds it (per-operator times with
+//! `PANELFLOW_BENCH_PROFILE=1`): both workers are busy ~85–90 % of the run
+//! in the operators themselves — the panel fold (a hash look-up per AI
+//! score among ~400 000 panels, ~90–110 ms of a ~450 ms run per worker),
+//! splitting score messages into rows and moving them to the three score
+//! operators (~80–100 ms), the bias audit (~85–110 ms, nearly all on one
+//! worker: the `overall`, job-family and model-version scopes are a handful
+//! of keys that take 3/4 of the fact updates), candidate facts (~55 ms),
+//! partitions (~30 ms); the sinks (~80 ms) sit on the other worker. Past
+//! this, the heavy bias scopes would need a two-stage audit (partial
+//! histograms per worker, merged) and the rows narrower moves. With
+//! Parquet the input tables dominate: every score row is re-encoded as
+//! twelve Arrow/Parquet columns, strings included. Latency: each completed
+//! time's change-log and input files are fsynced one after the other (file
+//! and folder) by the sink operators — about a dozen fsyncs per round.
+//!
+//! `cargo bench --bench aggregates`; `PANELFLOW_BENCH_CANDIDATES` sizes the load,
+//! `PANELFLOW_BENCH_QUICK=1` runs only the plain in-memory figure (three
+//! times) and `PANELFLOW_BENCH_PROFILE=1` adds each operator's scheduled
+//! time per worker (from timely's log) to it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -132,6 +164,7 @@ fn drive(
     let phrases = Arc::new(cfg.phrases().expect("phrase list"));
     timely::execute(timely::Config::process(2), move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
+        let profile = std::env::var_os("PANELFLOW_BENCH_PROFILE").map(|_| profiler(worker));
         let (mut input, _tables, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, collection) = scope.new_collection::<InputRecord, isize>();
             let (tables, probe) = build(collection, &cfg, phrases.clone(), &opts, index);
@@ -148,6 +181,9 @@ fn drive(
         }
         let mut pending: VecDeque<(u64, Instant)> = VecDeque::new();
         let mut seen = Vec::new();
+        if let Some(p) = &profile {
+            p.borrow_mut().1.clear();
+        }
         let start = Instant::now();
         for round in 0..bounds.len() - 1 {
             if let Some(p) = pace {
@@ -181,6 +217,9 @@ fn drive(
             drain(&mut pending, &probe, &mut seen);
         }
         drain(&mut pending, &probe, &mut seen);
+        if let Some(p) = &profile {
+            report_profile(index, start.elapsed(), &p.borrow());
+        }
         if index == 0 {
             *timer.lock().unwrap_or_else(|p| p.into_inner()) = start.elapsed();
             lat.lock().unwrap_or_else(|p| p.into_inner()).extend(seen);
@@ -193,6 +232,63 @@ fn drive(
     let elapsed = *elapsed.lock().unwrap_or_else(|p| p.into_inner());
     let l = latencies.lock().unwrap_or_else(|p| p.into_inner()).clone();
     (elapsed, scores, l)
+}
+
+/// Operator names and, per operator, time scheduled and the last start.
+type Profile = (
+    std::collections::HashMap<usize, String>,
+    std::collections::HashMap<usize, (Duration, Duration)>,
+);
+
+/// With `PANELFLOW_BENCH_PROFILE` set: sums each operator's scheduled time
+/// from timely's log, to see where a run's time goes.
+fn profiler(worker: &mut timely::worker::Worker) -> std::rc::Rc<std::cell::RefCell<Profile>> {
+    use timely::logging::{StartStop, TimelyEvent, TimelyEventBuilder};
+    let profile = std::rc::Rc::new(std::cell::RefCell::new(Profile::default()));
+    let p = profile.clone();
+    if let Some(mut registry) = worker.log_register() {
+        registry.insert::<TimelyEventBuilder, _>("timely", move |_, data| {
+            let Some(data) = data else { return };
+            let mut p = p.borrow_mut();
+            for (ts, event) in data.iter() {
+                match event {
+                    TimelyEvent::Operates(o) => {
+                        p.0.insert(o.id, o.name.clone());
+                    }
+                    TimelyEvent::Schedule(s) => {
+                        let e = p.1.entry(s.id).or_default();
+                        match s.start_stop {
+                            StartStop::Start => e.1 = *ts,
+                            StartStop::Stop => e.0 += ts.saturating_sub(e.1),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    profile
+}
+
+fn report_profile(worker: usize, wall: Duration, p: &Profile) {
+    let mut by_name: std::collections::BTreeMap<&str, Duration> = Default::default();
+    for (id, (total, _)) in &p.1 {
+        let name = p.0.get(id).map_or("?", |s| s.as_str());
+        *by_name.entry(name).or_default() += *total;
+    }
+    let mut rows: Vec<_> = by_name.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let top: Vec<String> = rows
+        .iter()
+        .filter(|(name, _)| !name.starts_with("Dataflow"))
+        .take(12)
+        .map(|(n, d)| format!("{n} {:.0} ms", d.as_secs_f64() * 1e3))
+        .collect();
+    eprintln!(
+        "profile worker {worker}: wall {:.0} ms; {}",
+        wall.as_secs_f64() * 1e3,
+        top.join(", ")
+    );
 }
 
 fn drain(
@@ -235,6 +331,19 @@ fn throughput(c: &mut Criterion) {
         load.stream.len() / 2,
         load.score_updates
     );
+    if std::env::var_os("PANELFLOW_BENCH_QUICK").is_some() {
+        // Just the plain in-memory figure (with PANELFLOW_BENCH_PROFILE: where its time goes).
+        for _ in 0..3 {
+            let (elapsed, scores, _) =
+                drive(&load, 50_000, SinkOptions::in_memory(), None, usize::MAX);
+            eprintln!(
+                "throughput (in-memory, 2 workers, rounds of 50k): {scores} score updates in {:.2} s = {:.0} updates/s",
+                elapsed.as_secs_f64(),
+                scores as f64 / elapsed.as_secs_f64()
+            );
+        }
+        return;
+    }
     let mut group = c.benchmark_group("aggregates");
     group
         .sample_size(10)

@@ -41,7 +41,7 @@ fn worker(c: &mut Criterion) {
     use panelflow::cli::demo::load_manifest;
     use panelflow::config::PipelineConfig;
     use panelflow::dataflow::process::Processor;
-    use panelflow::event::{InterviewCompleted, MediaItem};
+    use panelflow::event::InterviewCompleted;
     use panelflow::services::media_server::MediaServer;
 
     let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
@@ -55,25 +55,7 @@ fn worker(c: &mut Criterion) {
     let events: Vec<InterviewCompleted> = load_manifest(&datasets)
         .expect("datasets/manifest.json")
         .iter()
-        .map(|it| {
-            let media = it
-                .media
-                .iter()
-                .map(|(path, qid, qtext)| MediaItem {
-                    url: media.url(path),
-                    question_id: qid.clone(),
-                    question_text: qtext.clone(),
-                    expires_at: None,
-                })
-                .collect();
-            InterviewCompleted::new(
-                "generic",
-                &it.interview_id,
-                &it.candidate_id,
-                &it.opportunity_id,
-                media,
-            )
-        })
+        .map(|it| it.event(&media))
         .collect();
     let mut processor = match Processor::new(&cfg, None) {
         Ok(p) => p,

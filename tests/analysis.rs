@@ -424,8 +424,7 @@ fn the_dataflow_writes_responses_and_scores_that_duckdb_reads() {
     cfg.media.allow_private_networks = true;
     cfg.review.queue_dir = scratch.path().join("review");
     cfg.governance.audit_dir = scratch.path().join("audit");
-    let mut processor =
-        Processor::new(&cfg, None).expect("models (run bash scripts/setup.sh)");
+    let mut processor = Processor::new(&cfg, None).expect("models (run bash scripts/setup.sh)");
     let item = MediaItem {
         url: media.url("interviews/sales-02.webm"),
         question_id: None,

@@ -911,7 +911,14 @@ fn rediscovery_tags_matching_past_candidates_in_lever() {
     .expect("emulator");
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_panelflow"))
-            .args(["backfill", "--rediscover", "post-eng", "--skills", "python,rust", "--config"])
+            .args([
+                "backfill",
+                "--rediscover",
+                "post-eng",
+                "--skills",
+                "python,rust",
+                "--config",
+            ])
             .arg(&d.config_file)
             .env("PANELFLOW_LEVER_URL", lever.base_url())
             .env("PANELFLOW_LEVER_API_KEY", "rediscovery-key")
@@ -925,7 +932,10 @@ fn rediscovery_tags_matching_past_candidates_in_lever() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let printed = run();
-    assert!(printed.contains("2 past candidates match post-eng"), "{printed}");
+    assert!(
+        printed.contains("2 past candidates match post-eng"),
+        "{printed}"
+    );
     run();
     let tags = |opp: &str| -> Vec<String> {
         lever
@@ -940,7 +950,10 @@ fn rediscovery_tags_matching_past_candidates_in_lever() {
             1,
             "{opp}: {t:?}"
         );
-        assert!(t.contains(&"referral".to_owned()), "existing tags kept: {t:?}");
+        assert!(
+            t.contains(&"referral".to_owned()),
+            "existing tags kept: {t:?}"
+        );
     }
     assert_eq!(tags("opp-iv-bob-1"), vec!["referral".to_owned()]);
     // Each tagging is in the audit log, for the candidate it concerns.

@@ -243,10 +243,14 @@ fn duckdb_reads_the_dataset_back() {
     assert!(ra["failure_reason"].is_null());
     // PII at rest: DuckDB sees the sealed value; the key ring opens it.
     let sealed = ra["transcript"].as_str().expect("transcript");
-    assert!(sealed.starts_with("pfenc:v1:") && !sealed.contains("iv-a by"), "{sealed}");
+    assert!(
+        sealed.starts_with("pfenc:v1:") && !sealed.contains("iv-a by"),
+        "{sealed}"
+    );
     let mut open = ra.as_object().expect("row").clone();
     let keys = panelflow::governance::crypto::PiiKeys::load(&Default::default()).expect("keys");
-    panelflow::governance::crypto::decrypt_json_row(&keys, "interviews", &mut open).expect("decrypt");
+    panelflow::governance::crypto::decrypt_json_row(&keys, "interviews", &mut open)
+        .expect("decrypt");
     assert_eq!(open["transcript"], "transcript of iv-a by pilot@1");
     assert_eq!(
         ra["date"], "2024-05-01",

@@ -731,8 +731,12 @@ fn willo_multi_answer_interview_runs_to_one_summary_with_question_ids() {
     // PII at rest: the summary is sealed on disk; open it as the crate does.
     let mut rows = rows;
     let keys = panelflow::governance::crypto::PiiKeys::load(&stack.cfg.governance).unwrap();
-    panelflow::governance::crypto::decrypt_json_row(&keys, "interviews", rows[0].as_object_mut().unwrap())
-        .unwrap();
+    panelflow::governance::crypto::decrypt_json_row(
+        &keys,
+        "interviews",
+        rows[0].as_object_mut().unwrap(),
+    )
+    .unwrap();
     let row = &rows[0];
     assert_eq!(row["interview_id"], "willo:ptc_support02");
     assert_eq!(row["source"], "willo");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use panelflow::config::{Phase, PipelineConfig};
 use panelflow::dataflow::process::{Processor, OUTCOME_FAILED, OUTCOME_TRANSCRIBED};
-use panelflow::event::{InterviewCompleted, MediaItem};
+use panelflow::event::InterviewCompleted;
 use panelflow::governance::audit::AuditLog;
 use panelflow::lever::client::{ClientOptions, LeverAuth, LeverClient};
 use panelflow::lever::emulator::{self, EmulatorConfig, EmulatorHandle};
@@ -142,24 +142,7 @@ impl Bench {
     }
 
     fn event(&self, id: &str) -> InterviewCompleted {
-        let it = interview(id);
-        let media = it
-            .media
-            .iter()
-            .map(|(path, qid, qtext)| MediaItem {
-                url: self.media.url(path),
-                question_id: qid.clone(),
-                question_text: qtext.clone(),
-                expires_at: None,
-            })
-            .collect();
-        InterviewCompleted::new(
-            "generic",
-            &it.interview_id,
-            &it.candidate_id,
-            &it.opportunity_id,
-            media,
-        )
+        interview(id).event(&self.media)
     }
 
     fn notes(&self, opp: &str) -> Vec<String> {

@@ -89,6 +89,30 @@ pub fn load_manifest(datasets: &Path) -> anyhow::Result<Vec<DemoInterview>> {
     Ok(out)
 }
 
+impl DemoInterview {
+    /// The normalized event of this interview, its media served by `media`
+    /// (what the generic source makes of [`generic_webhook`]'s body).
+    pub fn event(&self, media: &MediaServer) -> crate::event::InterviewCompleted {
+        let items = self
+            .media
+            .iter()
+            .map(|(path, qid, qtext)| crate::event::MediaItem {
+                url: media.url(path),
+                question_id: qid.clone(),
+                question_text: qtext.clone(),
+                expires_at: None,
+            })
+            .collect();
+        crate::event::InterviewCompleted::new(
+            "generic",
+            &self.interview_id,
+            &self.candidate_id,
+            &self.opportunity_id,
+            items,
+        )
+    }
+}
+
 /// The signed generic webhook body for an interview served by `media`.
 pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
     let items: Vec<Value> = it
@@ -297,7 +321,10 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     );
     println!(
         "  one interview's story: panelflow explain {} --config {}",
-        interviews.first().map(|i| i.interview_id.as_str()).unwrap_or("ID"),
+        interviews
+            .first()
+            .map(|i| i.interview_id.as_str())
+            .unwrap_or("ID"),
         pipeline_file.display()
     );
     println!("  look at it with DuckDB:");

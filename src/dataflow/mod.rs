@@ -207,8 +207,8 @@ fn run_worker(
     let index = worker.index();
     let consumer = Arc::new(kafka_source::subscribe(cfg).context("Kafka consumer")?);
     let processor = process::Processor::new(cfg, lever)
-    .context("loading models")?
-    .with_context(context);
+        .context("loading models")?
+        .with_context(context);
     let sinks = analyse::Sinks::open(cfg).context("opening sinks")?;
     let pending = kafka_source::PendingOffsets::default();
 

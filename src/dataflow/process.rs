@@ -322,17 +322,10 @@ impl Processor {
             &event.correlation_id,
             err.stage,
         ) {
-            let item = ReviewItem::new(
-                &event.interview_id,
-                &self.pipeline.version,
-                &event.correlation_id,
-                &event.candidate_id,
-                &event.opportunity_id,
-                plan,
-                serde_json::Value::Null,
-            )
-            .with_media(event.media.iter().map(|m| m.url.clone()).collect())
-            .with_failure(err.to_string());
+            let item = self
+                .review_item(event, plan, serde_json::Value::Null)
+                .with_media(event.media.iter().map(|m| m.url.clone()).collect())
+                .with_failure(err.to_string());
             audit.push(self.enqueue(event, item));
         }
         failed.audit = std::mem::take(audit);
@@ -368,21 +361,14 @@ impl Processor {
                     "scorecard": plan.feedback.is_some(),
                 })),
         );
-        let item = ReviewItem::new(
-            &event.interview_id,
-            &self.pipeline.version,
-            &event.correlation_id,
-            &event.candidate_id,
-            &event.opportunity_id,
-            plan.clone(),
-            summary_json.clone(),
-        )
-        .with_posting(
-            posting.as_ref().map(|p| p.0.clone()),
-            posting.as_ref().and_then(|p| p.1.clone()),
-            summary.analysis.job_family.clone(),
-        )
-        .with_media(media_urls);
+        let item = self
+            .review_item(event, plan.clone(), summary_json.clone())
+            .with_posting(
+                posting.as_ref().map(|p| p.0.clone()),
+                posting.as_ref().and_then(|p| p.1.clone()),
+                summary.analysis.job_family.clone(),
+            )
+            .with_media(media_urls);
 
         let mut note_id = None;
         match (&plan.route, &self.writer) {
@@ -464,6 +450,24 @@ impl Processor {
             dead_letter: None,
             audit,
         }
+    }
+
+    /// The review-queue item of an interview under this pipeline version.
+    fn review_item(
+        &self,
+        event: &InterviewCompleted,
+        plan: crate::writeback::WritePlan,
+        summary: serde_json::Value,
+    ) -> ReviewItem {
+        ReviewItem::new(
+            &event.interview_id,
+            &self.pipeline.version,
+            &event.correlation_id,
+            &event.candidate_id,
+            &event.opportunity_id,
+            plan,
+            summary,
+        )
     }
 
     /// Stores an item in the review queue; the audit event says how it went.

@@ -45,14 +45,14 @@
 //! assert_eq!(rows[0].unknown_excluded, 3);
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use super::candidates::{CandidateFact, Scope};
-use super::records::{Sym, F64};
+use super::records::{IdMap, Sym, F64};
 use super::reduce_total::ReduceTotal;
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
@@ -361,41 +361,44 @@ pub fn audit_group(
     rows_of_tallies(scope, dimension, &tallies, unknown, sample, median, cfg)
 }
 
-fn add_count(map: &mut BTreeMap<F64, i64>, score: F64, count: i64) {
-    let e = map.entry(score).or_default();
-    *e += count;
-    if *e == 0 {
-        map.remove(&score);
-    }
-}
-
-/// Counts of `map` with keys in `(lo, hi]`.
-fn count_between(map: &BTreeMap<F64, i64>, lo: Bound<F64>, hi: Bound<F64>) -> i64 {
-    map.range((lo, hi)).map(|(_, c)| c).sum()
-}
-
+/// The candidates of one score in a scope: all of them, and per dimension
+/// and category (by index into [`DimensionAudit::categories`]).
 #[derive(Debug, Default)]
-struct CategoryAudit {
-    tally: Tally,
-    scores: BTreeMap<F64, i64>,
+struct ScoreCounts {
+    total: i64,
+    by_category: Vec<(u8, u16, i64)>,
 }
 
 #[derive(Debug, Default)]
 struct DimensionAudit {
     unknown: i64,
-    categories: BTreeMap<Sym, CategoryAudit>,
+    /// Categories in order of appearance (few; indices stay valid).
+    categories: Vec<(Sym, Tally)>,
+}
+
+impl DimensionAudit {
+    fn index(&mut self, category: Sym) -> usize {
+        match self.categories.iter().position(|(c, _)| *c == category) {
+            Some(i) => i,
+            None => {
+                self.categories.push((category, Tally::default()));
+                self.categories.len() - 1
+            }
+        }
+    }
 }
 
 /// The audit of one scope, every dimension at once, maintained
-/// incrementally: the sample's score histogram, and per dimension and
-/// category the assessed, selected and scored-above counts and the
-/// category's score histogram.
+/// incrementally: one ordered map from each score to its candidates (all,
+/// and per dimension and category), and per dimension and category the
+/// assessed, selected and scored-above counts.
 ///
-/// A candidate entering or leaving costs a few map updates. Once a time is
-/// applied, [`ScopeAudit::rows`] finds the sample's median (a walk over the
-/// distinct scores), moves every category's scored-above count by the
-/// scores between the old and the new median (range sums over its
-/// histogram, usually empty), and builds the rows with
+/// A candidate entering or leaving costs one map update and a few
+/// additions. Once a time is applied, [`ScopeAudit::rows`] finds the
+/// sample's median (a walk over the distinct scores), moves the categories'
+/// scored-above counts by the candidates whose scores lie between the old
+/// and the new median (a range of the map, usually short), and builds the
+/// rows with
 /// [`rows_of_tallies`] — the work follows the distinct scores and the
 /// categories, not the candidates, and the figures are exactly
 /// [`audit_group`]'s.
@@ -420,7 +423,8 @@ struct DimensionAudit {
 /// ```
 #[derive(Debug, Default)]
 pub struct ScopeAudit {
-    scores: BTreeMap<F64, i64>,
+    /// The sample's scores, each with its candidates per category.
+    scores: BTreeMap<F64, ScoreCounts>,
     /// The median the scored-above counts are relative to.
     threshold: Option<F64>,
     dims: [DimensionAudit; 3],
@@ -430,82 +434,117 @@ impl ScopeAudit {
     /// Adds `count` candidates (negative: removes them) of `score`, with
     /// their category in each of [`Dimension::ALL`] (`None`: unknown).
     /// Counts may go negative while a time is being applied.
-    pub fn update(
-        &mut self,
-        score: F64,
-        categories: [Option<Sym>; 3],
-        selected: bool,
-        count: i64,
-    ) {
-        add_count(&mut self.scores, score, count);
+    pub fn update(&mut self, score: F64, categories: [Option<Sym>; 3], selected: bool, count: i64) {
         let above = self.threshold.is_some_and(|m| score > m);
-        for (dim, category) in self.dims.iter_mut().zip(categories) {
+        let mut at = [None; 3];
+        for ((dim, category), at) in self.dims.iter_mut().zip(categories).zip(&mut at) {
             let Some(category) = category else {
                 dim.unknown += count;
                 continue;
             };
-            let c = dim.categories.entry(category).or_default();
-            c.tally.assessed += count;
+            let i = dim.index(category);
+            let t = &mut dim.categories[i].1;
+            t.assessed += count;
             if selected {
-                c.tally.selected += count;
+                t.selected += count;
             }
             if above {
-                c.tally.above += count;
+                t.above += count;
             }
-            add_count(&mut c.scores, score, count);
+            *at = Some(i as u16);
+        }
+        let e = self.scores.entry(score).or_default();
+        e.total += count;
+        for (d, i) in at.iter().enumerate() {
+            let Some(i) = *i else { continue };
+            let d = d as u8;
+            match e
+                .by_category
+                .iter_mut()
+                .find(|(dd, ii, _)| *dd == d && *ii == i)
+            {
+                Some(c) => c.2 += count,
+                None => e.by_category.push((d, i, count)),
+            }
+        }
+        e.by_category.retain(|c| c.2 != 0);
+        if e.total == 0 && e.by_category.is_empty() {
+            self.scores.remove(&score);
+        }
+    }
+
+    /// Adds `sign` × the candidates of scores in `range` to their
+    /// categories' scored-above counts.
+    fn shift_above(&mut self, range: (Bound<F64>, Bound<F64>), sign: i64) {
+        for (_, e) in self.scores.range(range) {
+            for (d, i, n) in &e.by_category {
+                if let Some((_, t)) = self.dims[*d as usize].categories.get_mut(*i as usize) {
+                    t.above += sign * n;
+                }
+            }
         }
     }
 
     /// Pushes the scope's rows (every dimension and category) once a time
     /// has been applied; says whether the scope is empty.
-    pub fn rows(&mut self, scope: &Scope, cfg: BiasConfig, out: &mut Vec<(BiasRow, isize)>) -> bool {
+    pub fn rows(
+        &mut self,
+        scope: &Scope,
+        cfg: BiasConfig,
+        out: &mut Vec<(BiasRow, isize)>,
+    ) -> bool {
         let sorted: Vec<(f64, i64)> = self
             .scores
             .iter()
-            .filter(|(_, c)| **c > 0)
-            .map(|(s, c)| (s.0, *c))
+            .filter(|(_, c)| c.total > 0)
+            .map(|(s, c)| (s.0, c.total))
             .collect();
         let new = median(&sorted).map(F64);
-        let categories = self.dims.iter_mut().flat_map(|d| d.categories.values_mut());
         match (self.threshold, new) {
             (Some(old), Some(new)) if old < new => {
-                for c in categories {
-                    c.tally.above -= count_between(&c.scores, Excluded(old), Included(new));
-                }
+                self.shift_above((Excluded(old), Included(new)), -1)
             }
             (Some(old), Some(new)) if new < old => {
-                for c in categories {
-                    c.tally.above += count_between(&c.scores, Excluded(new), Included(old));
-                }
+                self.shift_above((Excluded(new), Included(old)), 1)
             }
             (Some(_), Some(_)) => {}
-            (None, Some(new)) => {
-                for c in categories {
-                    c.tally.above = count_between(&c.scores, Excluded(new), Unbounded);
+            (old, new) => {
+                for dim in &mut self.dims {
+                    for (_, t) in &mut dim.categories {
+                        t.above = 0;
+                    }
                 }
-            }
-            (_, None) => {
-                for c in categories {
-                    c.tally.above = 0;
+                if let (None, Some(new)) = (old, new) {
+                    self.shift_above((Excluded(new), Unbounded), 1);
                 }
             }
         }
         self.threshold = new;
-        for dim in &mut self.dims {
-            dim.categories.retain(|_, c| !c.scores.is_empty());
-        }
         let Some(median) = new else {
-            return self.scores.is_empty() && self.dims.iter().all(|d| d.unknown == 0);
+            return self.scores.is_empty()
+                && self
+                    .dims
+                    .iter()
+                    .all(|d| d.unknown == 0 && d.categories.iter().all(|(_, t)| t.assessed == 0));
         };
         let sample: i64 = sorted.iter().map(|(_, c)| c).sum();
         for (dim, dimension) in self.dims.iter().zip(Dimension::ALL) {
-            let tallies: Vec<(&Sym, Tally)> = dim
+            let mut tallies: Vec<(&Sym, Tally)> = dim
                 .categories
                 .iter()
-                .filter(|(_, c)| c.tally.assessed > 0)
-                .map(|(s, c)| (s, c.tally))
+                .filter(|(_, t)| t.assessed > 0)
+                .map(|(s, t)| (s, *t))
                 .collect();
-            for row in rows_of_tallies(scope, dimension, &tallies, dim.unknown.max(0), sample, median.0, cfg) {
+            tallies.sort_by(|a, b| a.0.cmp(b.0));
+            for row in rows_of_tallies(
+                scope,
+                dimension,
+                &tallies,
+                dim.unknown.max(0),
+                sample,
+                median.0,
+                cfg,
+            ) {
                 out.push((row, 1));
             }
         }
@@ -522,7 +561,7 @@ pub trait BiasAudit<'scope, T: Time> {
 impl<'scope, T: Time> BiasAudit<'scope, T> for VecCollection<'scope, T, CandidateFact> {
     fn bias_audit(self, cfg: BiasConfig) -> VecCollection<'scope, T, BiasRow> {
         // Intersection categories, formatted and interned once each.
-        let mut intersections: HashMap<(Sym, Sym), Sym> = HashMap::new();
+        let mut intersections: IdMap<(Sym, Sym), Sym> = IdMap::default();
         self.map(|f| (f.scope, (f.score, f.sex, f.race, f.selected)))
             .fold_total(
                 "BiasAudit",
@@ -575,9 +614,14 @@ mod tests {
     fn scope_audit_equals_audit_group_at_every_time() {
         let cfg = BiasConfig::default();
         let sexes = [None, Some(Sym::from("f")), Some(Sym::from("m"))];
-        let races = [None, Some(Sym::from("x")), Some(Sym::from("y")), Some(Sym::from("z"))];
+        let races = [
+            None,
+            Some(Sym::from("x")),
+            Some(Sym::from("y")),
+            Some(Sym::from("z")),
+        ];
         for seed in 1..40u64 {
-            let mut rng = Rng(seed * 0x9e37_79b9_7f4a_7c15);
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             let mut audit = ScopeAudit::default();
             let mut live: Vec<Candidate> = Vec::new();
             for _time in 0..30 {
@@ -588,7 +632,11 @@ mod tests {
                         ops.push((c, -1));
                     } else {
                         // Scores drift upwards then downwards, moving the median.
-                        let centre = if _time < 15 { 150 + 10 * _time } else { 450 - 10 * _time };
+                        let centre = if _time < 15 {
+                            150 + 10 * _time
+                        } else {
+                            450 - 10 * _time
+                        };
                         let score = F64((centre + rng.next(60) as i64) as f64 / 100.0);
                         let c = (
                             score,

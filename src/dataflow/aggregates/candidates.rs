@@ -57,8 +57,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
-use super::reduce_total::ReduceTotal;
 use super::records::{DecisionRecord, DemographicsRecord, ScoreRow, Sym, F64};
+use super::reduce_total::ReduceTotal;
 use super::Time;
 
 /// Where an audit figure is computed.
@@ -250,13 +250,13 @@ impl<'scope, T: Time> CandidateFacts<'scope, T> for VecCollection<'scope, T, Sco
                 },
             )
         });
-        scores
-            .concat(advanced)
-            .concat(demographics)
-            .reduce_total("CandidateFacts", |candidate, input, output| {
+        scores.concat(advanced).concat(demographics).reduce_total(
+            "CandidateFacts",
+            |candidate, input, output| {
                 for fact in facts_of(candidate, input) {
                     output.push((fact, 1isize));
                 }
-            })
+            },
+        )
     }
 }

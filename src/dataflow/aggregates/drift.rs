@@ -36,8 +36,9 @@ use std::collections::BTreeMap;
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
-use super::reduce_total::ReduceTotal;
+use super::combine::CombineLocal;
 use super::records::{week_start, ScoreRow, SignalRow, Sym, F64};
+use super::reduce_total::ReduceTotal;
 use super::Time;
 use crate::sinks::aggregates_parquet::{ColType, Column, RowSink, TableRow};
 
@@ -342,8 +343,12 @@ impl<'scope, T: Time> Drift<'scope, T> for VecCollection<'scope, T, ScoreRow> {
         signals: VecCollection<'scope, T, SignalRow>,
         reference_weeks: usize,
     ) -> VecCollection<'scope, T, DriftRow> {
+        // Each worker adds up its updates per (model, metric, week, value)
+        // first: a few keys carry every score, so their owner would
+        // otherwise see every update.
         self.map(|r| drift_values(&r))
             .concat(signals.flat_map(|s| signal_values(&s)))
+            .combine_local("DriftCombine")
             .reduce_total("Drift", move |(model, metric), input, output| {
                 for row in drift_rows(model, *metric, input, reference_weeks) {
                     output.push((row, 1isize));

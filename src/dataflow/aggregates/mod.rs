@@ -13,7 +13,7 @@
 //!   │                     └─ observations ─ reviewer_calibration ─────┤
 //!   └─ questions ─┬─ question_consistency ────────────────────────────┤
 //!                 └─ interviewer_language ────────────────────────────┤
-//!                                 exchanged to worker 0: change logs ─┴─ changelog/<aggregate>/
+//!                            exchanged to the sink worker: change logs ─┴─ changelog/<aggregate>/
 //!                                 and snapshots                          snapshot/<aggregate>.parquet
 //! ```
 //!
@@ -30,6 +30,7 @@
 pub mod bias;
 pub mod calibration;
 pub mod candidates;
+pub mod combine;
 pub mod drift;
 pub mod harness;
 pub mod inputs;
@@ -156,7 +157,13 @@ pub fn aggregates<'scope, T: Time>(
     macro_rules! typed {
         ($stream:expr, $variant:path) => {
             $stream
-                .flat_map(|(r, t, d)| if let $variant(x) = r { Some((x, t, d)) } else { None })
+                .flat_map(|(r, t, d)| {
+                    if let $variant(x) = r {
+                        Some((x, t, d))
+                    } else {
+                        None
+                    }
+                })
                 .as_collection()
         };
     }

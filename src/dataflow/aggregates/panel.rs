@@ -30,8 +30,9 @@
 //! assert_eq!(observations.len(), 2);
 //! ```
 
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
 use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::vec::{Map, Partition};
 
 use super::records::{RatingRecord, ScoreRow, Sym, F64};
 use super::reduce_total::ReduceTotal;
@@ -155,30 +156,56 @@ pub fn panel_group(
     values: &[(&PanelValue, isize)],
 ) -> (Option<PanelRow>, Vec<(Observation, isize)>) {
     let (mut ai_n, mut ai_sum) = (0i64, 0i64);
-    let (mut n, mut sum, mut sum_sq) = (0i64, 0i64, 0i64);
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    let mut ratings = Vec::new();
+    let mut ratings: Vec<(&Sym, i8, isize)> = Vec::new();
     for (value, count) in values {
-        let count = *count as i64;
-        if count <= 0 {
+        if *count <= 0 {
             continue;
         }
         match value {
             PanelValue::Ai { centi } => {
-                ai_n += count;
-                ai_sum += count * i64::from(*centi);
+                ai_n += *count as i64;
+                ai_sum += *count as i64 * i64::from(*centi);
             }
-            PanelValue::Rating { reviewer, rating } => {
-                let r = i64::from(*rating);
-                n += count;
-                sum += count * r;
-                sum_sq += count * r * r;
-                lo = lo.min(r);
-                hi = hi.max(r);
-                for _ in 0..count {
-                    ratings.push((reviewer.as_str(), *rating));
-                }
-            }
+            PanelValue::Rating { reviewer, rating } => ratings.push((reviewer, *rating, *count)),
+        }
+    }
+    panel_of(key, ai_n, ai_sum, &ratings)
+}
+
+/// The row and the observations of one panel from its AI scores' count and
+/// sum (hundredths) and its ratings `(reviewer, rating, count)` with
+/// positive counts.
+///
+/// ```
+/// use panelflow::dataflow::aggregates::panel::panel_of;
+/// use panelflow::dataflow::aggregates::records::Sym;
+/// let (r1, r2) = (Sym::from("r1"), Sym::from("r2"));
+/// let (row, obs) = panel_of(&("p".into(), "c".into(), "k".into()), 2, 600, &[(&r1, 2, 1), (&r2, 4, 1)]);
+/// assert_eq!(row.unwrap().ai_score.unwrap().0, 3.0);
+/// assert_eq!(obs[0].0.panel_sum, 6);
+/// ```
+pub fn panel_of(
+    key: &PanelKey,
+    ai_n: i64,
+    ai_sum: i64,
+    rated: &[(&Sym, i8, isize)],
+) -> (Option<PanelRow>, Vec<(Observation, isize)>) {
+    let (mut n, mut sum, mut sum_sq) = (0i64, 0i64, 0i64);
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    let mut ratings = Vec::new();
+    for (reviewer, rating, count) in rated {
+        let count = *count as i64;
+        if count <= 0 {
+            continue;
+        }
+        let r = i64::from(*rating);
+        n += count;
+        sum += count * r;
+        sum_sq += count * r * r;
+        lo = lo.min(r);
+        hi = hi.max(r);
+        for _ in 0..count {
+            ratings.push((reviewer.as_str(), *rating));
         }
     }
     if n == 0 {
@@ -204,13 +231,13 @@ pub fn panel_group(
         ai_scores: ai_n,
         ai_minus_panel: ai_score.map(|a| F64(a - mean)),
     };
-    let observations = values
+    let observations = rated
         .iter()
-        .filter(|(_, c)| *c > 0)
-        .filter_map(|(value, count)| match value {
-            PanelValue::Rating { reviewer, rating } => Some((
+        .filter(|(_, _, c)| *c > 0)
+        .map(|(reviewer, rating, count)| {
+            (
                 Observation {
-                    reviewer: reviewer.clone(),
+                    reviewer: (*reviewer).clone(),
                     posting: posting.clone(),
                     competency: competency.clone(),
                     rating: *rating,
@@ -220,11 +247,67 @@ pub fn panel_group(
                     ai_sum,
                 },
                 *count,
-            )),
-            PanelValue::Ai { .. } => None,
+            )
         })
         .collect();
     (Some(row), observations)
+}
+
+/// A panel as the dataflow keeps it: the AI scores as a count and a sum
+/// (added to and taken from as scores come and go), the ratings as a
+/// multiset. A panel nobody rated costs two additions per AI score.
+#[derive(Debug, Default)]
+pub struct PanelState {
+    ai_n: i64,
+    ai_sum: i64,
+    ratings: std::collections::BTreeMap<(Sym, i8), isize>,
+}
+
+impl PanelState {
+    /// Folds in one value with its difference.
+    ///
+    /// ```
+    /// use panelflow::dataflow::aggregates::panel::{PanelState, PanelValue};
+    /// let mut p = PanelState::default();
+    /// p.update(PanelValue::Ai { centi: 300 }, 1);
+    /// p.update(PanelValue::Rating { reviewer: "r1".into(), rating: 4 }, 1);
+    /// let mut out = Vec::new();
+    /// assert!(!p.rows(&("p".into(), "c".into(), "k".into()), &mut out));
+    /// assert_eq!(out.len(), 2); // the row and one observation
+    /// ```
+    pub fn update(&mut self, value: PanelValue, diff: isize) {
+        match value {
+            PanelValue::Ai { centi } => {
+                self.ai_n += diff as i64;
+                self.ai_sum += diff as i64 * i64::from(centi);
+            }
+            PanelValue::Rating { reviewer, rating } => {
+                let key = (reviewer, rating);
+                let e = self.ratings.entry(key.clone()).or_default();
+                *e += diff;
+                if *e == 0 {
+                    self.ratings.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Pushes the panel's row and observations; says whether it is empty.
+    pub fn rows(&self, key: &PanelKey, out: &mut Vec<(PanelOut, isize)>) -> bool {
+        if self.ratings.is_empty() {
+            return self.ai_n == 0 && self.ai_sum == 0;
+        }
+        let rated: Vec<(&Sym, i8, isize)> =
+            self.ratings.iter().map(|((r, v), n)| (r, *v, *n)).collect();
+        let (row, observations) = panel_of(key, self.ai_n.max(0), self.ai_sum, &rated);
+        if let Some(row) = row {
+            out.push((PanelOut::Row(row), 1));
+        }
+        for (obs, count) in observations {
+            out.push((PanelOut::Observation(obs), count));
+        }
+        false
+    }
 }
 
 /// The `panel_view` operator.
@@ -262,25 +345,32 @@ impl<'scope, T: Time> PanelView<'scope, T> for VecCollection<'scope, T, RatingRe
                 PanelValue::Ai { centi: s.centi },
             )
         });
-        let out = ratings
+        let mut out = ratings
             .concat(ai)
-            .reduce_total("PanelView", |key, input, output| {
-                let (row, observations) = panel_group(key, input);
-                if let Some(row) = row {
-                    output.push((PanelOut::Row(row), 1isize));
-                }
-                for (obs, count) in observations {
-                    output.push((PanelOut::Observation(obs), count));
-                }
-            });
-        let rows = out.clone().flat_map(|o| match o {
-            PanelOut::Row(r) => Some(r),
-            PanelOut::Observation(_) => None,
-        });
-        let observations = out.flat_map(|o| match o {
-            PanelOut::Observation(obs) => Some(obs),
-            PanelOut::Row(_) => None,
-        });
+            .fold_total(
+                "PanelView",
+                |panel: &mut PanelState, value, diff: isize| panel.update(value, diff),
+                |key, panel, out| panel.rows(key, out),
+            )
+            .inner
+            .partition(2, |(o, t, d)| match o {
+                PanelOut::Row(_) => (0, (o, t, d)),
+                PanelOut::Observation(_) => (1, (o, t, d)),
+            })
+            .into_iter();
+        let mut next = || out.next().expect("two partitions");
+        let rows = next()
+            .flat_map(|(o, t, d)| match o {
+                PanelOut::Row(r) => Some((r, t, d)),
+                PanelOut::Observation(_) => None,
+            })
+            .as_collection();
+        let observations = next()
+            .flat_map(|(o, t, d)| match o {
+                PanelOut::Observation(obs) => Some((obs, t, d)),
+                PanelOut::Row(_) => None,
+            })
+            .as_collection();
         (rows, observations)
     }
 }

@@ -99,7 +99,8 @@ impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
         // Not used by `Sym`; folds other keys' bytes in, FxHash-style.
         for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
     fn write_u64(&mut self, v: u64) {
@@ -112,12 +113,12 @@ impl Hasher for IdHasher {
 ///
 /// ```
 /// use panelflow::dataflow::aggregates::records::{IdMap, Sym};
+/// let key: (Sym, Sym) = ("p".into(), "c".into());
 /// let mut m: IdMap<(Sym, Sym), i64> = IdMap::default();
-/// *m.entry(("p".into(), "c".into())).or_default() += 2;
-/// assert_eq!(m[&("p".into(), "c".into())], 2);
+/// *m.entry(key.clone()).or_default() += 2;
+/// assert_eq!(m[&key], 2);
 /// ```
-pub type IdMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+pub type IdMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
 
 thread_local! {
     /// This thread's copy of the registry entries it has looked up: the

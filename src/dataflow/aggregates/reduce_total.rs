@@ -67,6 +67,9 @@ use timely::dataflow::operators::Capability;
 use super::records::{IdHasher, IdMap};
 use super::Time;
 
+/// Per time not yet complete: a capability and the batches of updates.
+type Stash<T, D, R> = BTreeMap<T, (Capability<T>, Vec<Vec<(D, T, R)>>)>;
+
 /// One key's state: what was folded in, and the rows last emitted.
 struct Group<S, R> {
     state: S,
@@ -100,34 +103,29 @@ pub trait ReduceTotal<'scope, T: Time, K, V, D> {
     ///     let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     ///     let sink = out.clone();
     ///     let mut input = worker.dataflow::<u64, _, _>(|scope| {
-    ///         let (input, pairs) = scope.new_collection::<(&'static str, i64), isize>();
+    ///         let (input, pairs) = scope.new_collection::<(u32, i64), isize>();
     ///         // Count and sum per key, folded as updates arrive.
     ///         pairs
     ///             .fold_total(
     ///                 "CountSum",
     ///                 |s: &mut (isize, i64), v: i64, n: isize| { s.0 += n; s.1 += v * n as i64; },
-    ///                 |k: &&str, s: &mut (isize, i64), out: &mut Vec<((String, isize, i64), isize)>| {
-    ///                     if s.0 != 0 { out.push(((k.to_string(), s.0, s.1), 1)); }
+    ///                 |k: &u32, s: &mut (isize, i64), out: &mut Vec<((u32, isize, i64), isize)>| {
+    ///                     if s.0 != 0 { out.push(((*k, s.0, s.1), 1)); }
     ///                     s.0 == 0
     ///                 },
     ///             )
-    ///             .inspect(move |x| sink.borrow_mut().push(x.0.clone()));
+    ///             .inspect(move |x| sink.borrow_mut().push(x.0));
     ///         input
     ///     });
-    ///     input.insert(("a", 2));
-    ///     input.insert(("a", 3));
+    ///     input.insert((7, 2));
+    ///     input.insert((7, 3));
     ///     input.advance_to(1);
     ///     input.flush();
     ///     worker.step_while(|| out.borrow().is_empty());
-    ///     assert_eq!(out.borrow()[0], ("a".to_string(), 2, 5));
+    ///     assert_eq!(out.borrow()[0], (7, 2, 5));
     /// });
     /// ```
-    fn fold_total<S, R, U, O>(
-        self,
-        name: &str,
-        update: U,
-        rows: O,
-    ) -> VecCollection<'scope, T, R>
+    fn fold_total<S, R, U, O>(self, name: &str, update: U, rows: O) -> VecCollection<'scope, T, R>
     where
         S: Default + 'static,
         R: ExchangeData + Ord,
@@ -197,8 +195,7 @@ where
                     drop(cap);
                     // Updates of times not yet complete, with a capability each;
                     // batches of one time are kept whole (moved, not copied).
-                    let mut stash: BTreeMap<T, (Capability<T>, Vec<Vec<((K, V), T, D)>>)> =
-                        BTreeMap::new();
+                    let mut stash: Stash<T, (K, V), D> = BTreeMap::new();
                     let mut groups: IdMap<K, Group<S, R>> = IdMap::default();
                     let mut touched: Vec<K> = Vec::new();
                     let mut fresh: Vec<(R, isize)> = Vec::new();
@@ -221,9 +218,9 @@ where
                                     continue;
                                 }
                                 for (kv, t, d) in batch.drain(..) {
-                                    let entry = stash.entry(t.clone()).or_insert_with(|| {
-                                        (cap.delayed(&t, 0), vec![Vec::new()])
-                                    });
+                                    let entry = stash
+                                        .entry(t.clone())
+                                        .or_insert_with(|| (cap.delayed(&t, 0), vec![Vec::new()]));
                                     if entry.1.is_empty() {
                                         entry.1.push(Vec::new());
                                     }

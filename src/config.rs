@@ -118,6 +118,10 @@ pub struct KafkaSection {
     pub topic: String,
     /// Topic for events that could not be processed, with the reason.
     pub dead_letter_topic: String,
+    /// Topic the analysis publishes its AI scores to, one message per
+    /// analysed interview (`schemas/aggregates/score.schema.json`), read by
+    /// the aggregates; empty: not published.
+    pub scores_topic: String,
     /// Consumer group of `panelflow run`.
     pub group_id: String,
     /// Partitions to create when the topic is missing.
@@ -132,6 +136,7 @@ impl Default for KafkaSection {
             brokers: "127.0.0.1:19092".into(),
             topic: "interviews.completed".into(),
             dead_letter_topic: "interviews.deadletter".into(),
+            scores_topic: "panelflow.scores".into(),
             group_id: "panelflow".into(),
             partitions: 4,
             properties: BTreeMap::new(),

@@ -659,6 +659,37 @@ fn kafka_topics_to_parquet_snapshots_and_audit_report() {
         )
         .unwrap();
     producer.flush(Duration::from_secs(10)).unwrap();
+    // Redeliveries, as a producer that crashed after sending sends again:
+    // score inserts whose records are never retracted, sent a second time.
+    let retracted: std::collections::HashSet<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            panelflow::cli::simulate::Message::Score(s) if s.diff < 0 => Some(
+                serde_json::to_string(&panelflow::dataflow::aggregates::records::ScoreMessage {
+                    diff: 1,
+                    ..s.clone()
+                })
+                .unwrap(),
+            ),
+            _ => None,
+        })
+        .collect();
+    let again: Vec<_> = messages
+        .iter()
+        .filter(|m| match m {
+            panelflow::cli::simulate::Message::Score(s) => {
+                s.diff > 0 && !retracted.contains(&serde_json::to_string(s).unwrap())
+            }
+            _ => false,
+        })
+        .take(40)
+        .cloned()
+        .collect();
+    assert_eq!(again.len(), 40);
+    panelflow::cli::simulate::produce(&broker.bootstrap(), &again, &|t| {
+        t.default_name().to_string()
+    })
+    .unwrap();
 
     let mut cfg = RunnerConfig::default();
     cfg.kafka.brokers = broker.bootstrap();
@@ -667,7 +698,12 @@ fn kafka_topics_to_parquet_snapshots_and_audit_report() {
     let stats = run(&cfg, 2, true, Some(Duration::from_secs(120))).unwrap();
     assert_eq!(
         stats.consumed.load(std::sync::atomic::Ordering::Relaxed) as usize,
-        messages.len() + 1
+        messages.len() + 1 + again.len()
+    );
+    assert_eq!(
+        stats.redelivered.load(std::sync::atomic::Ordering::Relaxed) as usize,
+        again.len(),
+        "every redelivery dropped, nothing else"
     );
     assert_eq!(
         stats.malformed.load(std::sync::atomic::Ordering::Relaxed),

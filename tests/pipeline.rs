@@ -160,6 +160,30 @@ fn interviews_flow_to_parquet_and_lever_with_two_workers() {
     }
     assert!(notes_for(&stack, &interview("data-01").opportunity_id).is_empty());
 
+    // The aggregates' input: one AI score message per analysed interview,
+    // valid for the aggregates, keyed by candidate; none for failures.
+    let scores = support::read_topic(&stack.cfg.kafka.brokers, &stack.cfg.kafka.scores_topic);
+    let scored: BTreeSet<&str> = scores
+        .iter()
+        .filter_map(|m| m["interview_id"].as_str())
+        .collect();
+    assert_eq!(scored, BTreeSet::from(good), "{scores:?}");
+    for m in &scores {
+        let payload = serde_json::to_vec(m).unwrap();
+        let (record, diff) = panelflow::dataflow::aggregates::records::decode(
+            panelflow::dataflow::aggregates::records::Topic::Scores,
+            &payload,
+        )
+        .unwrap_or_else(|e| panic!("{m}: {e}"));
+        assert_eq!(diff, 1);
+        assert!(matches!(
+            record,
+            panelflow::dataflow::aggregates::records::InputRecord::Score(_)
+        ));
+        assert_eq!(m["model_version"], "rubric@e2e-1");
+        assert!(!m["competencies"].as_array().unwrap().is_empty());
+    }
+
     // Dead letters: one per failure, with stage and reason.
     let dead = stack.dead_letters();
     let dead_ids: BTreeSet<&str> = dead
@@ -428,6 +452,35 @@ fn a_killed_run_restarts_without_losing_or_doubling_anything() {
         );
     }
     assert_eq!(stack.uncommitted(&restart_cfg.kafka.group_id), 0);
+
+    // The AI scores reached the aggregates once per interview, whatever the
+    // kill made the pipeline send twice.
+    let sent = support::read_topic(&stack.cfg.kafka.brokers, &stack.cfg.kafka.scores_topic);
+    assert!(sent.len() >= ids.len(), "{sent:?}");
+    let mut agg = panelflow::dataflow::aggregates::runner::RunnerConfig::default();
+    agg.kafka.brokers = stack.cfg.kafka.brokers.clone();
+    agg.output.dir = stack.dir.path().join("aggregates");
+    agg.output.durable = false;
+    let stats = panelflow::dataflow::aggregates::runner::run(&agg, 1, true, Some(LONG)).unwrap();
+    assert_eq!(
+        stats.redelivered.load(std::sync::atomic::Ordering::Relaxed) as usize,
+        sent.len() - ids.len()
+    );
+    let inputs =
+        panelflow::sinks::aggregates_parquet::Layout::new(&agg.output.dir).input_dir("scores");
+    let held = support::duckdb_json(&format!(
+        "select interview_id, competency, sum(diff) as n from read_parquet('{}/**/*.parquet') group by all",
+        inputs.display()
+    ));
+    let interviews: BTreeSet<&str> = held
+        .iter()
+        .filter_map(|r| r["interview_id"].as_str())
+        .collect();
+    assert_eq!(interviews.len(), ids.len(), "{held:?}");
+    assert!(
+        held.iter().all(|r| r["n"] == 1),
+        "each competency score held once: {held:?}"
+    );
 }
 
 extern "C" {

@@ -33,6 +33,8 @@ pub struct Sinks {
     pub written: HashSet<(String, String)>,
     /// The JSON-lines audit log.
     pub audit: crate::governance::audit::AuditLog,
+    /// Topic of the AI scores for the aggregates (empty: not published).
+    pub scores_topic: String,
 }
 
 impl Sinks {
@@ -47,6 +49,7 @@ impl Sinks {
             dead_letters,
             written,
             audit,
+            scores_topic: cfg.kafka.scores_topic.clone(),
         })
     }
 }
@@ -176,13 +179,30 @@ pub fn analyse<'scope>(
     })
 }
 
-/// Writes one time's results: dead letters first (flushed), the audit log, then Parquet
+/// Writes one time's results: dead letters first (flushed), the AI scores
+/// for the aggregates, the audit log, then Parquet
 /// segments, responses and scores, then the interviews rows that mark the
 /// keys as done.
 fn write_batch(sinks: &Sinks, batch: &[Processed]) -> anyhow::Result<()> {
     for p in batch {
         if let Some(dl) = &p.dead_letter {
             sinks.dead_letters.send(dl)?;
+        }
+    }
+    // The AI scores for the aggregates, acknowledged before the rows that
+    // mark the interviews done: a crash in between sends them again, and
+    // the aggregates' input drops a record it already holds.
+    if !sinks.scores_topic.is_empty() {
+        for p in batch {
+            if let Some(m) = &p.score_message {
+                let payload = serde_json::to_vec(m)?;
+                sinks.dead_letters.send_to(
+                    &sinks.scores_topic,
+                    m.candidate_id.as_str(),
+                    &payload,
+                    &p.interview.interview_id,
+                )?;
+            }
         }
     }
     // The story before the rows that mark the interviews done: a crash in

@@ -65,6 +65,9 @@ pub struct Processed {
     pub dead_letter: Option<DeadLetter>,
     /// The interview's story for the audit log.
     pub audit: Vec<AuditEvent>,
+    /// The AI scores for the aggregates (`[kafka] scores_topic`), keyed by
+    /// candidate id, when the analysis scored the interview.
+    pub score_message: Option<crate::dataflow::aggregates::records::ScoreMessage>,
 }
 
 /// An interview after its context and media stages.
@@ -255,7 +258,6 @@ impl Processor {
             let media = match collect_media(&transcribed, i, p.fetched.len()) {
                 Ok(m) => m,
                 Err(err) => {
-                    tracing::warn!(error = %err, "interview failed");
                     outcomes[i] =
                         Some(self.failed_with_review(event, &err, elapsed_ms, &mut audit));
                     continue;
@@ -449,6 +451,9 @@ impl Processor {
             analysis,
             dead_letter: None,
             audit,
+            score_message: crate::dataflow::aggregates::records::ScoreMessage::from_summary(
+                &summary,
+            ),
         }
     }
 
@@ -765,6 +770,7 @@ impl Processor {
                 failed_at: chrono::Utc::now().to_rfc3339(),
             }),
             audit: Vec::new(),
+            score_message: None,
         }
     }
 

@@ -196,8 +196,36 @@ impl DeadLetterSink {
             interview_id: letter.interview_id.clone(),
             source,
         })?;
+        let at = self.send_to(
+            &self.topic,
+            &letter.interview_id,
+            &payload,
+            &letter.interview_id,
+        )?;
+        tracing::info!(
+            interview_id = %letter.interview_id,
+            correlation_id = %letter.correlation_id,
+            stage = %letter.stage,
+            partition = at.0,
+            offset = at.1,
+            "dead letter written"
+        );
+        Ok(at)
+    }
+
+    /// Writes one JSON record to another topic through the same
+    /// acknowledged producer (e.g. the analysis's AI scores for the
+    /// aggregates), blocking until the broker has it; `interview_id` names
+    /// it in errors.
+    pub fn send_to(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        interview_id: &str,
+    ) -> Result<(i32, i64), DeadLetterError> {
         let (generation, producer) = self.current();
-        let result = self.send_with(&producer, letter, &payload);
+        let result = self.send_with(&producer, topic, key, payload, interview_id);
         if matches!(result, Err(DeadLetterError::Delivery { .. })) {
             drop(producer);
             self.replace(generation);
@@ -208,18 +236,20 @@ impl DeadLetterSink {
     fn send_with(
         &self,
         producer: &AckProducer,
-        letter: &DeadLetter,
+        topic: &str,
+        key: &str,
         payload: &[u8],
+        interview_id: &str,
     ) -> Result<(i32, i64), DeadLetterError> {
         let deadline = Instant::now() + self.timeout;
         let fail = |source: KafkaError| DeadLetterError::Delivery {
-            interview_id: letter.interview_id.clone(),
-            topic: self.topic.clone(),
+            interview_id: interview_id.to_owned(),
+            topic: topic.to_owned(),
             source,
         };
         let (tx, rx) = sync_channel::<Ack>(1);
-        let mut record = BaseRecord::with_opaque_to(&self.topic, Box::new(tx))
-            .key(letter.interview_id.as_str())
+        let mut record = BaseRecord::with_opaque_to(topic, Box::new(tx))
+            .key(key)
             .payload(payload);
         // Enqueue, making room by polling while the local queue is full.
         loop {
@@ -238,17 +268,7 @@ impl DeadLetterSink {
         // are routed to their own channels).
         loop {
             match rx.try_recv() {
-                Ok(Ok(at)) => {
-                    tracing::info!(
-                        interview_id = %letter.interview_id,
-                        correlation_id = %letter.correlation_id,
-                        stage = %letter.stage,
-                        partition = at.0,
-                        offset = at.1,
-                        "dead letter written"
-                    );
-                    return Ok(at);
-                }
+                Ok(Ok(at)) => return Ok(at),
                 Ok(Err(e)) => return Err(fail(e)),
                 Err(TryRecvError::Disconnected) => {
                     return Err(fail(KafkaError::MessageProduction(RDKafkaErrorCode::Fail)))

@@ -181,10 +181,13 @@ pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
     })?;
     let (broker_count, topics) = existing;
 
-    let wanted = [
+    let mut wanted = vec![
         (kafka.topic.as_str(), kafka.partitions.max(1)),
         (kafka.dead_letter_topic.as_str(), kafka.partitions.max(1)),
     ];
+    if !kafka.scores_topic.is_empty() {
+        wanted.push((kafka.scores_topic.as_str(), kafka.partitions.max(1)));
+    }
     let replication = i32::try_from(broker_count.clamp(1, 3)).unwrap_or(1);
     let mut missing = Vec::new();
     for (name, partitions) in wanted {

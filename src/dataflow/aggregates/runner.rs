@@ -227,6 +227,50 @@ pub struct RunnerStats {
     pub consumed: AtomicU64,
     /// Messages dead-lettered.
     pub malformed: AtomicU64,
+    /// Messages dropped as redeliveries: an insert of a record already held,
+    /// or a retraction of one not held (see [`Redeliveries`]).
+    pub redelivered: AtomicU64,
+}
+
+/// The records a worker holds, to drop redeliveries at the input.
+///
+/// Producers send at least once (a pipeline that crashes after sending a
+/// record and before marking its interview done sends it again; platforms
+/// retry webhooks), and a record is a fact that holds or not: an insert of a
+/// record already held and a retraction of one not held are redeliveries.
+/// Records of one key always reach the same worker (partition `p` → worker
+/// `p mod workers`), so a per-worker set suffices. Memory: one hash per held
+/// record.
+///
+/// ```
+/// use panelflow::dataflow::aggregates::runner::Redeliveries;
+/// let mut seen = Redeliveries::default();
+/// assert!(seen.admit(&"a", 1));
+/// assert!(!seen.admit(&"a", 1), "sent twice");
+/// assert!(seen.admit(&"a", -1));
+/// assert!(!seen.admit(&"a", -1), "retracted twice");
+/// assert!(seen.admit(&"a", 1), "inserted again after its retraction");
+/// ```
+#[derive(Debug, Default)]
+pub struct Redeliveries {
+    held: std::collections::HashSet<u64>,
+}
+
+impl Redeliveries {
+    /// Whether an update (`diff` ±1) of `record` changes what is held;
+    /// records the change when it does.
+    pub fn admit<R: std::hash::Hash>(&mut self, record: &R, diff: isize) -> bool {
+        use std::hash::BuildHasher;
+        // A fixed hasher: the same record hashes the same in every process.
+        let key =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(record);
+        if diff > 0 {
+            self.held.insert(key)
+        } else {
+            self.held.remove(&key)
+        }
+    }
 }
 
 fn now_ms() -> u64 {
@@ -358,6 +402,7 @@ fn run_worker(
         let records = source::<_, CapacityContainerBuilder<Vec<(InputRecord, u64, isize)>>, _, _>(scope, "KafkaRecords", move |cap, info| {
             let activator = activator_scope.activator_for(info.address);
             let mut cap = Some(cap);
+            let mut redeliveries = Redeliveries::default();
             move |output| {
                 let Some(c) = cap.as_mut() else { return };
                 if source_shutdown.load(Ordering::SeqCst) || (catch_up && read >= target) {
@@ -382,7 +427,11 @@ fn run_worker(
                     let Some(topic) = by_name.get(message.topic()).copied() else { continue };
                     let payload = message.payload().unwrap_or_default();
                     match decode(topic, payload) {
-                        Ok((record, diff)) => session.give((record, now, diff)),
+                        Ok((record, diff)) if redeliveries.admit(&record, diff) => session.give((record, now, diff)),
+                        Ok(_) => {
+                            source_stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(topic = message.topic(), partition = message.partition(), offset = message.offset(), "redelivered record dropped");
+                        }
                         Err(e) => {
                             source_stats.malformed.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %e, "invalid record; dead-lettered");
@@ -464,9 +513,10 @@ pub fn run_cli(args: &AggregateArgs) -> anyhow::Result<()> {
     );
     let stats = run(&cfg, args.workers, args.until_caught_up, None)?;
     println!(
-        "aggregated {} messages ({} dead-lettered) into {}",
+        "aggregated {} messages ({} dead-lettered, {} redeliveries dropped) into {}",
         stats.consumed.load(Ordering::Relaxed),
         stats.malformed.load(Ordering::Relaxed),
+        stats.redelivered.load(Ordering::Relaxed),
         cfg.output.dir.display()
     );
     Ok(())

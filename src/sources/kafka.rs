@@ -398,6 +398,7 @@ mod tests {
             brokers: mock.bootstrap_servers(),
             topic: "t.events".into(),
             dead_letter_topic: "t.dead".into(),
+            scores_topic: "t.scores".into(),
             partitions: 3,
             ..KafkaSection::default()
         };
@@ -405,6 +406,7 @@ mod tests {
         // check that ensure_topics finds them and asks for nothing.
         mock.create_topic("t.events", 3, 1).unwrap();
         mock.create_topic("t.dead", 3, 1).unwrap();
+        mock.create_topic("t.scores", 3, 1).unwrap();
         ensure_topics(&k).await.unwrap();
 
         let producer: FutureProducer = producer_config(&k).create().unwrap();

@@ -718,11 +718,11 @@ fn willo_multi_answer_interview_runs_to_one_summary_with_question_ids() {
     let transcribed = run.stats.transcribed.load(Ordering::Relaxed);
     let duplicates = run.stats.duplicates.load(Ordering::Relaxed);
     run.stop();
-    assert_eq!(
-        (transcribed, duplicates),
-        (1, 1),
-        "one interview, one duplicate skipped"
-    );
+    // Delivery is at least once: the second webhook, and any message a
+    // consumer-group rebalance between the two workers hands out again, is
+    // skipped as a duplicate; the interview is processed once.
+    assert_eq!(transcribed, 1, "one interview");
+    assert!(duplicates >= 1, "the second delivery skipped: {duplicates}");
 
     let rows = stack.duckdb(
         "select interview_id, pipeline_version, source, outcome, failure_reason, media_count, summary_json from {interviews}",

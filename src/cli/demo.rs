@@ -133,11 +133,38 @@ pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
     json!({ "event": "interview.completed", "data": data })
 }
 
-/// Runs the demo.
+/// What a demo writes under its output folder (and clears before it runs).
+const DEMO_PARTS: [&str; 8] = [
+    "broker",
+    "lever",
+    "parquet",
+    "review",
+    "audit",
+    "aggregates",
+    "pipeline.toml",
+    "audit.html",
+];
+
+/// Runs the demo (afresh: the demo's own folders under `out` are cleared first).
 pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let out = out.canonicalize()?;
+    // Each demo starts afresh: what an earlier demo left here (its broker
+    // log, Lever state, Parquet keys, audit log, queue) would make this one
+    // skip every interview as already done. Only the demo's own folders go.
+    for part in DEMO_PARTS {
+        let path = out.join(part);
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else if path.exists() {
+            std::fs::remove_file(&path)
+        } else {
+            continue;
+        };
+        removed.with_context(|| format!("clearing the earlier demo's {}", path.display()))?;
+        eprintln!("[demo] cleared the earlier demo's {}", path.display());
+    }
     let datasets = crate::paths::datasets_dir();
     let interviews = load_manifest(&datasets)?;
 

@@ -30,7 +30,9 @@
 //! | latency at 500k/s offered, p50 / p99 | 236 / 378 ms | 156 / 303 ms |
 //!
 //! Under load 2.1–2.5 (one core taken by other builds) the in-memory run
-//! gave 0.39 → 1.03 M/s. What bounds it (per-operator times with
+//! gave 0.39 → 1.03 M/s; a later re-run of the same binary (load 1.4–1.5)
+//! gave a criterion median of 0.77 M/s and plain runs of 0.81–0.93 M/s:
+//! the host's speed varies, the before/after ratio is the figure to trust. What bounds it (per-operator times with
 //! `PANELFLOW_BENCH_PROFILE=1`): both workers are busy ~85–90 % of the run
 //! in the operators themselves — the panel fold (a hash look-up per AI
 //! score among ~400 000 panels, ~90–110 ms of a ~450 ms run per worker),

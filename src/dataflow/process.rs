@@ -83,14 +83,15 @@ type Transcribed = BTreeMap<(usize, usize), Result<(Transcript, Vec<SegmentAudio
 
 /// Interview `i`'s transcripts in media order, or its first failure.
 fn collect_media(
-    transcribed: &Transcribed,
+    transcribed: &mut Transcribed,
     i: usize,
     count: usize,
 ) -> Result<Vec<(Transcript, Vec<SegmentAudio>)>, StageError> {
+    // Taken, not copied: each interview's transcripts are read once.
     (0..count)
-        .map(|m| match transcribed.get(&(i, m)) {
-            Some(Ok(t)) => Ok(t.clone()),
-            Some(Err(e)) => Err(e.clone()),
+        .map(|m| match transcribed.remove(&(i, m)) {
+            Some(Ok(t)) => Ok(t),
+            Some(Err(e)) => Err(e),
             None => Err(StageError {
                 stage: "speech",
                 code: "no_result".into(),
@@ -241,7 +242,7 @@ impl Processor {
         }
 
         // Speech: every recording of the batch through one transcriber pass.
-        let transcribed = self.transcribe_prepared(events, &prepared, &mut audits);
+        let mut transcribed = self.transcribe_prepared(events, &prepared, &mut audits);
 
         // Analysis, the write-back plan and its route: per interview.
         for (i, event) in events.iter().enumerate() {
@@ -255,7 +256,7 @@ impl Processor {
             };
             let elapsed_ms = started.elapsed().as_millis() as i64;
             let mut audit = std::mem::take(&mut audits[i]);
-            let media = match collect_media(&transcribed, i, p.fetched.len()) {
+            let media = match collect_media(&mut transcribed, i, p.fetched.len()) {
                 Ok(m) => m,
                 Err(err) => {
                     outcomes[i] =

@@ -36,6 +36,17 @@ pub fn esc(text: &str) -> String {
     out
 }
 
+/// The strings of the array at `key` of `v`, HTML-escaped (none when absent).
+fn escaped_strs(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(esc)
+        .collect()
+}
+
 /// Percent-encodes an id for one path segment of a link.
 ///
 /// ```
@@ -433,14 +444,7 @@ pub fn queue_page(
 fn row(b: &mut String, r: &Value, pending: bool) {
     let id = s(r, "interview_id");
     let last = if pending {
-        let reasons: Vec<String> = r
-            .get("reasons")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(esc)
-            .collect();
+        let reasons: Vec<String> = escaped_strs(r, "reasons");
         reasons.join(", ")
     } else {
         status_badge(s(r, "status"))
@@ -540,14 +544,7 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
         esc(s(view, "pipeline_version")),
         esc(&waited(view.get("waiting_s").and_then(Value::as_i64).unwrap_or(0))),
     );
-    let reasons: Vec<String> = view
-        .get("reasons")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(esc)
-        .collect();
+    let reasons: Vec<String> = escaped_strs(view, "reasons");
     if !reasons.is_empty() {
         let _ = write!(
             b,
@@ -766,14 +763,7 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
             .filter_map(|m| m.get("skill").and_then(Value::as_str))
             .map(esc)
             .collect();
-        let missing: Vec<String> = summary
-            .get("skills_missing")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(esc)
-            .collect();
+        let missing: Vec<String> = escaped_strs(summary, "skills_missing");
         let _ = write!(
             b,
             "<section id=\"skills\"><h2>Skills</h2><p>Matched: {}</p><p>Not mentioned: {}</p></section>",
@@ -796,14 +786,7 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
                     s(sc, "name")
                 };
                 let low = sc.get("low_confidence").and_then(Value::as_bool) == Some(true);
-                let met: Vec<String> = sc
-                    .get("criteria_met")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(esc)
-                    .collect();
+                let met: Vec<String> = escaped_strs(sc, "criteria_met");
                 let _ = write!(
                     b,
                     "<tr class=\"score\"><td>{}</td><td>{}/4</td><td>{}{}</td><td>{}</td></tr>",

@@ -557,6 +557,18 @@ impl ReviewApp {
             })
     }
 
+    /// The signed-in caller, when they may see results; else the response
+    /// that says why (HTML or JSON).
+    #[allow(clippy::result_large_err)]
+    fn reader(&self, headers: &HeaderMap, as_json: bool) -> Result<Caller, Response> {
+        let c = self.caller(headers).map_err(|f| f.render(as_json, None))?;
+        if let Err(f) = self.may_see_results(&c.who) {
+            let page = (!as_json).then_some((&c.who, c.csrf.as_str()));
+            return Err(f.render(as_json, page));
+        }
+        Ok(c)
+    }
+
     /// Pilot phase: results only for the pilot group.
     fn may_see_results(&self, who: &Principal) -> Result<(), Failure> {
         if self.cfg.pipeline.phase == Phase::Pilot && !who.in_group(&self.cfg.review.pilot_group) {
@@ -714,13 +726,10 @@ async fn queue_html(
     headers: HeaderMap,
     Query(q): Query<SortQuery>,
 ) -> Response {
-    let c = match app.caller(&headers) {
+    let c = match app.reader(&headers, false) {
         Ok(c) => c,
-        Err(f) => return f.render(false, None),
+        Err(response) => return response,
     };
-    if let Err(f) = app.may_see_results(&c.who) {
-        return f.render(false, Some((&c.who, &c.csrf)));
-    }
     let sort = q.sort.unwrap_or_default();
     let (app2, who) = (Arc::clone(&app), c.who.clone());
     let sort2 = sort.clone();
@@ -738,13 +747,10 @@ async fn queue_json(
     headers: HeaderMap,
     Query(q): Query<SortQuery>,
 ) -> Response {
-    let c = match app.caller(&headers) {
+    let c = match app.reader(&headers, true) {
         Ok(c) => c,
-        Err(f) => return f.render(true, None),
+        Err(response) => return response,
     };
-    if let Err(f) = app.may_see_results(&c.who) {
-        return f.render(true, None);
-    }
     let sort = q.sort.unwrap_or_default();
     let (app2, who) = (Arc::clone(&app), c.who.clone());
     match blocking(move || queue_rows(&app2, &who, &sort)).await {
@@ -786,13 +792,10 @@ async fn interview_html(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let c = match app.caller(&headers) {
+    let c = match app.reader(&headers, false) {
         Ok(c) => c,
-        Err(f) => return f.render(false, None),
+        Err(response) => return response,
     };
-    if let Err(f) = app.may_see_results(&c.who) {
-        return f.render(false, Some((&c.who, &c.csrf)));
-    }
     match view_of(&app, &c.who, id).await {
         Ok(view) => html(
             StatusCode::OK,
@@ -807,13 +810,10 @@ async fn interview_json(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let c = match app.caller(&headers) {
+    let c = match app.reader(&headers, true) {
         Ok(c) => c,
-        Err(f) => return f.render(true, None),
+        Err(response) => return response,
     };
-    if let Err(f) = app.may_see_results(&c.who) {
-        return f.render(true, None);
-    }
     match view_of(&app, &c.who, id).await {
         Ok(view) => json_response(StatusCode::OK, &view),
         Err(f) => f.render(true, None),

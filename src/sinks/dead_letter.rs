@@ -110,8 +110,11 @@ impl ProducerContext for AckContext {
 
 type AckProducer = BaseProducer<AckContext>;
 
-/// A blocking, acknowledged producer for the dead-letter topic. `Send + Sync`:
-/// share one per process (`Arc`) or make one per worker.
+/// A blocking, acknowledged producer for the dead-letter topic — and, through
+/// [`send_to`](Self::send_to), for the dataflow's other side topics (the AI
+/// scores for the aggregates), so one producer and one recovery path serve
+/// every record that must be acknowledged before its interview is marked
+/// done. `Send + Sync`: share one per process (`Arc`) or make one per worker.
 ///
 /// Idempotent, and like [`crate::sources::kafka::EventProducer`] it replaces
 /// its producer after a failed delivery (Tansu 0.6.0 breaks on the epoch bump

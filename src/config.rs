@@ -81,6 +81,9 @@ pub struct PipelineConfig {
     pub review: crate::review::ReviewSection,
     /// Audit log, residency, PII at rest, erasure.
     pub governance: crate::governance::GovernanceSection,
+    /// `panelflow poll-lever`: human scorecards, decisions and EEO answers
+    /// read from Lever for the aggregates.
+    pub lever_poll: crate::sources::lever_poll::LeverPollSection,
 }
 
 /// Name, version and phase.
@@ -122,6 +125,14 @@ pub struct KafkaSection {
     /// analysed interview (`schemas/aggregates/score.schema.json`), read by
     /// the aggregates; empty: not published.
     pub scores_topic: String,
+    /// Topic of human ratings (`schemas/aggregates/rating.schema.json`):
+    /// the platforms' rating webhooks and the Lever poller's scorecards.
+    pub ratings_topic: String,
+    /// Topic of decisions (stage advances, archives) from the Lever poller.
+    pub decisions_topic: String,
+    /// Topic of self-reported demographics (Lever's EEO answers) from the
+    /// Lever poller; only the aggregates read it.
+    pub demographics_topic: String,
     /// Consumer group of `panelflow run`.
     pub group_id: String,
     /// Partitions to create when the topic is missing.
@@ -137,6 +148,9 @@ impl Default for KafkaSection {
             topic: "interviews.completed".into(),
             dead_letter_topic: "interviews.deadletter".into(),
             scores_topic: "panelflow.scores".into(),
+            ratings_topic: "panelflow.ratings".into(),
+            decisions_topic: "panelflow.decisions".into(),
+            demographics_topic: "panelflow.demographics".into(),
             group_id: "panelflow".into(),
             partitions: 4,
             properties: BTreeMap::new(),

@@ -131,6 +131,15 @@ enum Command {
     },
     /// Run the calibration, bias and drift aggregates over their Kafka topics into Parquet.
     Aggregate(panelflow::dataflow::aggregates::runner::AggregateArgs),
+    /// Read human scorecards, stage advances/archives and EEO answers from Lever into the aggregates' topics.
+    PollLever {
+        /// Pipeline file ([lever], [lever_poll], [kafka]); embedded defaults otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// One round, then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Send a simulated hiring funnel (scores, ratings, decisions, demographics) to the aggregates' topics.
     Simulate(panelflow::cli::simulate::SimulateArgs),
     /// Remove a candidate from every Parquet table, the audit log and the review queue; retract them from the aggregates.
@@ -230,6 +239,10 @@ fn main() -> ExitCode {
         }
         Command::Aggregate(args) => {
             panelflow::dataflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::PollLever { config, once } => {
+            panelflow::sources::lever_poll::run_cli(config.as_deref(), once)
+                .map(|()| ExitCode::SUCCESS)
         }
         Command::Simulate(args) => panelflow::cli::simulate::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Erase(args) => panelflow::cli::erase::run(&args).map(|()| ExitCode::SUCCESS),

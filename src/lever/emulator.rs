@@ -11,7 +11,7 @@
 //! | `POST /v1/opportunities/:id/notes[?perform_as=U]` | `{value, secret, score?, notifyFollowers?}` → 201 `{data: {noteId}}` |
 //! | `POST /v1/opportunities/:id/addTags`, `/removeTags` | `{tags: [..]}` (a set) → `{data: opportunity}` |
 //! | `PUT /v1/opportunities/:id/stage` | `{stage}` → `{data: opportunity}` |
-//! | `GET`, `POST /v1/opportunities/:id/feedback?perform_as=U` | `{baseTemplateId, fieldValues, panel?, interview?}` → 201 `{data: feedback}` |
+//! | `GET`, `POST /v1/opportunities/:id/feedback?perform_as=U` | `{baseTemplateId, fieldValues, panel?, interview?}` → 201 `{data: feedback}`; the form carries Lever's `fields` (the stored template's fields, each with its `value`) |
 //! | `GET /v1/opportunities/:id?expand=applications` | the opportunity with its application objects in place of their ids |
 //! | `GET /v1/opportunities/:id/applications`, `/interviews`, `/files` | paged (applications and interviews by their `opportunityId`; files from the opportunity's `files` and stored files) |
 //! | `GET /v1/opportunities/:id/interviews/:iid` | `{data}` or 404 |
@@ -20,6 +20,11 @@
 //! | `GET /v1/postings/:id/apply` | `{data: {id, text, customQuestions, personalInformation, urls, eeoQuestions}}` (the posting's stored `customQuestions`) |
 //! | `GET /v1/requisitions[?requisition_code=C]`, `/v1/requisitions/:id` | paged (filtered) / `{data}` |
 //! | `GET /v1/stages` | paged |
+//! | `GET /v1/opportunities?updated_at_start=MS&updated_at_end=MS&expand=applications` | paged, filtered by `updatedAt`, applications expanded |
+//! | `DELETE /v1/opportunities/:id/feedback/:fid` | 204 (the form is gone from the listing) |
+//! | `PUT /v1/opportunities/:id/archived` | `{reason}` archives (`archived: {reason, archivedAt}`), `{reason: null}` restores → `{data: opportunity}` |
+//! | `GET /v1/eeo/responses/pii[?created_at_start=MS]` | paged EEO answers (`{opportunityId, contactId, postingId, gender, race, createdAt, …}`) |
+//! | `GET /v1/feedback_templates` | paged |
 //! | `POST /oauth/token` | OAuth 2.0 refresh-token grant (form or JSON) → `{access_token, token_type, expires_in, refresh_token, scope}`; off until enabled |
 //!
 //! Paged listings take `limit` (default and maximum 100) and `offset`, the
@@ -45,7 +50,8 @@
 //! - `GET /_emulator/stats` — counts of accepted and refused requests since start;
 //! - `GET /_emulator/paths` — accepted `/v1` requests per `METHOD /path`;
 //! - `POST /_emulator/resources/{kind}` — add `postings`, `applications`,
-//!   `contacts`, `requisitions`, `interviews`, `files` or `stages` (objects
+//!   `contacts`, `requisitions`, `interviews`, `files`, `stages`,
+//!   `feedback_templates` or `eeo_responses` (objects
 //!   with an `id`, an object or an array); `DIR/<kind>.json` seeds them at
 //!   start like `opportunities.json`;
 //! - `POST /_emulator/oauth` `{client_id, client_secret, refresh_token,
@@ -209,10 +215,46 @@ struct Store {
     /// Other read-only resources by kind (`postings`, `contacts`, ...) and id.
     #[serde(default)]
     resources: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Ids per resource kind in the order they were added: listings follow
+    /// it (Lever lists stages in pipeline order).
+    #[serde(default)]
+    order: BTreeMap<String, Vec<String>>,
+}
+
+impl Store {
+    /// Stores a resource; a new id goes to the end of its kind's order.
+    fn put_resource(&mut self, kind: &str, id: String, item: Value) -> bool {
+        let stored = self.resources.entry(kind.to_string()).or_default();
+        let new = stored.insert(id.clone(), item).is_none();
+        if new {
+            self.order.entry(kind.to_string()).or_default().push(id);
+        }
+        new
+    }
+
+    /// A kind's resources in the order they were added.
+    fn listed(&self, kind: &str) -> Vec<&Value> {
+        let Some(stored) = self.resources.get(kind) else {
+            return Vec::new();
+        };
+        let ordered = self.order.get(kind).map(Vec::as_slice).unwrap_or_default();
+        let mut out: Vec<&Value> = ordered.iter().filter_map(|id| stored.get(id)).collect();
+        if out.len() < stored.len() {
+            // State written before the order was kept: the rest by id.
+            let known: std::collections::BTreeSet<&String> = ordered.iter().collect();
+            out.extend(
+                stored
+                    .iter()
+                    .filter(|(id, _)| !known.contains(id))
+                    .map(|(_, v)| v),
+            );
+        }
+        out
+    }
 }
 
 /// The kinds of read-only resources the emulator stores besides opportunities.
-pub const RESOURCE_KINDS: [&str; 7] = [
+pub const RESOURCE_KINDS: [&str; 9] = [
     "postings",
     "applications",
     "contacts",
@@ -220,6 +262,8 @@ pub const RESOURCE_KINDS: [&str; 7] = [
     "interviews",
     "files",
     "stages",
+    "feedback_templates",
+    "eeo_responses",
 ];
 
 /// The OAuth client the token endpoint accepts, and the tokens it issued.
@@ -388,14 +432,16 @@ impl Shared {
                     reason: format!("expected a JSON array of {kind}"),
                 });
             };
-            let stored = store.resources.entry(kind.to_string()).or_default();
             for item in items {
                 let id = resource_id(&item).map_err(|reason| EmulatorError::Data {
                     path: path.clone(),
                     reason,
                 })?;
-                if let std::collections::btree_map::Entry::Vacant(slot) = stored.entry(id) {
-                    slot.insert(item);
+                let held = store
+                    .resources
+                    .get(kind)
+                    .is_some_and(|m| m.contains_key(&id));
+                if !held && store.put_resource(kind, id, item) {
                     seeded += 1;
                 }
             }
@@ -634,9 +680,32 @@ impl Shared {
         match segs {
             ["opportunities"] if m == Method::GET => {
                 let store = lock(&self.store);
-                let all: Vec<&Value> = store.opportunities.values().collect();
-                paged(&all, query)
+                let bound = |k: &str| query.get(k).and_then(|v| v.parse::<i64>().ok());
+                let (start, end) = (bound("updated_at_start"), bound("updated_at_end"));
+                let expand = query
+                    .get("expand")
+                    .is_some_and(|e| e.split(',').any(|x| x.trim() == "applications"));
+                let listed: Vec<Value> = store
+                    .opportunities
+                    .values()
+                    .filter(|o| {
+                        let at = o.get("updatedAt").and_then(Value::as_i64).unwrap_or(0);
+                        start.is_none_or(|s| at >= s) && end.is_none_or(|e| at < e)
+                    })
+                    .map(|o| {
+                        if expand {
+                            expand_applications(&store, o)
+                        } else {
+                            o.clone()
+                        }
+                    })
+                    .collect();
+                paged(&listed.iter().collect::<Vec<_>>(), query)
             }
+            ["opportunities", id, "feedback", fid] if m == Method::DELETE => {
+                self.delete_feedback(id, fid)
+            }
+            ["opportunities", id, "archived"] if m == Method::PUT => self.archive(id, body),
             ["opportunities", id] if m == Method::GET => {
                 match lock(&self.store).opportunities.get(*id) {
                     Some(opp) => Reply::ok(StatusCode::OK, json!({ "data": opp })),
@@ -681,7 +750,8 @@ impl Shared {
             }
             ["opportunities"]
             | ["opportunities", _]
-            | ["opportunities", _, "notes" | "addTags" | "removeTags" | "stage" | "feedback"] => {
+            | ["opportunities", _, "feedback", _]
+            | ["opportunities", _, "notes" | "addTags" | "removeTags" | "stage" | "feedback" | "archived"] => {
                 Reply::error(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "MethodNotAllowed",
@@ -710,8 +780,7 @@ impl Shared {
             Some(v) => Reply::ok(StatusCode::OK, json!({ "data": v })),
             None => Reply::not_found(format!("{what} {id:?} not found")),
         };
-        let all =
-            |k: &str| -> Vec<&Value> { kind(k).map(|m| m.values().collect()).unwrap_or_default() };
+        let all = |k: &str| -> Vec<&Value> { store.listed(k) };
         let reply = match segs {
             ["opportunities", id] => {
                 let opp = store.opportunities.get(*id)?;
@@ -719,20 +788,7 @@ impl Shared {
                 if !expand.split(',').any(|e| e.trim() == "applications") {
                     return None;
                 }
-                let mut opp = opp.clone();
-                if let Some(ids) = opp.get("applications").and_then(Value::as_array).cloned() {
-                    let apps = kind("applications");
-                    let expanded: Vec<Value> = ids
-                        .iter()
-                        .map(|a| {
-                            a.as_str()
-                                .and_then(|aid| apps.and_then(|m| m.get(aid)))
-                                .cloned()
-                                .unwrap_or_else(|| a.clone())
-                        })
-                        .collect();
-                    set_field(&mut opp, "applications", Value::Array(expanded));
-                }
+                let opp = expand_applications(&store, opp);
                 Reply::ok(StatusCode::OK, json!({ "data": opp }))
             }
             ["opportunities", id, sub @ ("applications" | "interviews" | "files")] => {
@@ -811,6 +867,19 @@ impl Shared {
             }
             ["requisitions", id] => one("requisitions", id, "requisition"),
             ["stages"] => paged(&all("stages"), query),
+            ["feedback_templates"] => paged(&all("feedback_templates"), query),
+            ["eeo", "responses", "pii"] => {
+                let start = query
+                    .get("created_at_start")
+                    .and_then(|v| v.parse::<i64>().ok());
+                let mut items = all("eeo_responses");
+                items.retain(|r| {
+                    let at = r.get("createdAt").and_then(Value::as_i64).unwrap_or(0);
+                    start.is_none_or(|s| at >= s)
+                });
+                items.sort_by_key(|r| r.get("createdAt").and_then(Value::as_i64).unwrap_or(0));
+                paged(&items, query)
+            }
             _ => return None,
         };
         Some(reply)
@@ -826,9 +895,8 @@ impl Shared {
         }
         let n = pairs.len();
         self.write(|s| {
-            let stored = s.resources.entry(kind.to_string()).or_default();
             for (id, item) in pairs {
-                stored.insert(id, item);
+                s.put_resource(kind, id, item);
             }
             Ok(())
         })?;
@@ -1090,21 +1158,32 @@ impl Shared {
             return Reply::bad_request("every entry of `fieldValues` needs a string `id`");
         }
         let now = now_ms();
+        let stored_template = lock(&self.store)
+            .resources
+            .get("feedback_templates")
+            .and_then(|m| m.get(template))
+            .cloned();
+        let (text, fields) = form_fields(stored_template.as_ref(), field_values);
         let feedback = json!({
             "id": uuid::Uuid::new_v4().to_string(),
             "type": "interview",
+            "text": text,
             "baseTemplateId": template,
             "panel": obj.get("panel").cloned().unwrap_or(Value::Null),
             "interview": obj.get("interview").cloned().unwrap_or(Value::Null),
+            "fields": fields,
             "fieldValues": field_values,
             "user": perform_as,
             "createdAt": now,
             "completedAt": now,
+            "updatedAt": now,
+            "deletedAt": Value::Null,
         });
         let res = self.write(|s| {
-            if !s.opportunities.contains_key(id) {
+            let Some(opp) = s.opportunities.get_mut(id) else {
                 return Err(opp_not_found(id));
-            }
+            };
+            set_field(opp, "updatedAt", json!(now));
             s.feedback
                 .entry(id.to_owned())
                 .or_default()
@@ -1113,6 +1192,55 @@ impl Shared {
         });
         match res {
             Ok(()) => Reply::ok(StatusCode::CREATED, json!({ "data": feedback })),
+            Err(r) => r,
+        }
+    }
+
+    fn delete_feedback(&self, id: &str, feedback_id: &str) -> Reply {
+        let res = self.write(|s| {
+            let Some(opp) = s.opportunities.get_mut(id) else {
+                return Err(opp_not_found(id));
+            };
+            let forms = s.feedback.entry(id.to_owned()).or_default();
+            let before = forms.len();
+            forms.retain(|f| f.get("id").and_then(Value::as_str) != Some(feedback_id));
+            if forms.len() == before {
+                return Err(Reply::not_found(format!(
+                    "feedback {feedback_id:?} not found"
+                )));
+            }
+            set_field(opp, "updatedAt", json!(now_ms()));
+            Ok(())
+        });
+        match res {
+            Ok(()) => Reply::ok(StatusCode::NO_CONTENT, Value::Null),
+            Err(r) => r,
+        }
+    }
+
+    fn archive(&self, id: &str, body: Option<&Value>) -> Reply {
+        let archived = match body.and_then(|b| b.get("reason")) {
+            Some(Value::String(r)) if !r.trim().is_empty() => {
+                json!({ "reason": r, "archivedAt": now_ms() })
+            }
+            Some(Value::Null) => Value::Null,
+            _ => {
+                return Reply::bad_request(
+                    "`reason` (an archive reason id, or null to restore) is required",
+                )
+            }
+        };
+        let res = self.write(|s| {
+            let opp = s
+                .opportunities
+                .get_mut(id)
+                .ok_or_else(|| opp_not_found(id))?;
+            set_field(opp, "archived", archived.clone());
+            set_field(opp, "updatedAt", json!(now_ms()));
+            Ok(opp.clone())
+        });
+        match res {
+            Ok(opp) => Reply::ok(StatusCode::OK, json!({ "data": opp })),
             Err(r) => r,
         }
     }
@@ -1201,6 +1329,63 @@ fn set_field(obj: &mut Value, key: &str, value: Value) {
 }
 
 /// Checks an opportunity object and fills the fields Lever always has.
+/// The opportunity with its application objects in place of their ids
+/// (`expand=applications`).
+fn expand_applications(store: &Store, opp: &Value) -> Value {
+    let mut opp = opp.clone();
+    if let Some(ids) = opp.get("applications").and_then(Value::as_array).cloned() {
+        let apps = store.resources.get("applications");
+        let expanded: Vec<Value> = ids
+            .iter()
+            .map(|a| {
+                a.as_str()
+                    .and_then(|aid| apps.and_then(|m| m.get(aid)))
+                    .cloned()
+                    .unwrap_or_else(|| a.clone())
+            })
+            .collect();
+        set_field(&mut opp, "applications", Value::Array(expanded));
+    }
+    opp
+}
+
+/// A submitted form's title and Lever `fields`: the template's fields, each
+/// with the submitted value (`null` when not answered); without a stored
+/// template, one field per submitted value.
+fn form_fields(template: Option<&Value>, values: &[Value]) -> (Value, Value) {
+    let value_of = |id: &str| {
+        values
+            .iter()
+            .find(|v| v.get("id").and_then(Value::as_str) == Some(id))
+            .and_then(|v| v.get("value"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    match template.and_then(|t| t.get("fields").and_then(Value::as_array).map(|f| (t, f))) {
+        Some((t, fields)) => {
+            let filled: Vec<Value> = fields
+                .iter()
+                .map(|f| {
+                    let mut f = f.clone();
+                    let id = f.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    set_field(&mut f, "value", value_of(&id));
+                    f
+                })
+                .collect();
+            (t.get("text").cloned().unwrap_or(Value::Null), Value::Array(filled))
+        }
+        None => (
+            Value::Null,
+            Value::Array(
+                values
+                    .iter()
+                    .map(|v| json!({ "id": v.get("id"), "type": "unknown", "text": v.get("id"), "value": v.get("value") }))
+                    .collect(),
+            ),
+        ),
+    }
+}
+
 fn normalize_opportunity(v: Value) -> Result<Value, String> {
     let Value::Object(mut obj) = v else {
         return Err("an opportunity must be a JSON object".into());

@@ -15,6 +15,7 @@
 //! | outcome | status | body |
 //! | --- | --- | --- |
 //! | produced and acknowledged by the broker | 202 | `{status: "accepted", interviewId, correlationId, partition, offset}` |
+//! | a rating webhook, its ratings acknowledged on the ratings topic | 202 | `{status: "accepted", ratings: N}` |
 //! | well-signed, but an event panelflow does not act on | 204 | — |
 //! | malformed payload (bad JSON, missing or empty ids, wrong types, non-http(s) media) | 400 | `{error: reason}` |
 //! | bad or missing signature; no secret configured for the source (fails closed) | 401 | `{error}` |
@@ -61,6 +62,10 @@ use crate::event::InterviewCompleted;
 pub enum Verdict {
     /// An interview to analyse: produce it (202 once acknowledged).
     Accept(InterviewCompleted),
+    /// Human ratings (a platform's rating webhook) to publish to
+    /// `[kafka] ratings_topic` for the calibration aggregates (202 once
+    /// every one is acknowledged).
+    Ratings(Vec<crate::dataflow::aggregates::records::RatingMessage>),
     /// Authentic, but not an event panelflow acts on (204).
     Ignore {
         /// The platform's event name.
@@ -368,6 +373,7 @@ async fn handle_webhook(
             tracing::info!(source = source.name(), event = %event, %reason, "webhook ignored");
             StatusCode::NO_CONTENT.into_response()
         }
+        Ok(Verdict::Ratings(ratings)) => publish_ratings(inner, source.name(), &ratings).await,
         Ok(Verdict::Accept(mut event)) => {
             event.region = event_region(&event, &inner.cfg);
             let topic = &inner.cfg.kafka.topic;
@@ -413,6 +419,46 @@ async fn handle_webhook(
             }
         }
     }
+}
+
+/// Publishes a rating webhook's ratings, keyed by candidate, and answers
+/// 202 once all are acknowledged, else 503: the platform retries, and the
+/// aggregates drop the ratings they already hold.
+async fn publish_ratings(
+    inner: &Inner,
+    source: &str,
+    ratings: &[crate::dataflow::aggregates::records::RatingMessage],
+) -> Response {
+    let topic = &inner.cfg.kafka.ratings_topic;
+    if topic.is_empty() {
+        inner.counters.ignored.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            source,
+            "ratings webhook ignored: no ratings topic configured"
+        );
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    for rating in ratings {
+        if let Err(e) = inner
+            .producer
+            .produce_json(topic, rating.candidate_id.as_str(), rating)
+            .await
+        {
+            inner.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(source, error = %e, "rating not acknowledged by the broker");
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("ratings not stored, retry later: {e}"),
+            );
+        }
+    }
+    inner.counters.accepted.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(source, ratings = ratings.len(), "ratings accepted");
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "accepted", "ratings": ratings.len() })),
+    )
+        .into_response()
 }
 
 /// The region an accepted event belongs to: the payload's own `region` (or

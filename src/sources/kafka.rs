@@ -74,19 +74,19 @@ pub enum KafkaIoError {
         /// The broker's answer.
         code: RDKafkaErrorCode,
     },
-    /// The event could not be serialized.
-    #[error("cannot serialize event {interview_id}: {source}")]
+    /// The record could not be serialized.
+    #[error("cannot serialize record {key}: {source}")]
     Serialize {
-        /// The event's interview id.
-        interview_id: String,
+        /// The record's key (an event's interview id).
+        key: String,
         /// Why.
         source: serde_json::Error,
     },
     /// The broker did not acknowledge the message in time, or refused it.
-    #[error("broker did not acknowledge event {interview_id} on {topic}: {source}")]
+    #[error("broker did not acknowledge record {key} on {topic}: {source}")]
     Delivery {
-        /// The event's interview id.
-        interview_id: String,
+        /// The record's key (an event's interview id).
+        key: String,
         /// The topic.
         topic: String,
         /// librdkafka's error (`MessageTimedOut` when the broker is down).
@@ -185,8 +185,15 @@ pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
         (kafka.topic.as_str(), kafka.partitions.max(1)),
         (kafka.dead_letter_topic.as_str(), kafka.partitions.max(1)),
     ];
-    if !kafka.scores_topic.is_empty() {
-        wanted.push((kafka.scores_topic.as_str(), kafka.partitions.max(1)));
+    for aggregate_input in [
+        &kafka.scores_topic,
+        &kafka.ratings_topic,
+        &kafka.decisions_topic,
+        &kafka.demographics_topic,
+    ] {
+        if !aggregate_input.is_empty() {
+            wanted.push((aggregate_input.as_str(), kafka.partitions.max(1)));
+        }
     }
     let replication = i32::try_from(broker_count.clamp(1, 3)).unwrap_or(1);
     let mut missing = Vec::new();
@@ -246,11 +253,23 @@ pub async fn produce_event(
     topic: &str,
     event: &InterviewCompleted,
 ) -> Result<(i32, i64), KafkaIoError> {
-    let payload = serde_json::to_vec(event).map_err(|source| KafkaIoError::Serialize {
-        interview_id: event.interview_id.clone(),
+    produce_json(producer, topic, event.key(), event).await
+}
+
+/// Produces one record as JSON to `topic` under `key` and waits for the
+/// broker's acknowledgement; what [`produce_event`] does for any record
+/// (the aggregates' ratings, decisions and demographics).
+pub async fn produce_json<T: serde::Serialize + ?Sized>(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    value: &T,
+) -> Result<(i32, i64), KafkaIoError> {
+    let payload = serde_json::to_vec(value).map_err(|source| KafkaIoError::Serialize {
+        key: key.to_string(),
         source,
     })?;
-    let record = FutureRecord::to(topic).key(event.key()).payload(&payload);
+    let record = FutureRecord::to(topic).key(key).payload(&payload);
     // Queue time-out: how long to wait for room in a full local queue.
     let send = producer.send(record, Duration::from_secs(1));
     // librdkafka always answers within message.timeout.ms; the outer bound
@@ -259,12 +278,12 @@ pub async fn produce_event(
     match tokio::time::timeout(outer, send).await {
         Ok(Ok(delivery)) => Ok((delivery.partition, delivery.offset)),
         Ok(Err((source, _msg))) => Err(KafkaIoError::Delivery {
-            interview_id: event.interview_id.clone(),
+            key: key.to_string(),
             topic: topic.to_string(),
             source,
         }),
         Err(_) => Err(KafkaIoError::Delivery {
-            interview_id: event.interview_id.clone(),
+            key: key.to_string(),
             topic: topic.to_string(),
             source: KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut),
         }),
@@ -344,8 +363,19 @@ impl EventProducer {
         topic: &str,
         event: &InterviewCompleted,
     ) -> Result<(i32, i64), KafkaIoError> {
+        self.produce_json(topic, event.key(), event).await
+    }
+
+    /// [`produce_json`] with the current producer, replaced after a failed
+    /// delivery like [`EventProducer::produce_event`].
+    pub async fn produce_json<T: serde::Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        key: &str,
+        value: &T,
+    ) -> Result<(i32, i64), KafkaIoError> {
         let (generation, producer) = self.current();
-        let result = produce_event(&producer, topic, event).await;
+        let result = produce_json(&producer, topic, key, value).await;
         if let Err(KafkaIoError::Delivery { .. }) = &result {
             drop(producer);
             if let Some(old) = self.replace(generation) {
@@ -399,14 +429,17 @@ mod tests {
             topic: "t.events".into(),
             dead_letter_topic: "t.dead".into(),
             scores_topic: "t.scores".into(),
+            ratings_topic: "t.ratings".into(),
+            decisions_topic: "t.decisions".into(),
+            demographics_topic: "t.demographics".into(),
             partitions: 3,
             ..KafkaSection::default()
         };
         // The mock broker has no CreateTopics API: create them its way, and
         // check that ensure_topics finds them and asks for nothing.
-        mock.create_topic("t.events", 3, 1).unwrap();
-        mock.create_topic("t.dead", 3, 1).unwrap();
-        mock.create_topic("t.scores", 3, 1).unwrap();
+        for t in ["events", "dead", "scores", "ratings", "decisions", "demographics"] {
+            mock.create_topic(&format!("t.{t}"), 3, 1).unwrap();
+        }
         ensure_topics(&k).await.unwrap();
 
         let producer: FutureProducer = producer_config(&k).create().unwrap();

@@ -5,7 +5,12 @@
 //! `InterviewAccepted`, `InterviewCompleted`, `InterviewDeleted`,
 //! `InterviewExpired`, `InterviewRescheduled`, `InterviewReset`,
 //! `InterviewRated`, `JobCreated`, `JobUpdated`, `JobDeleted`). panelflow
-//! acts on `InterviewCompleted` and answers every other event 204. Sample:
+//! acts on `InterviewCompleted` (the interview to analyse) and
+//! `InterviewRated` (the evaluators' star ratings, published as human
+//! ratings for the calibration aggregates, see [`ratings`](super::ratings):
+//! `data.ratings[]` per evaluator `{user_uuid|user, rating, created_at}`,
+//! else `data.rating` by `data.rated_by`), and answers every other event
+//! 204. Sample:
 //! `schemas/webhooks/sparkhire.json`, schema:
 //! `schemas/webhook_sparkhire.schema.json`:
 //!
@@ -36,13 +41,17 @@ use super::provider::{
     answer_media, check_event_time, first_id, first_text, first_time, lever_ids, objects,
     optional_array, optional_object, questions_of, unmapped, verify_shared_secret,
 };
+use super::ratings::{ratings_of, RatedInterview, RatingFields};
 use crate::event::{InterviewCompleted, MediaItem};
 
 /// The source's name: its route and its secret `PANELFLOW_SPARKHIRE_SECRET`.
 pub const SOURCE: &str = "sparkhire";
 
-/// The Spark Hire event panelflow acts on.
+/// The Spark Hire event panelflow analyses.
 pub const ACTED_ON: &str = "InterviewCompleted";
+
+/// The Spark Hire event whose ratings feed the calibration aggregates.
+pub const RATED: &str = "InterviewRated";
 
 /// Spark Hire's webhooks, for the HTTP dispatcher.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,9 +76,11 @@ pub fn parse(
 ) -> Result<Verdict, SourceError> {
     let root = parse_object(body)?;
     let event_name = require_id(&root, "event", "")?;
-    if event_name != ACTED_ON {
+    if event_name != ACTED_ON && event_name != RATED {
         return Ok(Verdict::Ignore {
-            reason: format!("panelflow acts on the Spark Hire event `{ACTED_ON}` only"),
+            reason: format!(
+                "panelflow acts on the Spark Hire events `{ACTED_ON}` and `{RATED}` only"
+            ),
             event: event_name,
         });
     }
@@ -82,13 +93,29 @@ pub fn parse(
     }
     places.push((data, "data."));
     let (opportunity_id, candidate_id) = lever_ids(&places)?;
+    let interview_id = format!("{SOURCE}:{uuid}");
+    if event_name == RATED {
+        let about = RatedInterview {
+            source: SOURCE,
+            interview_id,
+            candidate_id,
+            posting_id: RatedInterview::posting_in(&places)?,
+            event_time: triggered_at.map(|t| t.to_rfc3339()),
+        };
+        let fields = RatingFields {
+            list: "ratings",
+            single: "rating",
+            single_by: "rated_by",
+            single_at: &["rated_at", "updated_at"],
+        };
+        return Ok(Verdict::Ratings(ratings_of(data, "data.", fields, &about)?));
+    }
     let media = interview_media(data, "data.")?;
     if media.is_empty() {
         return Err(SourceError::Malformed(
             "`data.questions` holds no answered question (`response.video_url`)".into(),
         ));
     }
-    let interview_id = format!("{SOURCE}:{uuid}");
     let mut event =
         InterviewCompleted::new(SOURCE, &interview_id, &candidate_id, &opportunity_id, media);
     event.questions = questions_of(&event.media);
@@ -191,8 +218,52 @@ mod tests {
     }
 
     #[test]
+    fn interview_rated_becomes_one_rating_per_evaluator() {
+        let mut v = sample();
+        v["event"] = json!("InterviewRated");
+        v["data"]["metadata"]["lever_posting_id"] = json!("post-9");
+        v["data"]["ratings"] = json!([
+            {"user_uuid": "ev-1", "rating": 5, "created_at": "2025-03-01T09:30:00Z"},
+            {"user": {"uuid": "ev-2", "email": "e2@example.com"}, "rating": 2},
+        ]);
+        let Verdict::Ratings(r) = run(&v).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].reviewer_id.as_str(), "ev-1");
+        assert_eq!(r[0].rating, 4);
+        assert_eq!(r[1].reviewer_id.as_str(), "ev-2");
+        assert_eq!(r[1].rating, 2);
+        for m in &r {
+            assert_eq!(m.source.as_str(), "sparkhire");
+            assert_eq!(m.posting_id.as_str(), "post-9");
+            assert_eq!(
+                m.candidate_id.as_str(),
+                "267fe680-1f20-5aa8-98db-74c734fba18b"
+            );
+            assert_eq!(m.competency.as_str(), "overall");
+            assert!(m.interview_id.as_ref().unwrap().starts_with("sparkhire:"));
+            assert!(m.validate().is_ok());
+        }
+        // The interview's own `rating` by `rated_by` when no list is sent.
+        v["data"]["ratings"] = json!([]);
+        v["data"]["rating"] = json!(3);
+        v["data"]["rated_by"] = json!({"uuid": "ev-3"});
+        let Verdict::Ratings(r) = run(&v).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (r.len(), r[0].reviewer_id.as_str(), r[0].rating),
+            (1, "ev-3", 3)
+        );
+        // A rating off the five-star scale is refused.
+        v["data"]["rating"] = json!(7);
+        assert!(reason(run(&v)).contains("from 1 to 5"));
+    }
+
+    #[test]
     fn other_events_are_ignored() {
-        for name in ["InterviewCreated", "InterviewRated", "JobUpdated"] {
+        for name in ["InterviewCreated", "InterviewExpired", "JobUpdated"] {
             let mut v = sample();
             v["event"] = json!(name);
             assert!(matches!(run(&v), Ok(Verdict::Ignore { event, .. }) if event == name));

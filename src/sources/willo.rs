@@ -16,7 +16,11 @@
 //!                              "media_url": "https://…", "media_expires_at": "…" } ] } }
 //! ```
 //!
-//! - `trigger` other than `new_response` → 204 (`Ignore`).
+//! - `new_score` (a reviewer scored the participant) → human ratings for
+//!   the calibration aggregates (see [`ratings`](super::ratings)):
+//!   `data.scores[]` per reviewer `{user: {key|email}, score, criterion?,
+//!   question?, created?}`, else `data.score` by `data.scored_by`.
+//! - any other `trigger` → 204 (`Ignore`).
 //! - The interview id is `willo:<participant key>` (stable across
 //!   redeliveries); `source_ref` is the participant key, for reading the
 //!   participant again when its signed media URLs expire.
@@ -39,13 +43,17 @@ use super::provider::{
     answer_media, check_event_time, first_id, first_text, first_time, lever_ids, objects,
     optional_array, optional_object, questions_of, unmapped, verify_shared_secret,
 };
+use super::ratings::{ratings_of, RatedInterview, RatingFields};
 use crate::event::{InterviewCompleted, MediaItem};
 
 /// The source's name: its route and its secret `PANELFLOW_WILLO_SECRET`.
 pub const SOURCE: &str = "willo";
 
-/// The Willo trigger panelflow acts on.
+/// The Willo trigger panelflow analyses.
 pub const ACTED_ON: &str = "new_response";
+
+/// The Willo trigger whose scores feed the calibration aggregates.
+pub const SCORED: &str = "new_score";
 
 /// Willo's webhooks, for the HTTP dispatcher.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,9 +78,11 @@ pub fn parse(
 ) -> Result<Verdict, SourceError> {
     let root = parse_object(body)?;
     let trigger = require_id(&root, "trigger", "")?;
-    if trigger != ACTED_ON {
+    if trigger != ACTED_ON && trigger != SCORED {
         return Ok(Verdict::Ignore {
-            reason: format!("panelflow acts on the Willo trigger `{ACTED_ON}` only"),
+            reason: format!(
+                "panelflow acts on the Willo triggers `{ACTED_ON}` and `{SCORED}` only"
+            ),
             event: trigger,
         });
     }
@@ -85,6 +95,22 @@ pub fn parse(
     }
     places.push((data, "data."));
     let (opportunity_id, candidate_id) = lever_ids(&places)?;
+    if trigger == SCORED {
+        let about = RatedInterview {
+            source: SOURCE,
+            interview_id: format!("{SOURCE}:{key}"),
+            candidate_id,
+            posting_id: RatedInterview::posting_in(&places)?,
+            event_time: triggered_at.map(|t| t.to_rfc3339()),
+        };
+        let fields = RatingFields {
+            list: "scores",
+            single: "score",
+            single_by: "scored_by",
+            single_at: &["scored_at"],
+        };
+        return Ok(Verdict::Ratings(ratings_of(data, "data.", fields, &about)?));
+    }
     let media = participant_media(data, "data.")?;
     if media.is_empty() {
         return Err(SourceError::Malformed(
@@ -214,6 +240,50 @@ mod tests {
             (again.interview_id, again.correlation_id),
             (e.interview_id, e.correlation_id)
         );
+    }
+
+    #[test]
+    fn new_score_becomes_ratings_of_the_same_interview() {
+        let Verdict::Accept(e) = run(&sample()).unwrap() else {
+            panic!()
+        };
+        let mut v = sample();
+        v["trigger"] = json!("new_score");
+        v["data"]["scores"] = json!([
+            {"user": {"key": "usr_A"}, "score": 4, "criterion": "Empathy", "created": "2025-03-01T09:59:00Z"},
+            {"user": {"email": "b@example.com"}, "score": 1, "question": {"key": "sup-q2"}},
+        ]);
+        let Verdict::Ratings(r) = run(&v).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (
+                r[0].reviewer_id.as_str(),
+                r[0].competency.as_str(),
+                r[0].rating
+            ),
+            ("usr_A", "empathy", 3)
+        );
+        assert_eq!(
+            (
+                r[1].reviewer_id.as_str(),
+                r[1].competency.as_str(),
+                r[1].rating
+            ),
+            ("b@example.com", "question:sup-q2", 1)
+        );
+        for m in &r {
+            assert_eq!(
+                m.interview_id.as_ref().map(|s| s.as_str()),
+                Some(e.interview_id.as_str())
+            );
+            assert_eq!(m.candidate_id.as_str(), e.candidate_id);
+            assert_eq!(m.posting_id.as_str(), "unassigned");
+            assert!(m.validate().is_ok());
+        }
+        v["data"]["scores"] = json!([{"user": {"key": "usr_A"}, "score": 0}]);
+        assert!(matches!(run(&v), Err(SourceError::Malformed(_))));
     }
 
     #[test]

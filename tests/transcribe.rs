@@ -180,3 +180,65 @@ fn dataset_word_error_rate_stays_low() {
     );
     assert!(wer < 0.15, "dataset WER {wer:.3}");
 }
+
+/// Workers share a recording's voice segments: one file on two workers is
+/// decoded by both, and gives the transcript one worker gives (same
+/// segments, same text); a bad file beside it fails alone.
+#[test]
+fn two_workers_share_one_recording_and_agree_with_one() {
+    use panelflow::speech::moonshine::BatchLimits;
+    use panelflow::speech::parallel::transcribe_files;
+    use panelflow::speech::transcriber::TranscriberOptions;
+    let junk = tempfile::Builder::new().suffix(".wav").tempfile().unwrap();
+    std::fs::write(junk.path(), b"RIFF-not-really").unwrap();
+    let opts = TranscriberOptions {
+        // Small batches: the reader fills the pool past its high-water mark
+        // and the other worker has batches to take while it reads.
+        batch: BatchLimits {
+            max_segments: 2,
+            ..BatchLimits::default()
+        },
+        ..TranscriberOptions::default()
+    };
+    let one_file = vec![dataset("interviews/swe-01.mp4")];
+    let alone = transcribe_files(&opts, &one_file, 1).unwrap();
+    let shared = transcribe_files(&opts, &one_file, 2).unwrap();
+    let (a, b) = (
+        alone.results[0].as_ref().unwrap(),
+        shared.results[0].as_ref().unwrap(),
+    );
+    assert!(a.segments.len() >= 5, "{} segments", a.segments.len());
+    assert_eq!(a.text, b.text);
+    let times = |t: &panelflow::speech::Transcript| {
+        t.segments
+            .iter()
+            .map(|s| (s.start, s.end))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(times(a), times(b));
+    assert_eq!(shared.decoded_by_worker.len(), 2);
+    assert!(
+        shared.decoded_by_worker.iter().all(|n| *n > 0),
+        "both workers decode the one recording: {:?}",
+        shared.decoded_by_worker
+    );
+    assert_eq!(
+        shared.decoded_by_worker.iter().sum::<usize>(),
+        alone.decoded_by_worker.iter().sum::<usize>()
+    );
+
+    let mixed = vec![
+        dataset("interviews/sales-01.webm"),
+        junk.path().to_path_buf(),
+        dataset("real/jfk.flac"),
+    ];
+    let run = transcribe_files(&opts, &mixed, 2).unwrap();
+    assert!(run.results[0].as_ref().unwrap().text.len() > 100);
+    assert!(run.results[1].is_err(), "{:?}", run.results[1]);
+    assert!(run.results[2]
+        .as_ref()
+        .unwrap()
+        .text
+        .to_lowercase()
+        .contains("fellow americans"));
+}

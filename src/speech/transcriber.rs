@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::moonshine::{BatchLimits, Encoded, ModelInfo, Moonshine};
+use super::moonshine::{BatchLimits, Decoded, Encoded, ModelInfo, Moonshine};
 use super::{Segment, SpeechError, Transcript};
 use crate::media::decode::AudioDecoder;
 use crate::media::resample::To16k;
@@ -116,7 +116,7 @@ struct InFlight<K> {
 
 /// A voice segment of a recording in progress: start and end (s), and its
 /// text and confidence once decoded.
-type Pending = (f64, f64, Option<(String, f64)>);
+pub(crate) type Pending = (f64, f64, Option<(String, f64)>);
 
 /// An encoded segment waiting for the decoder: (recording slot, segment index, states).
 type Queued = (usize, usize, Encoded);
@@ -253,6 +253,34 @@ impl Transcriber {
     where
         F: FnMut(K, Result<Transcript, SpeechError>),
     {
+        let duration_s = self.stream_voice(path, |t, closed| {
+            t.enqueue(closed, slot, slots, queue)?;
+            let frames: usize = queue.iter().map(|(_, _, e)| e.frames()).sum();
+            if queue.len() >= flush_segments || frames >= flush_frames {
+                t.flush(queue, slots);
+                t.finish_ready(slots, done);
+                if let Some(Some(InFlight { error: Some(_), .. })) = slots.get(slot) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })?;
+        if let Some(Some(f)) = slots.get_mut(slot) {
+            f.duration_s = duration_s;
+        }
+        Ok(())
+    }
+
+    /// Streams a recording through decode → 16 kHz → voice activity, calling
+    /// `each` with the voice segments each chunk of audio closes (drained by
+    /// `each`, which may use the transcriber meanwhile and returns whether to
+    /// go on). Returns the recording's duration in seconds (0 when `each`
+    /// stopped early). Refuses recordings longer than the limit, by their
+    /// declared duration before reading, else when the audio passes it.
+    pub fn stream_voice<F>(&mut self, path: &Path, mut each: F) -> Result<f64, SpeechError>
+    where
+        F: FnMut(&mut Self, &mut Vec<SpeechSegment>) -> Result<bool, SpeechError>,
+    {
         let mut decoder = AudioDecoder::open(path)?;
         if let Some(declared) = decoder.declared_duration_s() {
             if declared > self.max_duration_s {
@@ -284,14 +312,8 @@ impl Transcriber {
             let started = Instant::now();
             closed.extend(self.segmenter.push(&audio)?);
             self.times.vad_s += started.elapsed().as_secs_f64();
-            self.enqueue(&mut closed, slot, slots, queue)?;
-            let frames: usize = queue.iter().map(|(_, _, e)| e.frames()).sum();
-            if queue.len() >= flush_segments || frames >= flush_frames {
-                self.flush(queue, slots);
-                self.finish_ready(slots, done);
-                if let Some(Some(InFlight { error: Some(_), .. })) = slots.get(slot) {
-                    return Ok(());
-                }
+            if !each(self, &mut closed)? {
+                return Ok(0.0);
             }
         }
         let tail = resampler.finish()?;
@@ -300,11 +322,31 @@ impl Transcriber {
         closed.extend(self.segmenter.push(&tail)?);
         closed.extend(self.segmenter.finish()?);
         self.times.vad_s += started.elapsed().as_secs_f64();
-        self.enqueue(&mut closed, slot, slots, queue)?;
-        if let Some(Some(f)) = slots.get_mut(slot) {
-            f.duration_s = total as f64 / SAMPLE_RATE as f64;
-        }
-        Ok(())
+        each(self, &mut closed)?;
+        Ok(total as f64 / SAMPLE_RATE as f64)
+    }
+
+    /// Runs one voice segment's audio through the encoder (timed as the
+    /// encoder stage).
+    pub fn encode_segment(&mut self, samples: &[f32]) -> Result<Encoded, SpeechError> {
+        let started = Instant::now();
+        let encoded = self.asr.encode(samples);
+        self.times.encoder_s += started.elapsed().as_secs_f64();
+        encoded
+    }
+
+    /// Decodes encoded segments in batches (timed as the decoder stage);
+    /// one result per segment, in order.
+    pub fn decode_segments(&mut self, encoded: &[Encoded]) -> Result<Vec<Decoded>, SpeechError> {
+        let started = Instant::now();
+        let decoded = self.asr.decode_batch(encoded);
+        self.times.decoder_s += started.elapsed().as_secs_f64();
+        decoded
+    }
+
+    /// The name the transcripts give the model: `name (version)`.
+    pub fn model_label(&self) -> String {
+        format!("{} ({})", self.asr.info().name, self.asr.info().version)
     }
 
     /// Encodes closed voice segments into the queue.
@@ -322,9 +364,7 @@ impl Transcriber {
             if let Some(tap) = self.tap.as_mut() {
                 tap(&speech);
             }
-            let started = Instant::now();
-            let encoded = self.asr.encode(&speech.samples)?;
-            self.times.encoder_s += started.elapsed().as_secs_f64();
+            let encoded = self.encode_segment(&speech.samples)?;
             file.segments
                 .push((round_ms(speech.start_s()), round_ms(speech.end_s()), None));
             file.outstanding += 1;
@@ -340,10 +380,7 @@ impl Transcriber {
             .into_iter()
             .map(|(slot, seg, e)| ((slot, seg), e))
             .unzip();
-        let started = Instant::now();
-        let decoded = self.asr.decode_batch(&encoded);
-        self.times.decoder_s += started.elapsed().as_secs_f64();
-        match decoded {
+        match self.decode_segments(&encoded) {
             Ok(decoded) => {
                 for ((slot, seg), d) in owners.into_iter().zip(decoded) {
                     if let Some(Some(f)) = slots.get_mut(slot) {
@@ -383,38 +420,44 @@ impl Transcriber {
                 done(file.key, Err(e));
                 continue;
             }
-            let segments: Vec<Segment> = file
-                .segments
-                .into_iter()
-                .filter_map(|(start, end, decoded)| {
-                    let (text, confidence) = decoded?;
-                    (!text.is_empty()).then_some(Segment {
-                        start,
-                        end,
-                        text,
-                        confidence,
-                    })
-                })
-                .collect();
-            let text = segments
-                .iter()
-                .map(|s| s.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
             done(
                 file.key,
-                Ok(Transcript {
-                    duration_s: file.duration_s,
-                    language: "en".into(),
-                    model: format!("{} ({})", self.asr.info().name, self.asr.info().version),
-                    segments,
-                    text,
-                }),
+                Ok(assemble(file.segments, file.duration_s, self.model_label())),
             );
         }
     }
 }
 
-fn round_ms(s: f64) -> f64 {
+/// A transcript from a recording's voice segments in order (start, end and
+/// the decoded text with its confidence; empty texts are left out).
+pub(crate) fn assemble(segments: Vec<Pending>, duration_s: f64, model: String) -> Transcript {
+    let segments: Vec<Segment> = segments
+        .into_iter()
+        .filter_map(|(start, end, decoded)| {
+            let (text, confidence) = decoded?;
+            (!text.is_empty()).then_some(Segment {
+                start,
+                end,
+                text,
+                confidence,
+            })
+        })
+        .collect();
+    let text = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Transcript {
+        duration_s,
+        language: "en".into(),
+        model,
+        segments,
+        text,
+    }
+}
+
+/// Milliseconds precision for segment times.
+pub(crate) fn round_ms(s: f64) -> f64 {
     (s * 1000.0).round() / 1000.0
 }

@@ -23,6 +23,18 @@
 //! built), `ASR_COMPARE_BEFORE` / `ASR_COMPARE_BEFORE_HOME` (an older
 //! panelflow binary and its cache folder, to measure "before" in the same
 //! run), `ASR_COMPARE_ONLY` (`dataset` or `long`).
+//!
+//! Figures on the 2-core machine, 26 Nov 2026 (`bash benches/asr_compare.sh`,
+//! load average 1.4–1.9 throughout; medians of the rounds):
+//!
+//! | workload | faster-whisper | panelflow 1 worker × 2 threads | panelflow 2 workers × 1 thread |
+//! | --- | --- | --- | --- |
+//! | dataset (16 files, 451 s) | 12.29× real time, WER 20.51 % | 29.15× (2.37×), WER 20.13 % | 41.42× (**3.37×**), WER 20.13 % |
+//! | 31-minute interview | 14.54×, WER 11.88 % | 35.47× (2.44×), WER 11.92 % | 54.41× (**3.74×**), WER 11.92 % |
+//!
+//! Before the workers shared a recording's voice segments, a long recording
+//! ran on one worker: the 1 worker × 2 threads row is that figure (a quieter
+//! run of it gave 43.01× against faster-whisper's 13.45×, 3.20×).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -433,7 +433,7 @@ fn willo_case() -> Case {
         })
         .collect();
     let mut ignored = valid.clone();
-    ignored["trigger"] = json!("new_score");
+    ignored["trigger"] = json!("stage_change");
     let mut malformed = valid.clone();
     malformed["data"]["metadata"] = json!({"note": "no Lever ids"});
     Case {
@@ -466,7 +466,7 @@ fn sparkhire_case() -> Case {
         })
         .collect();
     let mut ignored = valid.clone();
-    ignored["event"] = json!("InterviewRated");
+    ignored["event"] = json!("InterviewExpired");
     let mut malformed = valid.clone();
     malformed["data"]["questions"] = json!("three videos");
     Case {

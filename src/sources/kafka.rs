@@ -437,7 +437,14 @@ mod tests {
         };
         // The mock broker has no CreateTopics API: create them its way, and
         // check that ensure_topics finds them and asks for nothing.
-        for t in ["events", "dead", "scores", "ratings", "decisions", "demographics"] {
+        for t in [
+            "events",
+            "dead",
+            "scores",
+            "ratings",
+            "decisions",
+            "demographics",
+        ] {
             mock.create_topic(&format!("t.{t}"), 3, 1).unwrap();
         }
         ensure_topics(&k).await.unwrap();

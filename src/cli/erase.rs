@@ -81,7 +81,10 @@ pub fn run(args: &EraseArgs) -> anyhow::Result<()> {
                 ),
             }
         }
-        println!("  not covered: Kafka topics until retention, backups, Lever itself");
+        println!(
+            "  not covered: Kafka topics (the event topics until their retention; the aggregates' \
+             input topics keep records for rebuilds, where the retractions cancel them), backups, Lever itself"
+        );
     }
     Ok(())
 }

@@ -22,7 +22,10 @@
 //!
 //! Erasing twice is harmless: the second run finds nothing and records it.
 //! Not covered (see the report of `panelflow erase`): copies outside these
-//! folders — Kafka topics until their retention passes, backups, Lever itself.
+//! folders — Kafka topics (the event topics until their retention passes;
+//! the aggregates' input topics are kept, since the aggregator rebuilds from
+//! them, and there the published retractions cancel the candidate's
+//! records), backups, Lever itself.
 //! A running aggregates process records the retractions it reads in its
 //! input tables: erase again once it has caught up to remove those rows too.
 

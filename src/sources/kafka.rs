@@ -39,6 +39,13 @@ pub const MESSAGE_TIMEOUT_MS: u64 = 5000;
 /// Time-out of metadata and admin requests.
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The retention the aggregates' input topics are created with: none
+/// (`retention.ms = -1`). `panelflow aggregate` rebuilds every aggregate
+/// from these topics when it starts, so a record that expired would
+/// silently leave the audits; an erased candidate's records are cancelled
+/// there by the retractions `panelflow erase` publishes.
+pub const AGGREGATE_INPUT_RETENTION: (&str, &str) = ("retention.ms", "-1");
+
 /// Errors talking to Kafka.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaIoError {
@@ -181,9 +188,14 @@ pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
     })?;
     let (broker_count, topics) = existing;
 
+    // (name, partitions, kept for the aggregates' rebuilds)
     let mut wanted = vec![
-        (kafka.topic.as_str(), kafka.partitions.max(1)),
-        (kafka.dead_letter_topic.as_str(), kafka.partitions.max(1)),
+        (kafka.topic.as_str(), kafka.partitions.max(1), false),
+        (
+            kafka.dead_letter_topic.as_str(),
+            kafka.partitions.max(1),
+            false,
+        ),
     ];
     for aggregate_input in [
         &kafka.scores_topic,
@@ -192,12 +204,12 @@ pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
         &kafka.demographics_topic,
     ] {
         if !aggregate_input.is_empty() {
-            wanted.push((aggregate_input.as_str(), kafka.partitions.max(1)));
+            wanted.push((aggregate_input.as_str(), kafka.partitions.max(1), true));
         }
     }
     let replication = i32::try_from(broker_count.clamp(1, 3)).unwrap_or(1);
     let mut missing = Vec::new();
-    for (name, partitions) in wanted {
+    for (name, partitions, kept) in wanted {
         match topics.iter().find(|(t, n)| t == name && *n > 0) {
             Some((_, n)) => {
                 if name == kafka.topic && (*n as i64) < i64::from(partitions) {
@@ -209,11 +221,14 @@ pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
                     );
                 }
             }
-            None => missing.push(NewTopic::new(
-                name,
-                partitions,
-                TopicReplication::Fixed(replication),
-            )),
+            None => {
+                let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replication));
+                missing.push(if kept {
+                    topic.set(AGGREGATE_INPUT_RETENTION.0, AGGREGATE_INPUT_RETENTION.1)
+                } else {
+                    topic
+                });
+            }
         }
     }
     if missing.is_empty() {

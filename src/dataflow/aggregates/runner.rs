@@ -201,11 +201,20 @@ pub async fn ensure_topics(
             })
     })
     .await??;
+    let (key, keep) = crate::sources::kafka::AGGREGATE_INPUT_RETENTION;
     let missing: Vec<NewTopic> = wanted
         .iter()
         .filter(|t| !existing.contains(t))
-        .map(|t| NewTopic::new(t, kafka.partitions.max(1), TopicReplication::Fixed(1)))
+        .map(|t| {
+            let topic = NewTopic::new(t, kafka.partitions.max(1), TopicReplication::Fixed(1));
+            if *t == kafka.dead_letter_topic {
+                topic
+            } else {
+                topic.set(key, keep)
+            }
+        })
         .collect();
+    warn_on_expiring_inputs(&admin, &wanted[..Topic::ALL.len()], &existing).await;
     if missing.is_empty() {
         return Ok(());
     }
@@ -218,6 +227,51 @@ pub async fn ensure_topics(
         }
     }
     Ok(())
+}
+
+/// Warns about input topics that existed before and expire their records:
+/// the aggregator rebuilds from the topics at every start, so what expired
+/// would be missing from the audits after a restart. Best effort: a broker
+/// that cannot describe configs is only logged.
+async fn warn_on_expiring_inputs(
+    admin: &AdminClient<DefaultClientContext>,
+    inputs: &[String],
+    existing: &[String],
+) {
+    use rdkafka::admin::{ConfigResourceResult, ResourceSpecifier};
+    let present: Vec<ResourceSpecifier<'_>> = inputs
+        .iter()
+        .filter(|t| existing.contains(t))
+        .map(|t| ResourceSpecifier::Topic(t))
+        .collect();
+    if present.is_empty() {
+        return;
+    }
+    let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let described: Vec<ConfigResourceResult> =
+        match admin.describe_configs(present.iter(), &opts).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot describe the input topics' configs");
+                return;
+            }
+        };
+    for resource in described.into_iter().flatten() {
+        let retention = resource
+            .get(crate::sources::kafka::AGGREGATE_INPUT_RETENTION.0)
+            .and_then(|entry| entry.value.clone());
+        if let Some(ms) = retention
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|ms| *ms >= 0)
+        {
+            tracing::warn!(
+                topic = ?resource.specifier,
+                retention_ms = ms,
+                "an aggregates input topic expires records: the aggregates are rebuilt from it at every start, \
+                 so records past its retention would be missing after a restart (set retention.ms=-1)"
+            );
+        }
+    }
 }
 
 /// Counters of a running aggregator.

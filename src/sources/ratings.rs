@@ -79,6 +79,25 @@ pub struct RatedInterview {
 }
 
 impl RatedInterview {
+    /// The interview a platform's rating is about: its posting looked up in
+    /// `places` (object, path prefix; see [`RatedInterview::posting_in`]),
+    /// the event's time kept for ratings that carry none.
+    pub fn new(
+        source: &'static str,
+        interview_id: String,
+        candidate_id: String,
+        places: &[(&Map<String, Value>, &str)],
+        event_time: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Self, SourceError> {
+        Ok(Self {
+            source,
+            interview_id,
+            candidate_id,
+            posting_id: Self::posting_in(places)?,
+            event_time: event_time.map(|t| t.to_rfc3339()),
+        })
+    }
+
     /// The posting id found in `places` (object, path prefix), else
     /// [`UNASSIGNED_POSTING`].
     pub fn posting_in(places: &[(&Map<String, Value>, &str)]) -> Result<String, SourceError> {

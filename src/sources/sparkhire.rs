@@ -53,6 +53,14 @@ pub const ACTED_ON: &str = "InterviewCompleted";
 /// The Spark Hire event whose ratings feed the calibration aggregates.
 pub const RATED: &str = "InterviewRated";
 
+/// Where an `InterviewRated` interview holds its evaluators' ratings.
+const RATING_FIELDS: RatingFields = RatingFields {
+    list: "ratings",
+    single: "rating",
+    single_by: "rated_by",
+    single_at: &["rated_at", "updated_at"],
+};
+
 /// Spark Hire's webhooks, for the HTTP dispatcher.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SparkHireSource;
@@ -95,20 +103,13 @@ pub fn parse(
     let (opportunity_id, candidate_id) = lever_ids(&places)?;
     let interview_id = format!("{SOURCE}:{uuid}");
     if event_name == RATED {
-        let about = RatedInterview {
-            source: SOURCE,
-            interview_id,
-            candidate_id,
-            posting_id: RatedInterview::posting_in(&places)?,
-            event_time: triggered_at.map(|t| t.to_rfc3339()),
-        };
-        let fields = RatingFields {
-            list: "ratings",
-            single: "rating",
-            single_by: "rated_by",
-            single_at: &["rated_at", "updated_at"],
-        };
-        return Ok(Verdict::Ratings(ratings_of(data, "data.", fields, &about)?));
+        let about = RatedInterview::new(SOURCE, interview_id, candidate_id, &places, triggered_at)?;
+        return Ok(Verdict::Ratings(ratings_of(
+            data,
+            "data.",
+            RATING_FIELDS,
+            &about,
+        )?));
     }
     let media = interview_media(data, "data.")?;
     if media.is_empty() {

@@ -55,6 +55,14 @@ pub const ACTED_ON: &str = "new_response";
 /// The Willo trigger whose scores feed the calibration aggregates.
 pub const SCORED: &str = "new_score";
 
+/// Where a `new_score` participant holds its reviewers' scores.
+const SCORE_FIELDS: RatingFields = RatingFields {
+    list: "scores",
+    single: "score",
+    single_by: "scored_by",
+    single_at: &["scored_at"],
+};
+
 /// Willo's webhooks, for the HTTP dispatcher.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WilloSource;
@@ -96,20 +104,14 @@ pub fn parse(
     places.push((data, "data."));
     let (opportunity_id, candidate_id) = lever_ids(&places)?;
     if trigger == SCORED {
-        let about = RatedInterview {
-            source: SOURCE,
-            interview_id: format!("{SOURCE}:{key}"),
-            candidate_id,
-            posting_id: RatedInterview::posting_in(&places)?,
-            event_time: triggered_at.map(|t| t.to_rfc3339()),
-        };
-        let fields = RatingFields {
-            list: "scores",
-            single: "score",
-            single_by: "scored_by",
-            single_at: &["scored_at"],
-        };
-        return Ok(Verdict::Ratings(ratings_of(data, "data.", fields, &about)?));
+        let interview_id = format!("{SOURCE}:{key}");
+        let about = RatedInterview::new(SOURCE, interview_id, candidate_id, &places, triggered_at)?;
+        return Ok(Verdict::Ratings(ratings_of(
+            data,
+            "data.",
+            SCORE_FIELDS,
+            &about,
+        )?));
     }
     let media = participant_media(data, "data.")?;
     if media.is_empty() {

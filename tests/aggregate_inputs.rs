@@ -152,6 +152,9 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
             vec![
                 json!({"id": "eeo-1", "opportunityId": id(0), "contactId": contact(0), "gender": "Female", "race": "Asian", "createdAt": now}),
                 json!({"id": "eeo-2", "opportunityId": id(1), "gender": "Decline to self-identify", "race": "", "createdAt": now}),
+                // An answer on an opportunity not updated lately: the poller
+                // reads the opportunity for its candidate and posting.
+                json!({"id": "eeo-3", "opportunityId": id(5), "gender": "Male", "race": "White", "createdAt": now}),
             ],
         )
         .unwrap();
@@ -167,9 +170,9 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
     let mut poller = LeverPoller::new(&cfg, client.clone()).unwrap();
 
     // Round 1: 3 ratings each from Riley and Sam (none from panelflow's
-    // own scorecard), 3 decisions, 2 demographics.
+    // own scorecard), 3 decisions, 3 demographics.
     let first = round(&rt, &mut poller);
-    assert_eq!((first.inserted, first.retracted), (11, 0), "{first:?}");
+    assert_eq!((first.inserted, first.retracted), (12, 0), "{first:?}");
     let ratings = support::read_topic(&cfg.kafka.brokers, &cfg.kafka.ratings_topic);
     assert_eq!(ratings.len(), 6, "{ratings:#?}");
     let reviewers: BTreeSet<&str> = ratings
@@ -225,7 +228,7 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
     expected.sort();
     assert_eq!(by_candidate, expected);
     let demographics = support::read_topic(&cfg.kafka.brokers, &cfg.kafka.demographics_topic);
-    assert_eq!(demographics.len(), 2, "{demographics:?}");
+    assert_eq!(demographics.len(), 3, "{demographics:?}");
     for d in &demographics {
         support::schema::assert_valid("aggregates/demographics.schema.json", d);
         assert!(
@@ -233,6 +236,18 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
             "{d}"
         );
     }
+    let candidates: BTreeSet<&str> = demographics
+        .iter()
+        .filter_map(|d| d["candidate_id"].as_str())
+        .collect();
+    assert_eq!(
+        candidates,
+        BTreeSet::from([
+            contact(0).as_str(),
+            contact(1).as_str(),
+            contact(5).as_str()
+        ])
+    );
 
     // Round 2, nothing changed in Lever: nothing published.
     let second = round(&rt, &mut poller);

@@ -203,7 +203,7 @@ impl LeverPoller {
             let who = candidate_and_posting(opp);
             contacts.insert(id.to_owned(), who.clone());
             let mut records = Published::new();
-            for r in self.ratings(opp, forms, &who) {
+            for r in self.ratings(forms, &who) {
                 records.insert((Topic::Ratings, to_json(&r)?));
             }
             if let Some(d) = self.decision(opp, &who) {
@@ -218,6 +218,7 @@ impl LeverPoller {
             let who = contacts
                 .get(opp)
                 .cloned()
+                .or_else(|| read.eeo_opportunities.get(opp).map(candidate_and_posting))
                 .unwrap_or_else(|| eeo_ids(answer, opp));
             let d = demographics(answer, &who);
             wanted.insert(
@@ -322,7 +323,6 @@ impl LeverPoller {
     /// The human ratings in an opportunity's feedback forms.
     fn ratings(
         &self,
-        _opp: &Value,
         forms: &[Value],
         (candidate, posting): &(String, String),
     ) -> Vec<RatingMessage> {
@@ -444,6 +444,9 @@ impl LeverPoller {
 struct LeverRead {
     opportunities: Vec<(Value, Vec<Value>)>,
     eeo: Vec<Value>,
+    /// The opportunities of EEO answers that were not updated this round
+    /// (read for their candidate and posting).
+    eeo_opportunities: BTreeMap<String, Value>,
     stages: Vec<(String, String)>,
 }
 
@@ -499,9 +502,33 @@ fn read_lever(client: &LeverClient, since: i64, eeo: bool) -> anyhow::Result<Lev
     } else {
         Vec::new()
     };
+    let listed: BTreeSet<&str> = with_forms
+        .iter()
+        .filter_map(|(o, _)| o.get("id").and_then(Value::as_str))
+        .collect();
+    let mut eeo_opportunities = BTreeMap::new();
+    for answer in &eeo {
+        let Some(id) = answer.get("opportunityId").and_then(Value::as_str) else {
+            continue;
+        };
+        if listed.contains(id) || eeo_opportunities.contains_key(id) {
+            continue;
+        }
+        match client.get_object(&["opportunities", id], &[("expand", "applications")]) {
+            Ok(opp) => {
+                eeo_opportunities.insert(id.to_owned(), opp);
+            }
+            // Gone (deleted or anonymised): the answer's own ids are used.
+            Err(LeverError::Status { status: 404, .. }) => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading opportunity {id} of an EEO answer"))
+            }
+        }
+    }
     Ok(LeverRead {
         opportunities: with_forms,
         eeo,
+        eeo_opportunities,
         stages,
     })
 }

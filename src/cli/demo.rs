@@ -1,7 +1,8 @@
 //! `panelflow demo [--out DIR]`: starts what is not running (the Tansu
 //! broker, the Lever emulator, a media server over `datasets/`, ingest and
 //! the dataflow), posts the dataset's signed webhooks, waits for every
-//! interview, and says where everything went.
+//! interview, plays two panelists in Lever and polls it for their
+//! scorecards, and says where everything went.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -134,9 +135,10 @@ pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
 }
 
 /// What a demo writes under its output folder (and clears before it runs).
-const DEMO_PARTS: [&str; 8] = [
+const DEMO_PARTS: [&str; 9] = [
     "broker",
     "lever",
+    "lever_poll",
     "parquet",
     "review",
     "audit",
@@ -359,8 +361,115 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         "    {} -c \"import duckdb; duckdb.sql(\\\"select interview_id, outcome, round(duration_s,1) as s, words, round(words_per_minute) as wpm, failure_reason from read_parquet('{parquet}/interviews/**/*.parquet', hive_partitioning=true) order by interview_id\\\").show()\"",
         crate::paths::venv_python().display()
     );
+    let polled = rt.block_on(play_panel_and_poll(&lever, &cfg, &datasets, &out))?;
+    println!(
+        "  Lever poll:         {} opportunities read: {} records to the ratings, decisions and demographics topics",
+        polled.opportunities, polled.inserted
+    );
     crate::cli::simulate::populate_demo(&out, &cfg.kafka.brokers)?;
     Ok(())
+}
+
+/// The human side of the demo, through the real producer: the demo plays
+/// two panelists in the Lever emulator (scorecards on three candidates, one
+/// moved on to the on-site stage) and three candidates answer the EEO
+/// survey; then one round of `panelflow poll-lever` publishes what Lever now
+/// holds to the aggregates' topics.
+async fn play_panel_and_poll(
+    lever: &emulator::EmulatorHandle,
+    cfg: &PipelineConfig,
+    datasets: &Path,
+    out: &Path,
+) -> anyhow::Result<crate::sources::lever_poll::RoundStats> {
+    use crate::lever::client::{ClientOptions, LeverAuth, LeverClient};
+    let read = |name: &str| -> anyhow::Result<Vec<Value>> {
+        let path = datasets.join(name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("parsing {}", path.display()))?,
+        )
+    };
+    let stages = read("lever_stages.json")?;
+    let users = read("lever_users.json")?;
+    let opportunities = read("lever_opportunities.json")?;
+    lever.add_resources("stages", stages.clone())?;
+    lever.add_resources("applications", read("lever_applications.json")?)?;
+    lever.add_resources(
+        "feedback_templates",
+        vec![
+            json!({"id": "demo-onsite-scorecard", "text": "Video interview review", "fields": [
+                {"id": "rating", "type": "score-system", "text": "Rating"},
+                {"id": "skills", "type": "scorecard", "text": "Skills",
+                 "scores": [{"text": "Communication"}, {"text": "Problem solving"}]},
+            ]}),
+        ],
+    )?;
+    let stage_id = |text: &str| {
+        stages
+            .iter()
+            .find(|s| s["text"] == text)
+            .and_then(|s| s["id"].as_str())
+            .map(str::to_owned)
+            .with_context(|| format!("no {text:?} stage in lever_stages.json"))
+    };
+    let (video, onsite) = (
+        stage_id("One-way video interview")?,
+        stage_id("On-site interview")?,
+    );
+    let panelists: Vec<String> = users
+        .iter()
+        .filter_map(|u| u["id"].as_str().map(str::to_owned))
+        .take(2)
+        .collect();
+    let opportunity_ids: Vec<String> = opportunities
+        .iter()
+        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+        .take(3)
+        .collect();
+    let client = LeverClient::new(
+        &cfg.lever.base_url,
+        LeverAuth::ApiKey(DEMO_LEVER_KEY.into()),
+        ClientOptions::default(),
+    )?;
+    let mut cfg = cfg.clone();
+    cfg.lever.trigger_stages = vec![video];
+    cfg.lever_poll.state_file = Some(out.join("lever_poll").join("state.json"));
+    let now = chrono::Utc::now().timestamp_millis();
+    let answers = [
+        ("Female", "Asian"),
+        ("Male", "Black or African American"),
+        ("Female", "White"),
+    ];
+    let stats = tokio::task::spawn_blocking({
+        let client = client.clone();
+        move || -> anyhow::Result<Vec<Value>> {
+            let mut eeo = Vec::new();
+            for (i, opp) in opportunity_ids.iter().enumerate() {
+                for (j, panelist) in panelists.iter().enumerate() {
+                    let score = 2 + ((i + j) % 3) as i64; // 2..=4
+                    client.add_feedback(opp, panelist, json!({
+                        "baseTemplateId": "demo-onsite-scorecard",
+                        "fieldValues": [
+                            {"id": "rating", "value": format!("{score}")},
+                            {"id": "skills", "value": [{"score": score}, {"score": (score - 1).max(1)}]},
+                        ]
+                    }))?;
+                }
+                let (sex, race) = answers[i % answers.len()];
+                eeo.push(json!({"id": format!("demo-eeo-{i}"), "opportunityId": opp,
+                                "gender": sex, "race": race, "createdAt": now}));
+            }
+            if let (Some(first), Some(panelist)) = (opportunity_ids.first(), panelists.first()) {
+                client.change_stage(first, &onsite, Some(panelist))?;
+            }
+            Ok(eeo)
+        }
+    })
+    .await??;
+    lever.add_resources("eeo_responses", stats)?;
+    let mut poller = crate::sources::lever_poll::LeverPoller::new(&cfg, client)?;
+    poller.round().await
 }
 
 /// The demo's default output folder.

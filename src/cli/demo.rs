@@ -385,10 +385,7 @@ async fn play_panel_and_poll(
     let read = |name: &str| -> anyhow::Result<Vec<Value>> {
         let path = datasets.join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("parsing {}", path.display()))?,
-        )
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
     };
     let stages = read("lever_stages.json")?;
     let users = read("lever_users.json")?;

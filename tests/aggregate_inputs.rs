@@ -253,6 +253,28 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
     let second = round(&rt, &mut poller);
     assert_eq!((second.inserted, second.retracted), (0, 0), "{second:?}");
 
+    // Lever answering 503 past the client's retries: the round fails with
+    // the reason, and neither the state nor its cursor moves.
+    let saved = std::fs::read(&state).unwrap();
+    let impatient = LeverClient::new(
+        &stack.lever.base_url(),
+        LeverAuth::ApiKey(support::LEVER_KEY.into()),
+        ClientOptions {
+            max_attempts: 2,
+            base_backoff: Duration::from_millis(20),
+            limiter: Arc::new(panelflow::lever::ratelimit::TokenBucket::new(50.0, 50.0)),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    stack.lever.inject_faults(503, 1000).unwrap();
+    let failed = rt
+        .block_on(LeverPoller::new(&cfg, impatient).unwrap().round())
+        .unwrap_err();
+    stack.lever.inject_faults(503, 0).unwrap();
+    assert!(format!("{failed:#}").contains("503"), "{failed:#}");
+    assert_eq!(std::fs::read(&state).unwrap(), saved);
+
     // Sam's scorecard is deleted and the archive undone: round 3 retracts
     // Sam's 3 ratings and the archive decision. A crash right after
     // publishing (the state file not yet replaced) makes the restarted

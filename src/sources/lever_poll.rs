@@ -689,6 +689,13 @@ fn lever_score(v: &Value) -> Option<i64> {
 /// Runs `panelflow poll-lever`.
 pub fn run_cli(config: Option<&Path>, once: bool) -> anyhow::Result<()> {
     let cfg = crate::cli::run::load_config(config)?;
+    let has_key = std::env::var(&cfg.lever.api_key_env).is_ok_and(|k| !k.is_empty());
+    if cfg.lever.oauth.is_none() && !has_key {
+        anyhow::bail!(
+            "the Lever poller reads Lever's API: set ${} (or configure [lever.oauth])",
+            cfg.lever.api_key_env
+        );
+    }
     let limiter = Arc::new(crate::lever::ratelimit::TokenBucket::new(
         cfg.lever.rate_per_s,
         cfg.lever.burst,

@@ -23,6 +23,7 @@ use sha2::Sha256;
 const BOT: &str = "user-panelflow-bot";
 const RILEY: &str = "f923a86d-a0e6-5eec-b8ad-06a9171f5cef";
 const SAM: &str = "644718dd-4672-5cb0-bdf9-d6c235339208";
+const JORDAN: &str = "865c3a56-7b09-59d0-978a-2cbe50081cba";
 const VIDEO_STAGE: &str = "0a259136-7f72-5edd-852c-1968e25c3818";
 const ONSITE_STAGE: &str = "2260b0d3-aa09-5ab0-957e-6e1c88ae3b09";
 const TEMPLATE: &str = "tpl-onsite";
@@ -302,16 +303,24 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
     let third = round(&rt, &mut poller);
     assert_eq!((third.inserted, third.retracted), (0, 4), "{third:?}");
     std::fs::write(&state, before_round_3).unwrap();
-    let mut restarted = LeverPoller::new(&cfg, client).unwrap();
+    let mut restarted = LeverPoller::new(&cfg, client.clone()).unwrap();
     let again = round(&rt, &mut restarted);
     assert_eq!((again.inserted, again.retracted), (0, 4), "{again:?}");
-    assert_eq!(
-        round(&rt, &mut restarted),
-        RoundStats {
-            opportunities: again.opportunities,
-            ..RoundStats::default()
-        }
-    );
+    let quiet = round(&rt, &mut restarted);
+    assert_eq!((quiet.inserted, quiet.retracted), (0, 0), "{quiet:?}");
+
+    // A scorecard that does not count as an update of its opportunity (its
+    // `updatedAt` stays old): the opportunity is in flight, so a later round
+    // reads it again and finds the new panelist's ratings.
+    client
+        .add_feedback(&id(1), JORDAN, scorecard("3 - Hire", 3, 2))
+        .unwrap();
+    let mut unchanged = stack.lever.opportunity(&id(1)).unwrap();
+    unchanged["updatedAt"] = json!(1_700_000_000_000i64);
+    stack.lever.add_opportunities(vec![unchanged]).unwrap();
+    let revisit = round(&rt, &mut restarted);
+    assert!(revisit.revisited >= 1, "{revisit:?}");
+    assert_eq!((revisit.inserted, revisit.retracted), (3, 0), "{revisit:?}");
 
     // The platforms' rating webhooks, through the receiver.
     unsafe {
@@ -377,6 +386,7 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
     assert_eq!(
         held,
         vec![
+            json!({"reviewer_id": JORDAN, "source": "lever_feedback", "n": 3}),
             json!({"reviewer_id": RILEY, "source": "lever_feedback", "n": 3}),
             json!({"reviewer_id": "sh-evaluator-1", "source": "sparkhire", "n": 1}),
             json!({"reviewer_id": "willo-rev-1", "source": "willo", "n": 1}),

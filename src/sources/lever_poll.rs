@@ -6,7 +6,11 @@
 //! Lever sends no webhook for a submitted scorecard, so the poller asks:
 //! every `interval_s` it lists the opportunities updated since its last
 //! round (`GET /opportunities?updated_at_start=…&expand=applications`),
-//! reads each one's feedback (`GET /opportunities/:id/feedback`), and lists
+//! reads each one's feedback (`GET /opportunities/:id/feedback`) — and
+//! that of up to `revisit_per_round` opportunities *in flight* (seen in the
+//! last `in_flight_days`) that were not listed, the least recently read
+//! first, since a scorecard need not count as an update of its
+//! opportunity — and lists
 //! the EEO answers given since (`GET /eeo/responses/pii?created_at_start=…`,
 //! which needs the key's EEO permission; off with `eeo = false`).
 //!
@@ -83,6 +87,13 @@ pub struct LeverPollSection {
     /// Lever users whose feedback is not a human rating (besides
     /// `[lever] perform_as`, panelflow's own).
     pub exclude_users: Vec<String>,
+    /// An opportunity stays *in flight* this many days after the poller
+    /// first saw it: its feedback is read again now and then even when the
+    /// opportunity itself did not change.
+    pub in_flight_days: u64,
+    /// In-flight opportunities read again per round (the least recently
+    /// read first), on top of those Lever lists as updated.
+    pub revisit_per_round: usize,
 }
 
 impl Default for LeverPollSection {
@@ -96,6 +107,8 @@ impl Default for LeverPollSection {
             assessed_stage: String::new(),
             advance_stages: Vec::new(),
             exclude_users: Vec::new(),
+            in_flight_days: 30,
+            revisit_per_round: 50,
         }
     }
 }
@@ -109,6 +122,9 @@ pub struct RoundStats {
     pub inserted: usize,
     /// Records published with `diff: -1`.
     pub retracted: usize,
+    /// Of the opportunities read, those read again as in flight (not listed
+    /// as updated).
+    pub revisited: usize,
 }
 
 /// The records published for one opportunity (or its EEO answer), as JSON
@@ -130,6 +146,9 @@ struct PollState {
     cursor_ms: Option<i64>,
     /// Per `opp:<id>` / `eeo:<id>`: what is published now.
     published: BTreeMap<String, Published>,
+    /// Opportunities in flight: (first seen, last read), ms since the epoch.
+    #[serde(default)]
+    in_flight: BTreeMap<String, (i64, i64)>,
 }
 
 /// Reads Lever and publishes to the aggregates' topics.
@@ -187,8 +206,9 @@ impl LeverPoller {
         };
         let client = self.client.clone();
         let eeo = self.cfg.lever_poll.eeo;
+        let revisit = self.due_for_revisit(started);
         // The client is blocking (and rate-limited): keep it off the runtime.
-        let read = tokio::task::spawn_blocking(move || read_lever(&client, since, eeo))
+        let read = tokio::task::spawn_blocking(move || read_lever(&client, since, eeo, revisit))
             .await
             .context("Lever reader task")??;
         if !read.stages.is_empty() {
@@ -228,6 +248,7 @@ impl LeverPoller {
         }
         let mut stats = RoundStats {
             opportunities: read.opportunities.len(),
+            revisited: read.revisited,
             ..RoundStats::default()
         };
         for (key, records) in &wanted {
@@ -248,6 +269,23 @@ impl LeverPoller {
                 self.state.published.insert(key, records);
             }
         }
+        for (opp, _) in &read.opportunities {
+            if let Some(id) = opp.get("id").and_then(Value::as_str) {
+                let entry = self
+                    .state
+                    .in_flight
+                    .entry(id.to_owned())
+                    .or_insert((started, started));
+                entry.1 = started;
+            }
+        }
+        for gone in &read.gone {
+            self.state.in_flight.remove(gone);
+        }
+        let horizon = started - (self.cfg.lever_poll.in_flight_days as i64) * 86_400_000;
+        self.state
+            .in_flight
+            .retain(|_, (first, _)| *first >= horizon);
         self.state.cursor_ms = Some(started);
         self.save()?;
         tracing::info!(
@@ -313,6 +351,24 @@ impl LeverPoller {
         std::fs::rename(&tmp, &self.state_path)
             .with_context(|| format!("replacing {}", self.state_path.display()))?;
         Ok(())
+    }
+
+    /// The in-flight opportunities to read again this round: the least
+    /// recently read, at most `revisit_per_round`.
+    fn due_for_revisit(&self, now: i64) -> Vec<String> {
+        let horizon = now - (self.cfg.lever_poll.in_flight_days as i64) * 86_400_000;
+        let mut due: Vec<(&i64, &String)> = self
+            .state
+            .in_flight
+            .iter()
+            .filter(|(_, (first, _))| *first >= horizon)
+            .map(|(id, (_, read))| (read, id))
+            .collect();
+        due.sort();
+        due.into_iter()
+            .take(self.cfg.lever_poll.revisit_per_round)
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 
     fn excluded(&self, user: &str) -> bool {
@@ -447,10 +503,19 @@ struct LeverRead {
     /// The opportunities of EEO answers that were not updated this round
     /// (read for their candidate and posting).
     eeo_opportunities: BTreeMap<String, Value>,
+    /// Of `opportunities`, how many were read again as in flight.
+    revisited: usize,
+    /// In-flight opportunities Lever no longer has (404).
+    gone: Vec<String>,
     stages: Vec<(String, String)>,
 }
 
-fn read_lever(client: &LeverClient, since: i64, eeo: bool) -> anyhow::Result<LeverRead> {
+fn read_lever(
+    client: &LeverClient,
+    since: i64,
+    eeo: bool,
+    revisit: Vec<String>,
+) -> anyhow::Result<LeverRead> {
     let stages = client
         .list(&["stages"], &[])
         .context("listing Lever stages")?
@@ -484,6 +549,31 @@ fn read_lever(client: &LeverClient, since: i64, eeo: bool) -> anyhow::Result<Lev
             .list_feedback(id)
             .with_context(|| format!("reading the feedback of opportunity {id}"))?;
         with_forms.push((opp, forms));
+    }
+    // In flight but not listed as updated: read again (Lever need not count
+    // a submitted scorecard as an update of the opportunity).
+    let mut revisited = 0;
+    let mut gone = Vec::new();
+    for id in revisit {
+        if with_forms
+            .iter()
+            .any(|(o, _)| o.get("id").and_then(Value::as_str) == Some(id.as_str()))
+        {
+            continue;
+        }
+        let opp = match client.get_object(&["opportunities", &id], &[("expand", "applications")]) {
+            Ok(opp) => opp,
+            Err(LeverError::Status { status: 404, .. }) => {
+                gone.push(id);
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading opportunity {id} again")),
+        };
+        let forms = client
+            .list_feedback(&id)
+            .with_context(|| format!("reading the feedback of opportunity {id}"))?;
+        with_forms.push((opp, forms));
+        revisited += 1;
     }
     let eeo = if eeo {
         match client.list(
@@ -529,6 +619,8 @@ fn read_lever(client: &LeverClient, since: i64, eeo: bool) -> anyhow::Result<Lev
         opportunities: with_forms,
         eeo,
         eeo_opportunities,
+        revisited,
+        gone,
         stages,
     })
 }

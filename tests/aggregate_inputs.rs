@@ -322,6 +322,24 @@ fn lever_poller_and_rating_webhooks_feed_the_aggregates_once() {
     assert!(revisit.revisited >= 1, "{revisit:?}");
     assert_eq!((revisit.inserted, revisit.retracted), (3, 0), "{revisit:?}");
 
+    // A round that stopped part-way: it had noted a rating as unsettled and
+    // sent it, and the scorecard was gone before the next round. The next
+    // round sends the retraction, so the rating does not stay in the audits.
+    let ghost: Value = json!({"diff": 1, "reviewer_id": "ghost-panelist", "candidate_id": contact(0),
+        "posting_id": "unassigned", "competency": "overall", "rating": 2,
+        "source": "lever_feedback", "rated_at": "2026-11-01T10:00:00+00:00"});
+    let producer = panelflow::sources::kafka::EventProducer::new(&cfg.kafka).unwrap();
+    rt.block_on(producer.produce_json(&cfg.kafka.ratings_topic, &contact(0), &ghost))
+        .unwrap();
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    saved["unsettled"][format!("opp:{}", id(0))] = json!([["ratings", ghost.to_string()]]);
+    std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let mut after_stop = LeverPoller::new(&cfg, client.clone()).unwrap();
+    let settled = round(&rt, &mut after_stop);
+    assert_eq!((settled.inserted, settled.retracted), (0, 1), "{settled:?}");
+    let settled_again = round(&rt, &mut after_stop);
+    assert_eq!((settled_again.inserted, settled_again.retracted), (0, 0));
+
     // The platforms' rating webhooks, through the receiver.
     unsafe {
         std::env::set_var("PANELFLOW_SPARKHIRE_SECRET", "sh-secret-for-ratings");

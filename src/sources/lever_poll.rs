@@ -18,11 +18,14 @@
 //! should be in the aggregates, compares them with what it published before
 //! (its state file), and publishes the difference: new records with
 //! `diff: 1`, records that no longer hold (a deleted scorecard, a changed
-//! answer, an archive undone) with `diff: -1`. Only then is the state file
-//! replaced (atomically). A crash between the two publishes the same
-//! records again on the next round; the aggregates drop an insert they
-//! already hold and a retraction of a record they do not hold, so nothing
-//! counts twice.
+//! answer, an archive undone) with `diff: -1`. Before sending, the records
+//! about to be sent are noted as *unsettled* in the state file; after, the
+//! state file is replaced with what is published (both atomically). A round
+//! that stops part-way (a crash, the broker gone) leaves them unsettled, and
+//! the next round that reads their opportunity sends each again the way
+//! Lever has it then — an insert if it still holds, else a retraction. The
+//! aggregates drop an insert they already hold and a retraction of a record
+//! they do not hold, so nothing counts twice and nothing is left behind.
 //!
 //! - **Ratings** (`source: lever_feedback`): every completed feedback form
 //!   not written by panelflow itself (`[lever] perform_as`, and
@@ -149,6 +152,11 @@ struct PollState {
     /// Opportunities in flight: (first seen, last read), ms since the epoch.
     #[serde(default)]
     in_flight: BTreeMap<String, (i64, i64)>,
+    /// Per key, records a round set out to insert or retract and may not
+    /// have (it stopped part-way): settled, either way, the next time the
+    /// key is read.
+    #[serde(default)]
+    unsettled: BTreeMap<String, Published>,
 }
 
 /// Reads Lever and publishes to the aggregates' topics.
@@ -251,18 +259,53 @@ impl LeverPoller {
             revisited: read.revisited,
             ..RoundStats::default()
         };
+        // What to send per key. Records a stopped round may or may not have
+        // sent are sent again the way Lever has them now (an insert if
+        // wanted, else a retraction); the aggregates drop the ones they
+        // already agree with.
+        let mut plan: Vec<(&String, Vec<(Topic, String, i64)>)> = Vec::new();
         for (key, records) in &wanted {
             let before = self.state.published.get(key).cloned().unwrap_or_default();
-            for (topic, json) in before.difference(records) {
-                self.publish(*topic, json, -1).await?;
-                stats.retracted += 1;
+            let unsettled = self.state.unsettled.get(key).cloned().unwrap_or_default();
+            let mut sends = Vec::new();
+            for (topic, json) in before.union(&unsettled) {
+                if !records.contains(&(*topic, json.clone())) {
+                    sends.push((*topic, json.clone(), -1));
+                }
             }
-            for (topic, json) in records.difference(&before) {
-                self.publish(*topic, json, 1).await?;
-                stats.inserted += 1;
+            for (topic, json) in records {
+                let record = (*topic, json.clone());
+                if !before.contains(&record) || unsettled.contains(&record) {
+                    sends.push((*topic, json.clone(), 1));
+                }
+            }
+            if !sends.is_empty() {
+                plan.push((key, sends));
+            }
+        }
+        // Mark what this round is about to send as unsettled first, so that
+        // a stop part-way is settled by a later round whatever Lever says then.
+        if !plan.is_empty() {
+            for (key, sends) in &plan {
+                let entry = self.state.unsettled.entry((*key).clone()).or_default();
+                for (topic, json, _) in sends {
+                    entry.insert((*topic, json.clone()));
+                }
+            }
+            self.save()?;
+        }
+        for (_, sends) in &plan {
+            for (topic, json, diff) in sends {
+                self.publish(*topic, json, *diff).await?;
+                if *diff > 0 {
+                    stats.inserted += 1;
+                } else {
+                    stats.retracted += 1;
+                }
             }
         }
         for (key, records) in wanted {
+            self.state.unsettled.remove(&key);
             if records.is_empty() {
                 self.state.published.remove(&key);
             } else {

@@ -142,6 +142,9 @@ enum Topic {
     Demographics,
 }
 
+/// One record to send: topic, the record (JSON), diff.
+type Send = (Topic, String, i64);
+
 /// The poller's memory between rounds.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct PollState {
@@ -263,7 +266,7 @@ impl LeverPoller {
         // sent are sent again the way Lever has them now (an insert if
         // wanted, else a retraction); the aggregates drop the ones they
         // already agree with.
-        let mut plan: Vec<(&String, Vec<(Topic, String, i64)>)> = Vec::new();
+        let mut plan: Vec<(&String, Vec<Send>)> = Vec::new();
         for (key, records) in &wanted {
             let before = self.state.published.get(key).cloned().unwrap_or_default();
             let unsettled = self.state.unsettled.get(key).cloned().unwrap_or_default();

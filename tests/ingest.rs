@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 
 const LEVER_KEY: &str = "lever-signature-token-for-tests";
 const GENERIC_KEY: &str = "generic-secret-for-tests";
+const WILLO_KEY: &str = "willo-secret-for-tests";
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -145,14 +146,26 @@ async fn post_lever(base: &str, body: Vec<u8>) -> Reply {
 }
 
 async fn post_generic(base: &str, body: &Value, key: &str) -> Reply {
+    post_signed(base, "generic", body, key).await
+}
+
+/// Posts to `/webhooks/{source}` with the `X-Panelflow-Signature` body HMAC.
+async fn post_signed(base: &str, source: &str, body: &Value, key: &str) -> Reply {
     let raw = serde_json::to_vec(body).unwrap();
     let sig = sign_body(&raw, key.as_bytes());
     post(
-        &format!("{base}/webhooks/generic"),
+        &format!("{base}/webhooks/{source}"),
         raw,
         &[("X-Panelflow-Signature", sig)],
     )
     .await
+}
+
+/// A Willo `new_score` delivery: one reviewer's score of participant `key`.
+fn willo_score(key: &str) -> Value {
+    json!({"trigger": "new_score", "timestamp": chrono::Utc::now().to_rfc3339(),
+           "data": {"key": key, "metadata": {"lever_opportunity_id": "o", "lever_contact_id": "c"},
+                    "scores": [{"user": {"key": "rev-1"}, "score": 4}]}})
 }
 
 #[derive(Debug, Clone)]
@@ -562,12 +575,16 @@ async fn webhooks_reach_the_topic_on_tansu() {
 }
 
 /// Broker stopped → 503 (and nothing written); broker back → 202 again.
+/// The same for a rating webhook, whose ratings go to the ratings topic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_outage_is_503_then_recovers() {
     let tmp = tempfile::tempdir().unwrap();
     let mut broker = tokio::task::block_in_place(|| start_broker(tmp.path()));
     let topic = "interviews.outage";
-    let ingest = Ingest::start(config(&broker.bootstrap(), topic)).await;
+    let mut cfg = config(&broker.bootstrap(), topic);
+    cfg.ingest.secrets.insert("willo".into(), WILLO_KEY.into());
+    let ratings_topic = cfg.kafka.ratings_topic.clone();
+    let ingest = Ingest::start(cfg).await;
     let base = ingest.base.clone();
     let generic = |id: &str| {
         json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": id,
@@ -576,6 +593,13 @@ async fn broker_outage_is_503_then_recovers() {
 
     let r = post_generic(&base, &generic("int-before"), GENERIC_KEY).await;
     assert_eq!(r.status, 202, "{}", r.body);
+    let r = post_signed(&base, "willo", &willo_score("ptc-before"), WILLO_KEY).await;
+    assert_eq!(
+        (r.status, &r.body["ratings"]),
+        (202, &json!(1)),
+        "{}",
+        r.body
+    );
 
     // The dead-letter sink (blocking, used from timely threads) on the same broker.
     let kafka = config(&broker.bootstrap(), topic).kafka;
@@ -608,6 +632,8 @@ async fn broker_outage_is_503_then_recovers() {
         .await
         .unwrap();
     assert_eq!(h["broker"]["reachable"], false, "{h}");
+    let r = post_signed(&base, "willo", &willo_score("ptc-during"), WILLO_KEY).await;
+    assert_eq!(r.status, 503, "{}", r.body);
 
     tokio::task::block_in_place(|| broker.restart()).unwrap();
     // Like a webhook sender, retry for a while: the producer reconnects.
@@ -632,6 +658,14 @@ async fn broker_outage_is_503_then_recovers() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     eprintln!("202 again after {attempts} attempt(s)");
+    let r = post_signed(&base, "willo", &willo_score("ptc-after"), WILLO_KEY).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let rated = read_topic_async(&broker.bootstrap(), &ratings_topic).await;
+    let interviews: Vec<&str> = rated
+        .iter()
+        .filter_map(|r| r.raw["interview_id"].as_str())
+        .collect();
+    assert_eq!(interviews, vec!["willo:ptc-before", "willo:ptc-after"]);
     tokio::task::block_in_place(|| sink.send(&letter("int-dl-after")))
         .expect("dead letter after the broker restart");
     let dead = read_topic_async(&broker.bootstrap(), &kafka.dead_letter_topic).await;

@@ -130,8 +130,9 @@ fn recruiter_approves_in_chromium_and_only_then_the_note_is_in_lever() {
     let token = b.find("#token");
     b.type_into(&token, RITA);
     b.click(&b.find("#sign-in"));
-    b.wait_until(Duration::from_secs(10), "the queue", |b| {
-        b.url().ends_with("/queue")
+    // The sign-in form is served at /queue too: wait for the session itself.
+    b.wait_until(Duration::from_secs(10), "the signed-in queue", |b| {
+        b.url().ends_with("/queue") && b.cookies().iter().any(|c| c["name"] == "panelflow_session")
     });
     let session = b
         .cookies()

@@ -105,9 +105,10 @@ pub fn note_visible(item: &ReviewItem, policy: &RolePolicy) -> bool {
     policy.see_flags && (policy.see_scores || item.plan.phase == crate::config::Phase::Pilot)
 }
 
-/// One queue row for a role.
-pub fn queue_row(item: &ReviewItem, policy: &RolePolicy, now: DateTime<Utc>) -> Value {
-    json!({
+/// What every view of an item shows first: who and what it is, how long it
+/// has waited, its status and the reasons the role may see.
+fn item_fields(item: &ReviewItem, policy: &RolePolicy, now: DateTime<Utc>) -> Map<String, Value> {
+    let v = json!({
         "interview_id": item.interview_id,
         "pipeline_version": item.pipeline_version,
         "candidate_id": item.candidate_id,
@@ -119,9 +120,22 @@ pub fn queue_row(item: &ReviewItem, policy: &RolePolicy, now: DateTime<Utc>) -> 
         "waiting_s": item.waiting_s(now),
         "status": item.status,
         "reasons": item.reasons.iter().filter(|r| policy.may_see_reason(r)).collect::<Vec<_>>(),
-        "failed": item.failure.is_some(),
-        "decided_by": item.last_decision().map(|d| &d.user),
-    })
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// One queue row for a role.
+pub fn queue_row(item: &ReviewItem, policy: &RolePolicy, now: DateTime<Utc>) -> Value {
+    let mut row = item_fields(item, policy, now);
+    row.insert("failed".into(), json!(item.failure.is_some()));
+    row.insert(
+        "decided_by".into(),
+        json!(item.last_decision().map(|d| &d.user)),
+    );
+    Value::Object(row)
 }
 
 /// The whole view of one item for a role; `calibration` is shown only to
@@ -153,19 +167,8 @@ pub fn item_view(
     } else {
         plan_view.insert("scorecard_hidden".into(), json!(plan.feedback.is_some()));
     }
-    let mut v = json!({
-        "interview_id": item.interview_id,
-        "pipeline_version": item.pipeline_version,
+    let details = json!({
         "correlation_id": item.correlation_id,
-        "candidate_id": item.candidate_id,
-        "opportunity_id": item.opportunity_id,
-        "posting_id": item.posting_id,
-        "posting_title": item.posting_title,
-        "job_family": item.job_family,
-        "enqueued_at": item.enqueued_at,
-        "waiting_s": item.waiting_s(now),
-        "status": item.status,
-        "reasons": item.reasons.iter().filter(|r| policy.may_see_reason(r)).collect::<Vec<_>>(),
         "summary": policy.redact_summary(&item.summary),
         "failure": item.failure,
         "media_urls": item.media_urls.iter().filter(|u| http_url(u)).collect::<Vec<_>>(),
@@ -180,10 +183,17 @@ pub fn item_view(
         "can_retry": policy.can_decide
             && matches!(item.status, ReviewStatus::WriteFailed | ReviewStatus::Approved),
     });
-    if policy.see_scores {
-        v["calibration"] = calibration.cloned().unwrap_or(Value::Null);
+    let mut view = item_fields(item, policy, now);
+    if let Value::Object(details) = details {
+        view.extend(details);
     }
-    v
+    if policy.see_scores {
+        view.insert(
+            "calibration".into(),
+            calibration.cloned().unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(view)
 }
 
 fn cell_json(c: &Cell) -> Value {

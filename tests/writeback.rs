@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use panelflow::config::{Phase, PipelineConfig};
-use panelflow::dataflow::process::{Processor, OUTCOME_FAILED, OUTCOME_TRANSCRIBED};
+use panelflow::dataflow::process::{Processed, Processor, OUTCOME_FAILED, OUTCOME_TRANSCRIBED};
 use panelflow::event::InterviewCompleted;
 use panelflow::governance::audit::AuditLog;
 use panelflow::lever::client::{ClientOptions, LeverAuth, LeverClient};
@@ -199,18 +199,24 @@ fn audit_steps(cfg: &PipelineConfig, interview_id: &str) -> Vec<(String, String)
         .collect()
 }
 
+/// Processes one event and checks its recording was transcribed.
+fn transcribed(processor: &mut Processor, event: &InterviewCompleted) -> Processed {
+    let out = processor.process(event);
+    assert_eq!(
+        out.interview.outcome, OUTCOME_TRANSCRIBED,
+        "{:?}",
+        out.interview.failure_reason
+    );
+    out
+}
+
 #[test]
 fn pilot_writes_a_summary_note_and_nothing_else() {
     let bench = Bench::start();
     let cfg = bench.config(Phase::Pilot, true);
     let mut processor = bench.processor(&cfg);
     let event = bench.event("swe-01");
-    let out = processor.process(&event);
-    assert_eq!(
-        out.interview.outcome, OUTCOME_TRANSCRIBED,
-        "{:?}",
-        out.interview.failure_reason
-    );
+    let out = transcribed(&mut processor, &event);
 
     let notes = bench.notes(&event.opportunity_id);
     assert_eq!(notes.len(), 1);
@@ -276,12 +282,7 @@ fn review_phase_writes_nothing_until_approved() {
     let mut processor = bench.processor(&cfg);
     let event = bench.event("support-01");
     let opp = event.opportunity_id.clone();
-    let out = processor.process(&event);
-    assert_eq!(
-        out.interview.outcome, OUTCOME_TRANSCRIBED,
-        "{:?}",
-        out.interview.failure_reason
-    );
+    let out = transcribed(&mut processor, &event);
     assert_eq!(
         bench.writes(&opp),
         0,
@@ -323,12 +324,7 @@ fn automate_writes_directly_and_a_replay_writes_nothing_twice() {
     let mut processor = bench.processor(&cfg);
     let event = bench.event("sales-01");
     let opp = event.opportunity_id.clone();
-    let out = processor.process(&event);
-    assert_eq!(
-        out.interview.outcome, OUTCOME_TRANSCRIBED,
-        "{:?}",
-        out.interview.failure_reason
-    );
+    let out = transcribed(&mut processor, &event);
     assert!(out.interview.lever_note_id.is_some());
 
     let check = |when: &str| {
@@ -361,12 +357,7 @@ fn automate_holds_low_confidence_results_for_review() {
     let cfg = bench.config(Phase::Automate, false);
     let mut processor = bench.processor(&cfg);
     let event = bench.event("data-01");
-    let out = processor.process(&event);
-    assert_eq!(
-        out.interview.outcome, OUTCOME_TRANSCRIBED,
-        "{:?}",
-        out.interview.failure_reason
-    );
+    transcribed(&mut processor, &event);
     assert_eq!(bench.writes(&event.opportunity_id), 0);
     let item = queue(&cfg)
         .get(&event.interview_id)
@@ -414,12 +405,7 @@ fn a_429_storm_is_ridden_out_and_a_lasting_failure_is_dead_lettered() {
     let opp = event.opportunity_id.clone();
     bench.lever.inject_write_faults(429, 3).expect("arm 429s");
     let started = Instant::now();
-    let out = processor.process(&event);
-    assert_eq!(
-        out.interview.outcome, OUTCOME_TRANSCRIBED,
-        "{:?}",
-        out.interview.failure_reason
-    );
+    transcribed(&mut processor, &event);
     assert_eq!(bench.lever.stats().faulted, 3);
     assert_eq!(bench.notes(&opp).len(), 1);
     assert_eq!(bench.lever.feedback(&opp).len(), 1);

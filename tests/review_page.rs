@@ -16,7 +16,7 @@ use panelflow::dataflow::aggregates::panel::PanelRow;
 use panelflow::dataflow::aggregates::records::{Sym, F64};
 use panelflow::governance::audit::AuditLog;
 use panelflow::lever::client::{ClientOptions, LeverAuth, LeverClient};
-use panelflow::lever::emulator::{self, EmulatorConfig, EmulatorHandle};
+use panelflow::lever::emulator::EmulatorHandle;
 use panelflow::review::auth::{token_sha256, Authenticator, ReviewUser, Role};
 use panelflow::review::server::{spawn, ReviewApp, ServerHandle};
 use panelflow::review::{ReviewItem, ReviewQueue, ReviewStatus};
@@ -379,17 +379,7 @@ fn csrf_of(html: &str) -> String {
 fn roles_csrf_conflicts_and_pilot_gating_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let lever_dir = dir.path().join("lever");
-    std::fs::create_dir_all(&lever_dir).unwrap();
-    std::fs::copy(
-        datasets().join("lever_opportunities.json"),
-        lever_dir.join("opportunities.json"),
-    )
-    .unwrap();
-    let lever = emulator::spawn(EmulatorConfig {
-        api_key: LEVER_KEY.into(),
-        ..EmulatorConfig::new(&lever_dir)
-    })
-    .unwrap();
+    let lever = support::dataset_lever(&lever_dir);
 
     let mut cfg = PipelineConfig::default();
     cfg.pipeline.phase = Phase::Review;

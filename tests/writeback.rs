@@ -18,7 +18,7 @@ use panelflow::dataflow::process::{Processed, Processor, OUTCOME_FAILED, OUTCOME
 use panelflow::event::InterviewCompleted;
 use panelflow::governance::audit::AuditLog;
 use panelflow::lever::client::{ClientOptions, LeverAuth, LeverClient};
-use panelflow::lever::emulator::{self, EmulatorConfig, EmulatorHandle};
+use panelflow::lever::emulator::EmulatorHandle;
 use panelflow::lever::ratelimit::TokenBucket;
 use panelflow::review::queue::{ReviewQueue, ReviewStatus};
 use panelflow::services::media_server::MediaServer;
@@ -38,18 +38,7 @@ struct Bench {
 impl Bench {
     fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let lever_dir = dir.path().join("lever");
-        std::fs::create_dir_all(&lever_dir).expect("lever dir");
-        std::fs::copy(
-            datasets().join("lever_opportunities.json"),
-            lever_dir.join("opportunities.json"),
-        )
-        .expect("seed opportunities");
-        let lever = emulator::spawn(EmulatorConfig {
-            api_key: LEVER_KEY.into(),
-            ..EmulatorConfig::new(&lever_dir)
-        })
-        .expect("emulator");
+        let lever = support::dataset_lever(&dir.path().join("lever"));
         let media = MediaServer::start(&datasets()).expect("media server");
         Self { dir, lever, media }
     }

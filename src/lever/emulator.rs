@@ -1695,8 +1695,7 @@ pub async fn serve_with_shutdown(
 pub struct EmulatorHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Option<crate::services::server_thread::ServerThread>,
 }
 
 impl std::fmt::Debug for EmulatorHandle {
@@ -1768,8 +1767,12 @@ pub fn spawn(cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
     Ok(EmulatorHandle {
         addr,
         shared,
-        shutdown: Some(stop_tx),
-        thread: Some(thread),
+        server: Some(crate::services::server_thread::ServerThread::new(
+            "lever emulator",
+            addr,
+            stop_tx,
+            thread,
+        )),
     })
 }
 
@@ -1927,14 +1930,7 @@ impl EmulatorHandle {
 
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                tracing::error!(addr = %self.addr, "lever emulator thread panicked");
-            }
-        }
+        drop(self.server.take());
         tracing::info!(addr = %self.addr, "lever emulator stopped");
     }
 }

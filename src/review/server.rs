@@ -262,42 +262,23 @@ pub async fn serve(
 
 /// A review server running on its own thread (tests, the demo).
 pub struct ServerHandle {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::services::server_thread::ServerThread,
 }
 
 impl ServerHandle {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
-    /// Stops the server and waits for its thread.
+    /// Stops the server and waits for its thread (as dropping it does).
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                tracing::error!(addr = %self.addr, "review server thread panicked");
-            }
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.server.shutdown();
     }
 }
 
@@ -345,9 +326,12 @@ pub fn spawn(app: ReviewApp, addr: SocketAddr) -> Result<ServerHandle, ServeErro
         })
         .map_err(io("starting the thread"))?;
     Ok(ServerHandle {
-        addr,
-        stop: Some(tx),
-        thread: Some(thread),
+        server: crate::services::server_thread::ServerThread::new(
+            "review server",
+            addr,
+            tx,
+            thread,
+        ),
     })
 }
 

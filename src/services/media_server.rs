@@ -10,11 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::server_thread::ServerThread;
+
 /// A running media server; stops when dropped.
 pub struct MediaServer {
     addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Held only to stop the server when the handle is dropped.
+    _server: ServerThread,
 }
 
 impl MediaServer {
@@ -48,25 +50,13 @@ impl MediaServer {
         });
         Ok(Self {
             addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: ServerThread::new("media server", addr, tx, thread),
         })
     }
 
     /// `http://127.0.0.1:PORT/` + `relative`.
     pub fn url(&self, relative: &str) -> String {
         format!("http://{}/{}", self.addr, relative.trim_start_matches('/'))
-    }
-}
-
-impl Drop for MediaServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

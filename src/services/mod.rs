@@ -3,3 +3,4 @@
 
 pub mod broker;
 pub mod media_server;
+pub mod server_thread;

@@ -607,13 +607,9 @@ fn read_lever(
         {
             continue;
         }
-        let opp = match client.get_object(&["opportunities", &id], &[("expand", "applications")]) {
-            Ok(opp) => opp,
-            Err(LeverError::Status { status: 404, .. }) => {
-                gone.push(id);
-                continue;
-            }
-            Err(e) => return Err(e).with_context(|| format!("reading opportunity {id} again")),
+        let Some(opp) = opportunity(client, &id)? else {
+            gone.push(id);
+            continue;
         };
         let forms = client
             .list_feedback(&id)
@@ -650,15 +646,9 @@ fn read_lever(
         if listed.contains(id) || eeo_opportunities.contains_key(id) {
             continue;
         }
-        match client.get_object(&["opportunities", id], &[("expand", "applications")]) {
-            Ok(opp) => {
-                eeo_opportunities.insert(id.to_owned(), opp);
-            }
-            // Gone (deleted or anonymised): the answer's own ids are used.
-            Err(LeverError::Status { status: 404, .. }) => {}
-            Err(e) => {
-                return Err(e).with_context(|| format!("reading opportunity {id} of an EEO answer"))
-            }
+        // Gone (deleted or anonymised): the answer's own ids are used.
+        if let Some(opp) = opportunity(client, id)? {
+            eeo_opportunities.insert(id.to_owned(), opp);
         }
     }
     Ok(LeverRead {
@@ -669,6 +659,16 @@ fn read_lever(
         gone,
         stages,
     })
+}
+
+/// One opportunity with its applications expanded; `None` when Lever no
+/// longer has it (404).
+fn opportunity(client: &LeverClient, id: &str) -> anyhow::Result<Option<Value>> {
+    match client.get_object(&["opportunities", id], &[("expand", "applications")]) {
+        Ok(opp) => Ok(Some(opp)),
+        Err(LeverError::Status { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading opportunity {id}")),
+    }
 }
 
 fn to_json<T: Serialize>(v: &T) -> anyhow::Result<String> {

@@ -65,23 +65,28 @@ pub struct Stack {
     rt: tokio::runtime::Runtime,
 }
 
+/// A Lever emulator under `dir` (accepting [`LEVER_KEY`]), seeded with the
+/// dataset's opportunities.
+pub fn dataset_lever(dir: &Path) -> EmulatorHandle {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(
+        datasets().join("lever_opportunities.json"),
+        dir.join("opportunities.json"),
+    )
+    .unwrap();
+    emulator::spawn(EmulatorConfig {
+        api_key: LEVER_KEY.into(),
+        ..EmulatorConfig::new(dir)
+    })
+    .unwrap()
+}
+
 impl Stack {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let broker = Broker::start(&dir.path().join("broker"), None)
             .expect("Tansu broker (run bash scripts/setup.sh)");
-        let lever_dir = dir.path().join("lever");
-        std::fs::create_dir_all(&lever_dir).unwrap();
-        std::fs::copy(
-            datasets().join("lever_opportunities.json"),
-            lever_dir.join("opportunities.json"),
-        )
-        .unwrap();
-        let lever = emulator::spawn(EmulatorConfig {
-            api_key: LEVER_KEY.into(),
-            ..EmulatorConfig::new(&lever_dir)
-        })
-        .unwrap();
+        let lever = dataset_lever(&dir.path().join("lever"));
         let media = MediaServer::start(&datasets()).unwrap();
         let mut cfg = PipelineConfig::default();
         cfg.pipeline.name = "e2e".into();

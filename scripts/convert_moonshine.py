@@ -9,7 +9,8 @@ Steps, each checked:
    which dominates CPU time; folding once at set-up removes it.
 2. Encoder: dynamic int8 quantisation of the weight MatMuls
    (``DynamicQuantizeMatMul``, symmetric per-column int8 weights, activations
-   quantised per call). About 3x faster matrix work on AVX-512/VNNI CPUs, no
+   quantised per call; 7-bit weights where the CPU lacks VNNI and full-range
+   ones saturate, the float encoder where neither stays close). About 3x faster matrix work on AVX-512/VNNI CPUs, no
    measurable change in word error rate. The encoder always runs one segment
    at a time, so per-call activation scales do not couple segments.
 3. Merged decoder, rewritten for batched greedy decoding:
@@ -120,8 +121,12 @@ def name_subgraphs(graph, prefix):
                 name_subgraphs(attr.g, attr.g.name)
 
 
-def quantize_matmuls_dynamic(model):
-    """MatMul(A, W const 2-D float) -> DynamicQuantizeMatMul(A, W int8 per column, scales)."""
+def quantize_matmuls_dynamic(model, limit=127):
+    """MatMul(A, W const 2-D float) -> DynamicQuantizeMatMul(A, W int8 per column, scales).
+
+    ``limit`` 63 is ONNX Runtime's ``reduce_range``: 7-bit weights, for CPUs
+    without VNNI, whose u8*s8 multiply-add saturates at 16 bits on full-range
+    weights (the error then is about 100 %, not a few)."""
     inits = {i.name: i for i in model.graph.initializer}
     done = set()
     count = 0
@@ -135,8 +140,8 @@ def quantize_matmuls_dynamic(model):
         if base not in done:
             weights = numpy_helper.to_array(w).astype(np.float32)
             amax = np.abs(weights).max(axis=0)
-            scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-            q = np.clip(np.rint(weights / scale), -127, 127).astype(np.int8)
+            scale = np.where(amax > 0, amax / float(limit), 1.0).astype(np.float32)
+            q = np.clip(np.rint(weights / scale), -limit, limit).astype(np.int8)
             model.graph.initializer.extend(
                 [numpy_helper.from_array(q, base + "_s8"), numpy_helper.from_array(scale, base + "_scale")]
             )
@@ -350,15 +355,33 @@ def check_decoder(original_path, rewritten_path, layers):
             ids = np.array([[5 + step]], np.int64)
 
 
-def check_encoder(float_path, int8_path):
+def encoder_error(float_path, int8_path):
     rng = np.random.default_rng(3)
     audio = (0.1 * rng.standard_normal((1, 32000))).astype(np.float32)
     a = session(float_path).run(None, {"input_values": audio})[0]
     b = session(int8_path).run(None, {"input_values": audio})[0]
-    rel = np.abs(a - b).mean() / max(np.abs(a).mean(), 1e-9)
-    if not rel < 0.25:
-        raise SystemExit(f"int8 encoder strays from the float one: mean relative error {rel:.3f}")
-    return float(rel)
+    return float(np.abs(a - b).mean() / max(np.abs(a).mean(), 1e-9))
+
+
+#: The int8 encoder is kept only when it stays this close to the float one.
+MAX_INT8_ERROR = 0.25
+
+
+def quantize_encoder(plain_path, tmp_path):
+    """The fastest encoder that stays close to the float one on this CPU:
+    full-range int8, else reduced-range int8, else the float model."""
+    for limit in (127, 63):
+        model = onnx.load(plain_path)
+        count = quantize_matmuls_dynamic(model, limit)
+        onnx.save(model, tmp_path)
+        rel = encoder_error(plain_path, tmp_path)
+        if rel < MAX_INT8_ERROR:
+            return {"int8_matmuls": count, "int8_weight_limit": limit, "int8_mean_relative_error": round(rel, 5)}
+        print(f"int8 encoder (weights within +-{limit}) strays from the float one on this CPU: "
+              f"mean relative error {rel:.3f}", file=sys.stderr)
+    os.replace(plain_path, tmp_path)
+    print("keeping the float encoder", file=sys.stderr)
+    return {"int8_matmuls": 0}
 
 
 def sha256(path):
@@ -391,16 +414,15 @@ def main():
         onnx.save(model, plain)
         entry = {"source_sha256": sha256(src)}
         if name == "encoder_model":
-            entry["int8_matmuls"] = quantize_matmuls_dynamic(model)
-            onnx.save(model, tmp)
-            entry["int8_mean_relative_error"] = round(check_encoder(plain, tmp), 5)
+            entry.update(quantize_encoder(plain, tmp))
         else:
             layers = rewrite_decoder(model)
             onnx.save(model, tmp)
             check_decoder(plain, tmp, layers)
             entry["encoder_key_layout"] = "batch,heads,head_dim,frames (pre-scaled)"
             entry["inputs_added"] = [BIAS]
-        os.remove(plain)
+        if os.path.exists(plain):
+            os.remove(plain)
         entry["sha256"] = sha256(tmp)
         os.replace(tmp, dst)
         manifest["files"][name + ".onnx"] = entry

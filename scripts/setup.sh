@@ -76,6 +76,11 @@ fi
 TANSU="$HOME_DIR/tansu/bin/tansu"
 if [ ! -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
   log "building the Tansu broker $TANSU_VERSION from crates.io (first time: ~30 min)"
+  # A development broker needs no link-time optimisation: the release-profile
+  # knobs that `cargo install` honours cut the build time (see README, Speed).
+  CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=64 \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
+  CARGO_PROFILE_RELEASE_STRIP=debuginfo CARGO_PROFILE_RELEASE_INCREMENTAL=false \
   CARGO_TARGET_DIR="$HOME_DIR/tansu-build" cargo install tansu --version "$TANSU_VERSION" --locked \
     --features libsql --root "$HOME_DIR/tansu" >"$HOME_DIR/logs/tansu-build.log" 2>&1 \
     || { tail -30 "$HOME_DIR/logs/tansu-build.log" >&2; exit 1; }

@@ -59,11 +59,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
 use differential_dataflow::input::Input;
-use panelflow::cli::simulate::{generate, SimConfig};
-use panelflow::dataflow::aggregates::harness::{build, SinkOptions};
-use panelflow::dataflow::aggregates::records::InputRecord;
-use panelflow::dataflow::aggregates::AggregateConfig;
-use panelflow::sinks::aggregates_parquet::Layout;
+use panelflow::aggregates::harness::{build, SinkOptions};
+use panelflow::aggregates::records::{decode_json, InputRecord};
+use panelflow::aggregates::AggregateConfig;
+use panelflow_connectors::parquet::aggregates::Layout;
+use panelflow_devkit::simulate::{generate, SimConfig};
 
 struct Load {
     /// The simulated population: every record type, loaded before timing.
@@ -89,7 +89,7 @@ fn load() -> Load {
     };
     let base: Vec<(InputRecord, isize)> = generate(&cfg)
         .iter()
-        .filter_map(|m| m.to_record().ok())
+        .filter_map(|m| decode_json(m.topic(), &m.to_json()).ok())
         .collect();
     let mut stream = Vec::new();
     for (i, (record, diff)) in base.iter().enumerate() {

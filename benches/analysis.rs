@@ -16,14 +16,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use panelflow::analysis::analyzer::{Analyzer, Context};
-use panelflow::analysis::summary::{PipelineRef, Summary};
-use panelflow::analysis::tone::SegmentAudio;
 use panelflow::config::PipelineConfig;
-use panelflow::event::InterviewCompleted;
-use panelflow::media::vad::SpeechSegment;
-use panelflow::speech::transcriber::{Transcriber, TranscriberOptions};
-use panelflow::speech::Transcript;
+use panelflow_core::event::InterviewCompleted;
+use panelflow_models::analysis::analyzer::{Analyzer, Context};
+use panelflow_models::analysis::summary::{PipelineRef, Summary};
+use panelflow_models::analysis::tone::SegmentAudio;
+use panelflow_models::media::vad::SpeechSegment;
+use panelflow_models::speech::transcriber::{Transcriber, TranscriberOptions};
+use panelflow_models::speech::Transcript;
 
 /// The analysis may add at most this share to the transcription time.
 const BUDGET: f64 = 0.10;

@@ -41,9 +41,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use criterion::{criterion_group, Criterion, Throughput};
-use panelflow::analysis::wer::{normalize, word_errors};
-use panelflow::speech::moonshine::BatchLimits;
-use panelflow::speech::transcriber::{Transcriber, TranscriberOptions};
+use panelflow_models::analysis::wer::{normalize, word_errors};
+use panelflow_models::speech::moonshine::BatchLimits;
+use panelflow_models::speech::transcriber::{Transcriber, TranscriberOptions};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

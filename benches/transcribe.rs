@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use panelflow::speech::transcriber::{Transcriber, TranscriberOptions};
+use panelflow_models::speech::transcriber::{Transcriber, TranscriberOptions};
 
 fn jfk(c: &mut Criterion) {
     let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/real/jfk.flac");
@@ -38,11 +38,11 @@ fn jfk(c: &mut Criterion) {
 }
 
 fn worker(c: &mut Criterion) {
-    use panelflow::cli::demo::load_manifest;
     use panelflow::config::PipelineConfig;
-    use panelflow::dataflow::process::Processor;
-    use panelflow::event::InterviewCompleted;
-    use panelflow::services::media_server::MediaServer;
+    use panelflow::pipeline::process::Processor;
+    use panelflow_core::event::InterviewCompleted;
+    use panelflow_devkit::dataset::load_manifest;
+    use panelflow_devkit::media_server::MediaServer;
 
     let datasets = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets");
     let media = MediaServer::start(&datasets).expect("media server");

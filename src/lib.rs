@@ -1,31 +1,24 @@
-//! panelflow: a streaming analytics engine for recorded one-way video
-//! interviews.
+//! panelflow's engine: a streaming analytics engine for recorded one-way
+//! video interviews, built on the workspace's crates — `panelflow-core`
+//! (events, webhooks, wire messages, write-back plans), `panelflow-models`
+//! (media, speech, analysis) and `panelflow-connectors` (Kafka, Lever,
+//! Parquet, the stores).
 //!
 //! The tree follows the data's way through the engine:
-//! - [`sources`]: webhook receivers (one module per platform) and Kafka;
-//! - [`media`]: fetch, decode, resample and voice activity: bytes become 16 kHz speech;
-//! - [`speech`]: the ONNX speech model: audio becomes a timed transcript;
-//! - [`analysis`]: the summary object made from a transcript;
-//! - [`dataflow`]: the timely graph that ties it together, with its commit protocol;
-//! - [`sinks`]: Parquet, Lever write-back and the dead-letter topic;
-//! - [`lever`]: the Lever API client and the emulator the tests run against;
-//! - [`writeback`]: what each rollout phase writes to Lever, written once;
-//! - [`review`]: the review queue and the recruiters' page;
-//! - [`governance`]: audit log, residency, PII at rest, erasure, export;
-//! - [`services`]: starting the local broker and friends for the demo and tests.
+//! - [`ingest`]: the webhook receiver and the Lever poller, into Kafka;
+//! - [`pipeline`]: the timely dataflow of `panelflow run`, one stage after another;
+//! - [`aggregates`]: calibration, bias and drift as differential dataflows;
+//! - [`writeback`]: what each rollout phase writes to Lever, and the note's text;
+//! - [`review`]: the recruiters' review page;
+//! - [`ops`]: erasure, export, explanation and backfill;
+//! - [`config`]: the pipeline file, composed of every part's section;
+//! - [`cli`]: the subcommands of the `panelflow` binary.
 
-pub mod analysis;
+pub mod aggregates;
 pub mod cli;
 pub mod config;
-pub mod dataflow;
-pub mod event;
-pub mod governance;
-pub mod lever;
-pub mod media;
-pub mod paths;
+pub mod ingest;
+pub mod ops;
+pub mod pipeline;
 pub mod review;
-pub mod services;
-pub mod sinks;
-pub mod sources;
-pub mod speech;
 pub mod writeback;

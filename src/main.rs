@@ -70,15 +70,6 @@ enum Command {
         #[arg(long)]
         hostfile: Option<PathBuf>,
     },
-    /// Serve an emulator of Lever's API for tests and the demo.
-    LeverEmulator {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8090")]
-        listen: SocketAddr,
-        /// Where requests and state are recorded.
-        #[arg(long, default_value = "out/lever-emulator")]
-        data: PathBuf,
-    },
     /// Analyse an interview: answers per question, skills, sentiment, tone, summary, scores.
     Analyze {
         /// One whole recording, or one file per answer (in question order).
@@ -121,6 +112,7 @@ enum Command {
         threads: usize,
     },
     /// Start everything locally and push the bundled dataset through it.
+    #[cfg(feature = "dev")]
     Demo {
         /// Output folder (Parquet, logs, emulator records).
         #[arg(long, default_value = "out/demo")]
@@ -130,7 +122,7 @@ enum Command {
         workers: usize,
     },
     /// Run the calibration, bias and drift aggregates over their Kafka topics into Parquet.
-    Aggregate(panelflow::dataflow::aggregates::runner::AggregateArgs),
+    Aggregate(panelflow::aggregates::runner::AggregateArgs),
     /// Read human scorecards, stage advances/archives and EEO answers from Lever into the aggregates' topics.
     PollLever {
         /// Pipeline file ([lever], [lever_poll], [kafka]); embedded defaults otherwise.
@@ -140,8 +132,6 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Send a simulated hiring funnel (scores, ratings, decisions, demographics) to the aggregates' topics.
-    Simulate(panelflow::cli::simulate::SimulateArgs),
     /// Remove a candidate from every Parquet table, the audit log and the review queue; retract them from the aggregates.
     Erase(panelflow::cli::erase::EraseArgs),
     /// Everything held about one candidate, as JSON (decrypted), with the candidate notice.
@@ -203,9 +193,6 @@ fn main() -> ExitCode {
             }
             panelflow::cli::run::run(config.as_deref(), workers, args).map(|()| ExitCode::SUCCESS)
         }
-        Command::LeverEmulator { listen, data } => {
-            lever_emulator(listen, data).map(|()| ExitCode::SUCCESS)
-        }
         Command::Analyze {
             files,
             questions,
@@ -234,17 +221,16 @@ fn main() -> ExitCode {
             threads,
         } => panelflow::cli::eval::run(datasets, config, json, &only, threads)
             .map(|_| ExitCode::SUCCESS),
+        #[cfg(feature = "dev")]
         Command::Demo { out, workers } => {
             panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS)
         }
         Command::Aggregate(args) => {
-            panelflow::dataflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS)
+            panelflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS)
         }
         Command::PollLever { config, once } => {
-            panelflow::sources::lever_poll::run_cli(config.as_deref(), once)
-                .map(|()| ExitCode::SUCCESS)
+            panelflow::cli::poll_lever::run(config.as_deref(), once).map(|()| ExitCode::SUCCESS)
         }
-        Command::Simulate(args) => panelflow::cli::simulate::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Erase(args) => panelflow::cli::erase::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Export(args) => panelflow::cli::export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Explain(args) => panelflow::cli::explain::run(&args).map(|()| ExitCode::SUCCESS),
@@ -264,31 +250,16 @@ fn main() -> ExitCode {
 }
 
 fn ingest(listen: SocketAddr, config: Option<PathBuf>) -> anyhow::Result<()> {
-    let cfg = panelflow::cli::run::load_config(config.as_deref())?;
+    let cfg = panelflow::config::PipelineConfig::load_or_default(config.as_deref())?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        panelflow::sources::kafka::ensure_topics(&cfg.kafka).await?;
+        panelflow_connectors::kafka::ensure_topics(&cfg.kafka).await?;
         let listener = tokio::net::TcpListener::bind(listen).await?;
         eprintln!(
             "panelflow ingest listening on http://{}",
             listener.local_addr()?
         );
-        panelflow::sources::http::serve(listener, cfg).await
-    })
-}
-
-fn lever_emulator(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
-    let api_key = std::env::var("PANELFLOW_LEVER_API_KEY").unwrap_or_else(|_| "test-key".into());
-    let cfg = panelflow::lever::emulator::EmulatorConfig {
-        data_dir: data,
-        api_key,
-        ..Default::default()
-    };
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        eprintln!("Lever emulator on http://{}/v1", listener.local_addr()?);
-        panelflow::lever::emulator::serve(listener, cfg).await
+        panelflow::ingest::serve(listener, cfg).await
     })
 }
 

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::Value;
 
-use crate::analysis::analyzer::{Analyzer, Context};
-use crate::analysis::answers::Question;
-use crate::analysis::eval::transcribe_with_tone;
-use crate::analysis::posting::Posting;
-use crate::analysis::summary::{PipelineRef, Summary};
-use crate::event::InterviewCompleted;
-use crate::speech::transcriber::{Transcriber, TranscriberOptions};
+use panelflow_core::event::InterviewCompleted;
+use panelflow_models::analysis::analyzer::{Analyzer, Context};
+use panelflow_models::analysis::answers::Question;
+use panelflow_models::analysis::eval::transcribe_with_tone;
+use panelflow_models::analysis::posting::Posting;
+use panelflow_models::analysis::summary::{PipelineRef, Summary};
+use panelflow_models::speech::transcriber::{Transcriber, TranscriberOptions};
 
 /// What `panelflow analyze` was asked.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ pub fn read_questions(path: &Path) -> anyhow::Result<Vec<Question>> {
 
 /// Runs the analysis and prints the summary object.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    let mut cfg = crate::cli::run::load_config(args.config.as_deref())?;
+    let mut cfg = crate::config::PipelineConfig::load_or_default(args.config.as_deref())?;
     if args.threads > 0 {
         cfg.speech.threads = args.threads;
     }
@@ -91,8 +91,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut transcriber = Transcriber::load(&TranscriberOptions::from_config(&cfg))?;
-    let mut analyzer = Analyzer::from_config(&cfg)?;
+    let mut transcriber = Transcriber::load(&TranscriberOptions::from_section(
+        &cfg.speech,
+        cfg.media.max_duration_s,
+    ))?;
+    let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.rubrics, &cfg.speech)?;
     let mut media = Vec::new();
     let mut audio = Vec::new();
     let several = args.files.len() > 1;

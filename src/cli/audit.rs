@@ -19,7 +19,7 @@ use anyhow::{bail, Context};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::sinks::aggregates_parquet::{read_rows, Cell, Rows, SNAPSHOT_DIR};
+use panelflow_connectors::parquet::aggregates::{read_rows, Cell, Rows, SNAPSHOT_DIR};
 
 /// The snapshots of one aggregates dataset.
 #[derive(Debug, Clone)]

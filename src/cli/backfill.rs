@@ -1,14 +1,14 @@
-//! `panelflow backfill`: see [`crate::governance::backfill`].
+//! `panelflow backfill`: see [`crate::ops::backfill`].
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::governance::audit::{AuditEvent, AuditLog};
-use crate::governance::backfill::{self, BACKFILL_HEADER};
-use crate::governance::kafka::{Outgoing, Publisher};
-use crate::sinks::parquet::ParquetSink;
+use crate::ops::backfill::{self, BACKFILL_HEADER};
+use panelflow_connectors::kafka::publisher::{Outgoing, Publisher};
+use panelflow_connectors::parquet::ParquetSink;
+use panelflow_connectors::store::audit::{AuditEvent, AuditLog};
 
 /// Arguments of `panelflow backfill`.
 #[derive(Debug, clap::Args)]
@@ -50,8 +50,8 @@ fn parse_since(s: &str) -> anyhow::Result<DateTime<Utc>> {
 
 /// Runs `panelflow backfill`.
 pub fn run(args: &BackfillArgs) -> anyhow::Result<()> {
-    let cfg = super::run::load_config(args.config.as_deref())?;
-    let sink = ParquetSink::open_for(&cfg)?;
+    let cfg = crate::config::PipelineConfig::load_or_default(args.config.as_deref())?;
+    let sink = ParquetSink::open_for(&cfg.sinks.parquet_dir, &cfg.governance)?;
     let audit_dir = std::env::var_os("PANELFLOW_AUDIT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| cfg.governance.audit_dir.clone());
@@ -68,11 +68,14 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        let limiter = std::sync::Arc::new(crate::lever::ratelimit::TokenBucket::new(
-            cfg.lever.rate_per_s,
-            cfg.lever.burst,
-        ));
-        let client = crate::dataflow::lever_client(&cfg, limiter)?
+        let limiter =
+            std::sync::Arc::new(panelflow_connectors::lever::ratelimit::TokenBucket::new(
+                cfg.lever.rate_per_s,
+                cfg.lever.burst,
+            ));
+        let client = cfg
+            .lever
+            .client(limiter)?
             .context("no Lever client configured (set the API key)")?;
         for f in &found {
             client

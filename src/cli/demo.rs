@@ -12,11 +12,12 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 use crate::config::PipelineConfig;
-use crate::dataflow::{self, RunOptions};
-use crate::lever::emulator::{self, EmulatorConfig};
-use crate::services::broker::Broker;
-use crate::services::media_server::MediaServer;
-use crate::sources::signature::sign_body;
+use crate::pipeline::{self, RunOptions};
+use panelflow_core::webhook::signature::sign_body;
+use panelflow_devkit::broker::Broker;
+use panelflow_devkit::dataset::{generic_webhook, load_manifest};
+use panelflow_devkit::emulator::{self, EmulatorConfig};
+use panelflow_devkit::media_server::MediaServer;
 
 /// API key the demo's Lever emulator accepts.
 const DEMO_LEVER_KEY: &str = "demo-lever-key";
@@ -24,115 +25,6 @@ const DEMO_LEVER_KEY: &str = "demo-lever-key";
 const DEMO_GENERIC_SECRET: &str = "demo-generic-secret";
 /// Longest the demo waits for the dataflow.
 const DEMO_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// One webhook the demo posts.
-#[derive(Debug, Clone)]
-pub struct DemoInterview {
-    /// Interview id.
-    pub interview_id: String,
-    /// Candidate id.
-    pub candidate_id: String,
-    /// Opportunity id.
-    pub opportunity_id: String,
-    /// `(path under datasets/, question id, question text)` per media item.
-    pub media: Vec<(String, Option<String>, Option<String>)>,
-}
-
-/// Reads the interviews of `datasets/manifest.json` (and its bad media).
-pub fn load_manifest(datasets: &Path) -> anyhow::Result<Vec<DemoInterview>> {
-    let path = datasets.join("manifest.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let manifest: Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let mut out = Vec::new();
-    for it in manifest["interviews"].as_array().into_iter().flatten() {
-        let questions: Vec<(String, String)> = it["questions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|q| {
-                Some((
-                    q["id"].as_str()?.to_string(),
-                    q["text"].as_str()?.to_string(),
-                ))
-            })
-            .collect();
-        let media = it["media"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| {
-                let path = m["path"].as_str()?.to_string();
-                let qid = m["question_id"].as_str().map(str::to_string);
-                let text = qid.as_ref().and_then(|q| {
-                    questions
-                        .iter()
-                        .find(|(id, _)| id == q)
-                        .map(|(_, t)| t.clone())
-                });
-                Some((path, qid, text))
-            })
-            .collect::<Vec<_>>();
-        let field = |k: &str| {
-            it[k]
-                .as_str()
-                .map(str::to_string)
-                .with_context(|| format!("manifest interview lacks {k}"))
-        };
-        out.push(DemoInterview {
-            interview_id: field("interview_id")?,
-            candidate_id: field("candidate_id")?,
-            opportunity_id: field("opportunity_id")?,
-            media,
-        });
-    }
-    Ok(out)
-}
-
-impl DemoInterview {
-    /// The normalized event of this interview, its media served by `media`
-    /// (what the generic source makes of [`generic_webhook`]'s body).
-    pub fn event(&self, media: &MediaServer) -> crate::event::InterviewCompleted {
-        let items = self
-            .media
-            .iter()
-            .map(|(path, qid, qtext)| crate::event::MediaItem {
-                url: media.url(path),
-                question_id: qid.clone(),
-                question_text: qtext.clone(),
-                expires_at: None,
-            })
-            .collect();
-        crate::event::InterviewCompleted::new(
-            "generic",
-            &self.interview_id,
-            &self.candidate_id,
-            &self.opportunity_id,
-            items,
-        )
-    }
-}
-
-/// The signed generic webhook body for an interview served by `media`.
-pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
-    let items: Vec<Value> = it
-        .media
-        .iter()
-        .map(|(path, qid, text)| json!({ "url": media.url(path), "questionId": qid, "questionText": text }))
-        .collect();
-    let mut data = json!({
-        "candidateId": it.candidate_id,
-        "opportunityId": it.opportunity_id,
-        "interviewId": it.interview_id,
-    });
-    if items.len() == 1 {
-        data["mediaUrl"] = json!(media.url(&it.media[0].0));
-    } else {
-        data["media"] = Value::Array(items);
-    }
-    json!({ "event": "interview.completed", "data": data })
-}
 
 /// What a demo writes under its output folder (and clears before it runs).
 const DEMO_PARTS: [&str; 9] = [
@@ -167,7 +59,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         removed.with_context(|| format!("clearing the earlier demo's {}", path.display()))?;
         eprintln!("[demo] cleared the earlier demo's {}", path.display());
     }
-    let datasets = crate::paths::datasets_dir();
+    let datasets = crate::cli::datasets_dir();
     let interviews = load_manifest(&datasets)?;
 
     // The broker: an existing one named by PANELFLOW_BROKERS, else our own.
@@ -224,12 +116,12 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     }
 
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(crate::sources::kafka::ensure_topics(&cfg.kafka))?;
+    rt.block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))?;
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let ingest_url = format!("http://{}", listener.local_addr()?);
     let ingest_cfg = cfg.clone();
     rt.spawn(async move {
-        if let Err(e) = crate::sources::http::serve(listener, ingest_cfg).await {
+        if let Err(e) = crate::ingest::serve(listener, ingest_cfg).await {
             tracing::error!(error = %format!("{e:#}"), "ingest stopped");
         }
     });
@@ -238,7 +130,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     let opts = RunOptions::workers(workers);
     let (stats, shutdown) = (opts.stats.clone(), opts.shutdown.clone());
     let run_cfg = cfg.clone();
-    let dataflow = std::thread::spawn(move || dataflow::run(run_cfg, opts));
+    let dataflow = std::thread::spawn(move || pipeline::run(run_cfg, opts));
 
     // Post every interview, plus the dataset's corrupt file (a failure case).
     let client = reqwest::blocking::Client::builder()
@@ -250,7 +142,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         .collect();
     if datasets.join("bad/corrupt.mp4").exists() {
         posts.push(generic_webhook(
-            &DemoInterview {
+            &panelflow_devkit::dataset::DemoInterview {
                 interview_id: "demo-corrupt-media".into(),
                 candidate_id: "demo-candidate-corrupt".into(),
                 opportunity_id: interviews
@@ -342,7 +234,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     let pipeline_file = out.join("pipeline.toml");
     std::fs::write(&pipeline_file, toml::to_string(&cfg)?)
         .with_context(|| format!("writing {}", pipeline_file.display()))?;
-    let audit = crate::governance::audit::AuditLog::open(&cfg.governance.audit_dir)?;
+    let audit = panelflow_connectors::store::audit::AuditLog::open(&cfg.governance.audit_dir)?;
     println!(
         "  audit log:          {} events in {}",
         audit.read_all()?.len(),
@@ -359,14 +251,14 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     println!("  look at it with DuckDB:");
     println!(
         "    {} -c \"import duckdb; duckdb.sql(\\\"select interview_id, outcome, round(duration_s,1) as s, words, round(words_per_minute) as wpm, failure_reason from read_parquet('{parquet}/interviews/**/*.parquet', hive_partitioning=true) order by interview_id\\\").show()\"",
-        crate::paths::venv_python().display()
+        panelflow_devkit::paths::venv_python().display()
     );
     let polled = rt.block_on(play_panel_and_poll(&lever, &cfg, &datasets, &out))?;
     println!(
         "  Lever poll:         {} opportunities read: {} records to the ratings, decisions and demographics topics",
         polled.opportunities, polled.inserted
     );
-    crate::cli::simulate::populate_demo(&out, &cfg.kafka.brokers)?;
+    populate(&out, &cfg.kafka.brokers)?;
     Ok(())
 }
 
@@ -380,8 +272,8 @@ async fn play_panel_and_poll(
     cfg: &PipelineConfig,
     datasets: &Path,
     out: &Path,
-) -> anyhow::Result<crate::sources::lever_poll::RoundStats> {
-    use crate::lever::client::{ClientOptions, LeverAuth, LeverClient};
+) -> anyhow::Result<crate::ingest::lever_poll::RoundStats> {
+    use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
     let read = |name: &str| -> anyhow::Result<Vec<Value>> {
         let path = datasets.join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -465,11 +357,36 @@ async fn play_panel_and_poll(
     })
     .await??;
     lever.add_resources("eeo_responses", stats)?;
-    let mut poller = crate::sources::lever_poll::LeverPoller::new(&cfg, client)?;
+    let mut poller = crate::ingest::lever_poll::LeverPoller::new(&cfg, client)?;
     poller.round().await
 }
 
 /// The demo's default output folder.
 pub fn default_out() -> PathBuf {
     PathBuf::from("out/demo")
+}
+
+/// The demo's simulated population ([`panelflow_devkit::simulate::demo_population`])
+/// sent to the demo's broker and aggregated into `out/aggregates` by a
+/// `panelflow aggregate` dataflow; prints where the audit is.
+fn populate(out: &Path, brokers: &str) -> anyhow::Result<()> {
+    let population = panelflow_devkit::simulate::demo_population();
+    let sent = panelflow_devkit::simulate::send_demo_population(brokers)?;
+    eprintln!(
+        "[demo] simulated {} candidates: {sent} messages to the aggregates' topics",
+        population.candidates
+    );
+    let agg_out = out.join("aggregates");
+    let mut rcfg = crate::aggregates::runner::RunnerConfig::default();
+    rcfg.kafka.brokers = brokers.into();
+    rcfg.kafka.group_id = format!("panelflow-aggregate-demo-{}", std::process::id());
+    rcfg.output.dir = agg_out.clone();
+    crate::aggregates::runner::run(&rcfg, 2, true, Some(Duration::from_secs(300)))?;
+    println!("  bias audit, calibration, drift: {} (injected: female advanced ×0.6; rubric@1.0 +0.4 from week 4)", agg_out.display());
+    println!(
+        "  the audit report:   panelflow audit {} --html {}",
+        out.display(),
+        out.join("audit.html").display()
+    );
+    Ok(())
 }

@@ -1,12 +1,12 @@
-//! `panelflow erase CANDIDATE_ID`: see [`crate::governance::erase`].
+//! `panelflow erase CANDIDATE_ID`: see [`crate::ops::erase`].
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::dataflow::aggregates::runner::RunnerConfig;
-use crate::governance::crypto::PiiKeys;
-use crate::governance::erase::{self, EraseTargets, Retraction};
+use crate::aggregates::runner::RunnerConfig;
+use crate::ops::erase::{self, EraseTargets, Retraction};
+use panelflow_connectors::store::crypto::PiiKeys;
 
 /// Arguments of `panelflow erase`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +30,7 @@ pub struct EraseArgs {
 
 /// Runs `panelflow erase`.
 pub fn run(args: &EraseArgs) -> anyhow::Result<()> {
-    let cfg = super::run::load_config(args.config.as_deref())?;
+    let cfg = crate::config::PipelineConfig::load_or_default(args.config.as_deref())?;
     let agg_path = args
         .aggregates_config
         .clone()

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::analysis::analyzer::Analyzer;
-use crate::analysis::eval::{evaluate, EvalReport};
-use crate::speech::transcriber::{Transcriber, TranscriberOptions};
+use panelflow_models::analysis::analyzer::Analyzer;
+use panelflow_models::analysis::eval::{evaluate, EvalReport};
+use panelflow_models::speech::transcriber::{Transcriber, TranscriberOptions};
 
 /// Runs the evaluation and prints the table (or the JSON report).
 pub fn run(
@@ -15,13 +15,16 @@ pub fn run(
     only: &[String],
     threads: usize,
 ) -> anyhow::Result<EvalReport> {
-    let mut cfg = crate::cli::run::load_config(config.as_deref())?;
+    let mut cfg = crate::config::PipelineConfig::load_or_default(config.as_deref())?;
     if threads > 0 {
         cfg.speech.threads = threads;
     }
-    let datasets = datasets.unwrap_or_else(crate::paths::datasets_dir);
-    let mut transcriber = Transcriber::load(&TranscriberOptions::from_config(&cfg))?;
-    let mut analyzer = Analyzer::from_config(&cfg)?;
+    let datasets = datasets.unwrap_or_else(crate::cli::datasets_dir);
+    let mut transcriber = Transcriber::load(&TranscriberOptions::from_section(
+        &cfg.speech,
+        cfg.media.max_duration_s,
+    ))?;
+    let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.rubrics, &cfg.speech)?;
     let report = evaluate(&datasets, &mut transcriber, &mut analyzer, only)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,4 +1,4 @@
-//! `panelflow explain INTERVIEW_ID`: see [`crate::governance::explain`].
+//! `panelflow explain INTERVIEW_ID`: see [`crate::ops::explain`].
 
 use std::path::PathBuf;
 
@@ -17,13 +17,10 @@ pub struct ExplainArgs {
 
 /// Runs `panelflow explain`.
 pub fn run(args: &ExplainArgs) -> anyhow::Result<()> {
-    let cfg = super::run::load_config(args.config.as_deref())?;
-    let targets = crate::governance::erase::EraseTargets::from_config(&cfg, None);
-    let story = crate::governance::explain::story(
-        &targets.parquet_dir,
-        &targets.audit_dir,
-        &args.interview_id,
-    )?;
+    let cfg = crate::config::PipelineConfig::load_or_default(args.config.as_deref())?;
+    let targets = crate::ops::erase::EraseTargets::from_config(&cfg, None);
+    let story =
+        crate::ops::explain::story(&targets.parquet_dir, &targets.audit_dir, &args.interview_id)?;
     if story.events.is_empty() && story.rows.is_empty() {
         anyhow::bail!(
             "nothing recorded about interview {} (looked in {} and {})",
@@ -35,7 +32,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&story)?);
     } else {
-        print!("{}", crate::governance::explain::render(&story));
+        print!("{}", crate::ops::explain::render(&story));
     }
     Ok(())
 }

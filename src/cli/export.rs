@@ -1,13 +1,13 @@
-//! `panelflow export CANDIDATE_ID`: see [`crate::governance::export`].
+//! `panelflow export CANDIDATE_ID`: see [`crate::ops::export`].
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::dataflow::aggregates::runner::RunnerConfig;
-use crate::governance::crypto::PiiKeys;
-use crate::governance::erase::EraseTargets;
+use crate::aggregates::runner::RunnerConfig;
+use crate::ops::erase::EraseTargets;
+use panelflow_connectors::store::crypto::PiiKeys;
 
 /// Arguments of `panelflow export`.
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,7 @@ pub struct ExportArgs {
 
 /// Runs `panelflow export`.
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
-    let cfg = super::run::load_config(args.config.as_deref())?;
+    let cfg = crate::config::PipelineConfig::load_or_default(args.config.as_deref())?;
     let agg = match args
         .aggregates_config
         .as_ref()
@@ -38,7 +38,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     };
     let targets = EraseTargets::from_config(&cfg, agg.as_ref());
     let keys = PiiKeys::load(&cfg.governance).context("PII key ring")?;
-    let doc = crate::governance::export::export(
+    let doc = crate::ops::export::export(
         &targets,
         &keys,
         &cfg.governance.notice,

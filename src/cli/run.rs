@@ -4,16 +4,16 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::config::PipelineConfig;
-use crate::dataflow::{self, RunOptions};
+use crate::pipeline::{self, RunOptions};
 
 /// Loads the config (or the embedded defaults), makes sure the topics
 /// exist, and runs the dataflow until Ctrl-C / SIGTERM.
 pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> anyhow::Result<()> {
-    let cfg = load_config(config)?;
+    let cfg = PipelineConfig::load_or_default(config)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(crate::sources::kafka::ensure_topics(&cfg.kafka))?;
+    rt.block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))?;
     let mut opts = RunOptions::workers(workers);
     if !timely_args.is_empty() {
         opts.timely_args = timely_args;
@@ -35,22 +35,9 @@ pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> a
         shutdown.store(true, Ordering::SeqCst);
     });
     tracing::info!(pipeline = %cfg.pipeline.name, version = %cfg.pipeline.version, config_hash = %cfg.config_hash(), "starting");
-    dataflow::run(cfg, opts)?;
+    pipeline::run(cfg, opts)?;
     println!("{}", stats.snapshot());
     Ok(())
-}
-
-/// Loads a pipeline config file, or the embedded defaults with the
-/// environment overrides applied.
-pub fn load_config(config: Option<&Path>) -> anyhow::Result<PipelineConfig> {
-    Ok(match config {
-        Some(p) => PipelineConfig::load(p)?,
-        None => {
-            let mut c = PipelineConfig::default();
-            c.apply_env();
-            c
-        }
-    })
 }
 
 async fn wait_for_signal() -> std::io::Result<()> {

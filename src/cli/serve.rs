@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::lever::ratelimit::TokenBucket;
 use crate::review::auth::Authenticator;
 use crate::review::server::{serve, ReviewApp};
+use panelflow_connectors::lever::ratelimit::TokenBucket;
 
 /// `panelflow serve` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -43,7 +43,7 @@ pub fn run_cli(args: &ServeArgs) -> anyhow::Result<()> {
 
 /// Serves the review page until Ctrl-C or SIGTERM.
 pub fn run(config: Option<&Path>, listen: SocketAddr) -> anyhow::Result<()> {
-    let cfg = super::run::load_config(config)?;
+    let cfg = crate::config::PipelineConfig::load_or_default(config)?;
     let auth = Authenticator::from_env(&cfg.review).context("review users")?;
     if auth.user_count() == 0 {
         tracing::warn!("no [[review.users]] configured: nobody can sign in");
@@ -58,7 +58,7 @@ pub fn run(config: Option<&Path>, listen: SocketAddr) -> anyhow::Result<()> {
     let limiter = Arc::new(TokenBucket::new(cfg.lever.rate_per_s, cfg.lever.burst));
     // The page is useful without Lever (reviewing, rejecting); approvals
     // then fail with the reason and are retried once credentials are set.
-    let lever = match crate::dataflow::lever_client(&cfg, limiter) {
+    let lever = match cfg.lever.client(limiter) {
         Ok(Some(client)) => Some(client),
         Ok(None) | Err(_) => {
             tracing::warn!(

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::speech::moonshine::BatchLimits;
-use crate::speech::transcriber::TranscriberOptions;
+use panelflow_models::speech::moonshine::BatchLimits;
+use panelflow_models::speech::transcriber::TranscriberOptions;
 
 /// Flags of `panelflow transcribe`.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
         },
         ..TranscriberOptions::default()
     };
-    let run = crate::speech::parallel::transcribe_files(&topts, files, opts.workers)?;
+    let run = panelflow_models::speech::parallel::transcribe_files(&topts, files, opts.workers)?;
     let wall = started.elapsed().as_secs_f64();
     let results = run.results;
     let mut failed = false;

@@ -593,18 +593,15 @@ mod tests {
 
     #[test]
     fn role_overrides_and_redaction() {
-        let cfg: crate::config::PipelineConfig = toml::from_str(
-            "[review.roles.hiring_manager]\nsee_scores = true\n[review.roles.recruiter]\nsee_flags = false\n",
+        let review: ReviewSection = toml::from_str(
+            "[roles.hiring_manager]\nsee_scores = true\n[roles.recruiter]\nsee_flags = false\n",
         )
         .unwrap();
-        assert!(cfg.review.roles.policy(Role::HiringManager).see_scores);
-        let rec = cfg.review.roles.policy(Role::Recruiter);
+        assert!(review.roles.policy(Role::HiringManager).see_scores);
+        let rec = review.roles.policy(Role::Recruiter);
         assert!(!rec.see_flags && rec.see_scores && rec.can_decide);
-        assert!(!cfg.review.roles.policy(Role::Auditor).can_decide);
-        assert!(toml::from_str::<crate::config::PipelineConfig>(
-            "[review.roles.janitor]\nsee_scores = true\n"
-        )
-        .is_err());
+        assert!(!review.roles.policy(Role::Auditor).can_decide);
+        assert!(toml::from_str::<ReviewSection>("[roles.janitor]\nsee_scores = true\n").is_err());
 
         let s = serde_json::json!({
             "scores": [{"competency": "craft", "score": 4}], "overall_score": 3.5,

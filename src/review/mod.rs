@@ -1,7 +1,6 @@
-//! The review queue and the recruiters' review page.
+//! The recruiters' review page over the review queue
+//! (`panelflow_connectors::store::queue`, which the pipeline fills).
 //!
-//! - [`queue`]: the queue the pipeline fills (one JSON file per interview and
-//!   pipeline version) and the decisions recorded on it;
 //! - [`auth`]: users, roles, sessions and what each role may see;
 //! - [`page`]: the server-rendered HTML;
 //! - [`server`]: `panelflow serve`, the page over HTTP, which writes an
@@ -9,14 +8,11 @@
 
 pub mod auth;
 pub mod page;
-pub mod queue;
 pub mod server;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-
-pub use queue::{ReviewDecision, ReviewError, ReviewItem, ReviewQueue, ReviewStatus};
 
 /// `[review]`.
 ///

@@ -16,9 +16,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::auth::{Principal, RolePolicy};
-use super::queue::{ReviewItem, ReviewStatus};
-use crate::sinks::aggregates_parquet::{read_rows, Cell, Rows, SNAPSHOT_DIR};
-use crate::sinks::lever_note::MARKER_PREFIX;
+use panelflow_connectors::parquet::aggregates::{read_rows, Cell, Rows, SNAPSHOT_DIR};
+use panelflow_connectors::store::queue::{ReviewItem, ReviewStatus};
+use panelflow_core::writeback::MARKER_PREFIX;
 
 /// Escapes text for HTML content and quoted attributes.
 pub fn esc(text: &str) -> String {
@@ -102,7 +102,8 @@ fn http_url(u: &str) -> bool {
 /// Whether the role may read the plan's note (it carries scores outside
 /// the pilot phase, and sentiment and flags in every phase).
 pub fn note_visible(item: &ReviewItem, policy: &RolePolicy) -> bool {
-    policy.see_flags && (policy.see_scores || item.plan.phase == crate::config::Phase::Pilot)
+    policy.see_flags
+        && (policy.see_scores || item.plan.phase == panelflow_core::writeback::Phase::Pilot)
 }
 
 /// What every view of an item shows first: who and what it is, how long it
@@ -228,7 +229,7 @@ pub fn load_calibration(
     dir: &Path,
     candidate_id: &str,
     posting_id: Option<&str>,
-) -> Result<Option<Value>, crate::sinks::aggregates_parquet::AggregatesSinkError> {
+) -> Result<Option<Value>, panelflow_connectors::parquet::aggregates::AggregatesSinkError> {
     let root = if dir.join(SNAPSHOT_DIR).is_dir() {
         dir.to_path_buf()
     } else if dir.join("aggregates").join(SNAPSHOT_DIR).is_dir() {
@@ -1020,11 +1021,11 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
 mod tests {
     use super::*;
     use crate::review::auth::Role;
-    use crate::writeback::{Route, WritePlan};
+    use panelflow_core::writeback::{Route, WritePlan};
 
     fn item() -> ReviewItem {
         let plan = WritePlan {
-            phase: crate::config::Phase::Review,
+            phase: panelflow_core::writeback::Phase::Review,
             opportunity_id: "opp-1".into(),
             correlation_id: "corr-1".into(),
             note: Some(

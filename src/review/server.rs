@@ -16,7 +16,7 @@
 //! pilot group. An unknown interview is 404; deciding twice is 409.
 //!
 //! Approving (or editing and approving) runs the item's plan through
-//! [`crate::writeback::apply`] against Lever before the answer is sent; the
+//! [`panelflow_connectors::lever::writeback::apply`] against Lever before the answer is sent; the
 //! item becomes `written`, or `write_failed` with the reason (and a retry
 //! button). Each decision and each write is recorded in the item and in the
 //! audit log.
@@ -36,10 +36,15 @@ use serde_json::{json, Value};
 
 use super::auth::{AuthError, Authenticator, Principal, SESSION_COOKIE};
 use super::page;
-use super::queue::{ReviewDecision, ReviewError, ReviewItem, ReviewQueue, ReviewStatus};
-use crate::config::{Phase, PipelineConfig};
-use crate::governance::audit::{AuditEvent, AuditLog};
-use crate::lever::client::LeverClient;
+use panelflow_connectors::store::queue::{
+    ReviewDecision, ReviewError, ReviewItem, ReviewQueue, ReviewStatus,
+};
+use panelflow_connectors::store::GovernanceSection;
+use panelflow_core::writeback::Phase;
+
+use super::ReviewSection;
+use panelflow_connectors::lever::client::LeverClient;
+use panelflow_connectors::store::audit::{AuditEvent, AuditLog};
 
 /// Errors starting the review server.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +57,7 @@ pub enum ServeError {
     Queue(#[from] ReviewError),
     /// The audit log could not be opened.
     #[error(transparent)]
-    Audit(#[from] crate::governance::audit::AuditError),
+    Audit(#[from] panelflow_connectors::store::audit::AuditError),
     /// Binding or serving failed.
     #[error("review server {what}: {source}")]
     Io {
@@ -63,9 +68,26 @@ pub enum ServeError {
     },
 }
 
+/// What the review server needs of a pipeline: `[review]`, `[governance]`
+/// (the audit log and the key ring), the phase, where Lever's key is read
+/// from, and the config hash its audit events carry.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewConfig {
+    /// `[review]`.
+    pub review: ReviewSection,
+    /// `[governance]`.
+    pub governance: GovernanceSection,
+    /// `[pipeline] phase`.
+    pub phase: Phase,
+    /// `[lever] api_key_env`, named when Lever is not configured.
+    pub lever_api_key_env: String,
+    /// The pipeline config's hash.
+    pub config_hash: String,
+}
+
 /// What the server works with.
 pub struct ReviewApp {
-    cfg: PipelineConfig,
+    cfg: ReviewConfig,
     queue: ReviewQueue,
     auth: Authenticator,
     audit: AuditLog,
@@ -90,11 +112,12 @@ impl ReviewApp {
     /// (`[governance] audit_dir`) and the Lever client approvals write with
     /// (`None`: approvals fail with a clear reason, and can be retried).
     pub fn new(
-        cfg: PipelineConfig,
+        cfg: impl Into<ReviewConfig>,
         auth: Authenticator,
         lever: Option<LeverClient>,
     ) -> Result<Self, ServeError> {
-        let queue = ReviewQueue::open_for(&cfg)?;
+        let cfg: ReviewConfig = cfg.into();
+        let queue = ReviewQueue::open_for(&cfg.review.queue_dir, &cfg.governance)?;
         let audit = AuditLog::open(&cfg.governance.audit_dir)?;
         Ok(Self {
             cfg,
@@ -126,11 +149,14 @@ impl ReviewApp {
         let plan = item.effective_plan();
         let started = Utc::now();
         let outcome = match &self.lever {
-            _ if plan.is_empty() => Ok(crate::writeback::WriteReport::default()),
-            Some(client) => crate::writeback::apply(client, &plan).map_err(|e| e.to_string()),
+            _ if plan.is_empty() => {
+                Ok(panelflow_connectors::lever::writeback::WriteReport::default())
+            }
+            Some(client) => panelflow_connectors::lever::writeback::apply(client, &plan)
+                .map_err(|e| e.to_string()),
             None => Err(format!(
                 "Lever is not configured for the review server (set ${} or [lever.oauth])",
-                self.cfg.lever.api_key_env
+                self.cfg.lever_api_key_env
             )),
         };
         let event = AuditEvent::step(
@@ -142,7 +168,7 @@ impl ReviewApp {
         .timed(started, Utc::now())
         .by(actor)
         .for_candidate(item.candidate_id.clone())
-        .with_config_hash(self.cfg.config_hash())
+        .with_config_hash(self.cfg.config_hash.clone())
         .with_detail(match &outcome {
             Ok(r) => json!({"via": "review", "pipeline_version": item.pipeline_version,
                             "opportunity_id": plan.opportunity_id, "report": r}),
@@ -262,7 +288,7 @@ pub async fn serve(
 
 /// A review server running on its own thread (tests, the demo).
 pub struct ServerHandle {
-    server: crate::services::server_thread::ServerThread,
+    server: panelflow_connectors::serve::ServerThread,
 }
 
 impl ServerHandle {
@@ -326,12 +352,7 @@ pub fn spawn(app: ReviewApp, addr: SocketAddr) -> Result<ServerHandle, ServeErro
         })
         .map_err(io("starting the thread"))?;
     Ok(ServerHandle {
-        server: crate::services::server_thread::ServerThread::new(
-            "review server",
-            addr,
-            tx,
-            thread,
-        ),
+        server: panelflow_connectors::serve::ServerThread::new("review server", addr, tx, thread),
     })
 }
 
@@ -555,7 +576,7 @@ impl ReviewApp {
 
     /// Pilot phase: results only for the pilot group.
     fn may_see_results(&self, who: &Principal) -> Result<(), Failure> {
-        if self.cfg.pipeline.phase == Phase::Pilot && !who.in_group(&self.cfg.review.pilot_group) {
+        if self.cfg.phase == Phase::Pilot && !who.in_group(&self.cfg.review.pilot_group) {
             return Err(Failure::new(
                 StatusCode::FORBIDDEN,
                 "Not in the pilot",

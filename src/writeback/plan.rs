@@ -6,19 +6,22 @@
 //! | review   | yes, with scores| scorecard       | yes  | no         | always the review queue |
 //! | automate | yes, with scores| scorecard       | yes  | above thresholds, high confidence | direct, unless low confidence, extreme sentiment or a review flag |
 
-use crate::analysis::summary::Summary;
-use crate::config::{Phase, PipelineConfig};
-use crate::sinks::lever_note::{render_note_with, NoteOptions};
+use panelflow_core::writeback::{
+    correlation_marker, FeedbackForm, Phase, Route, TagRule, WritePlan, WritebackSection,
+};
+use panelflow_models::analysis::summary::Summary;
 
-use super::{FeedbackForm, Route, TagRule, WritePlan, WritebackSection};
+use super::note::{render_note_with, NoteOptions};
+use crate::config::PipelineConfig;
 
 /// The plan for an analysed interview under `cfg`'s phase and rules.
 ///
 /// ```
-/// use panelflow::config::{Phase, PipelineConfig};
-/// use panelflow::writeback::{plan, Route};
-/// use panelflow::analysis::summary::{PipelineRef, Summary};
-/// let event = panelflow::event::InterviewCompleted::new("generic", "i1", "c1", "o1", vec![]);
+/// use panelflow::config::PipelineConfig;
+/// use panelflow::writeback::plan;
+/// use panelflow_core::writeback::{Phase, Route};
+/// use panelflow_models::analysis::summary::{PipelineRef, Summary};
+/// let event = panelflow_core::event::InterviewCompleted::new("generic", "i1", "c1", "o1", vec![]);
 /// let pipeline = PipelineRef { name: "p".into(), version: "1".into(), config_hash: "h".into() };
 /// let mut summary = Summary::build(&event, &pipeline, vec![], vec![]);
 /// summary.scores = vec![serde_json::from_value(serde_json::json!({
@@ -214,7 +217,10 @@ fn tag_holds(rule: &TagRule, summary: &Summary, needs_review: bool) -> bool {
         || rule.min_score.is_some()
 }
 
-fn feedback_form(template: &super::FeedbackTemplate, summary: &Summary) -> Option<FeedbackForm> {
+fn feedback_form(
+    template: &panelflow_core::writeback::FeedbackTemplate,
+    summary: &Summary,
+) -> Option<FeedbackForm> {
     let mut field_values = Vec::new();
     for s in &summary.scores {
         if let Some(field) = template.fields.get(&s.competency) {
@@ -230,7 +236,7 @@ fn feedback_form(template: &super::FeedbackTemplate, summary: &Summary) -> Optio
     if field_values.is_empty() {
         return None;
     }
-    let marker = crate::sinks::lever_note::correlation_marker(&summary.correlation_id);
+    let marker = correlation_marker(&summary.correlation_id);
     let text = format!(
         "AI-generated scores (advisory). {}\n{marker}",
         summary.interview_transcript_summary.trim()
@@ -245,12 +251,13 @@ fn feedback_form(template: &super::FeedbackTemplate, summary: &Summary) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::writeback::{FeedbackTemplate, StageRule};
+    use panelflow_core::writeback::{FeedbackTemplate, StageRule};
 
     fn summary(overall: f64, confidence: f64, sentiment: f64) -> Summary {
-        let mut event = crate::event::InterviewCompleted::new("generic", "i1", "c1", "o1", vec![]);
+        let mut event =
+            panelflow_core::event::InterviewCompleted::new("generic", "i1", "c1", "o1", vec![]);
         event.correlation_id = "corr-1".into();
-        let pipeline = crate::analysis::summary::PipelineRef {
+        let pipeline = panelflow_models::analysis::summary::PipelineRef {
             name: "p".into(),
             version: "1".into(),
             config_hash: "h".into(),
@@ -361,7 +368,7 @@ mod tests {
         assert_eq!(p.route, Route::Direct);
         let note = p.note.expect("note");
         assert!(!note.contains("Scores"), "{note}");
-        assert!(note.contains(crate::writeback::DEFAULT_NOTICE));
+        assert!(note.contains(panelflow_core::writeback::DEFAULT_NOTICE));
         assert!(p.add_tags.is_empty() && p.remove_tags.is_empty());
         assert!(p.stage.is_none() && p.feedback.is_none());
         assert!(plan_failed(&cfg, "o1", "c", "media").is_none());

@@ -1,0 +1,90 @@
+//! Media fetching: a recording's (signed) URL streamed to a temporary file
+//! under size and time caps, refusing private-network addresses
+//! ([`fetch`]), configured by `[media]`.
+
+pub mod fetch;
+
+use serde::{Deserialize, Serialize};
+
+/// `[media]`: media fetching limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSection {
+    /// Largest media file fetched.
+    pub max_bytes: u64,
+    /// Longest recording analysed, in seconds.
+    pub max_duration_s: f64,
+    /// Connect time-out.
+    pub connect_timeout_s: u64,
+    /// Whole-download time-out.
+    pub timeout_s: u64,
+    /// Allow loopback and private addresses (tests, the demo); off in production.
+    pub allow_private_networks: bool,
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        Self {
+            max_bytes: 2 << 30,
+            max_duration_s: 3.0 * 3600.0,
+            connect_timeout_s: 10,
+            timeout_s: 600,
+            allow_private_networks: false,
+        }
+    }
+}
+
+/// Why a recording could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not http(s) or cannot be parsed.
+    #[error("media URL refused: {0}")]
+    BadUrl(String),
+    /// The host resolves to a loopback, private or link-local address.
+    #[error("media URL refused: {host} resolves to the forbidden address {addr}")]
+    ForbiddenAddress {
+        /// Host name in the URL.
+        host: String,
+        /// The address it resolved to.
+        addr: std::net::IpAddr,
+    },
+    /// The server answered with a non-success status.
+    #[error("media fetch failed: HTTP {status} from {host}")]
+    HttpStatus {
+        /// HTTP status.
+        status: u16,
+        /// Host of the URL.
+        host: String,
+    },
+    /// Network failure or time-out.
+    #[error("media fetch failed: {0}")]
+    Fetch(String),
+    /// Larger than the configured cap.
+    #[error("media too large: more than {limit} bytes")]
+    TooLarge {
+        /// The cap.
+        limit: u64,
+    },
+    /// The body is empty.
+    #[error("not audio: {0}")]
+    NotAudio(String),
+    /// Local I/O.
+    #[error("media I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl FetchError {
+    /// A short, stable code for Parquet's `failure_reason` and dashboards
+    /// (the same family as the decoder's `media_*` codes).
+    pub fn code(&self) -> &'static str {
+        match self {
+            FetchError::BadUrl(_) => "media_bad_url",
+            FetchError::ForbiddenAddress { .. } => "media_forbidden_address",
+            FetchError::HttpStatus { .. } => "media_http_status",
+            FetchError::Fetch(_) => "media_fetch",
+            FetchError::TooLarge { .. } => "media_too_large",
+            FetchError::NotAudio(_) => "media_not_audio",
+            FetchError::Io(_) => "media_io",
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The normalized event every source produces: one `InterviewCompleted` per
+//! finished interview, whatever platform it came from. Its JSON Schema is
+//! `schemas/interview_completed.schema.json`; tests hold this type to it.
+
+use serde::{Deserialize, Serialize};
+
+/// One recorded piece of media: a whole interview, or one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaItem {
+    /// Where the recording can be fetched (HTTP(S), possibly signed).
+    pub url: String,
+    /// The question this media answers, when the platform records per answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// The question's text, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_text: Option<String>,
+    /// When a signed URL stops working (RFC 3339), when the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// A completed interview, normalized from any source.
+///
+/// ```
+/// use panelflow_core::event::{InterviewCompleted, MediaItem};
+/// let e = InterviewCompleted::new("generic", "int-1", "cand-1", "opp-1", vec![MediaItem {
+///     url: "https://media.example/int-1.mp4".into(), question_id: None, question_text: None, expires_at: None }]);
+/// assert_eq!(e.key(), "int-1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterviewCompleted {
+    /// Schema version of this event.
+    pub schema_version: u32,
+    /// The platform that reported the interview (`lever`, `generic`, ...).
+    pub source: String,
+    /// Stable id of the interview; the Kafka key and the idempotency key.
+    pub interview_id: String,
+    /// Lever candidate (contact) id.
+    pub candidate_id: String,
+    /// Lever opportunity id; notes are written here.
+    pub opportunity_id: String,
+    /// Recordings to analyse: one per answer, or one for the whole interview.
+    pub media: Vec<MediaItem>,
+    /// The platform's own event name (`candidateStageChange`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_event: Option<String>,
+    /// When the platform says the event happened (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_at: Option<String>,
+    /// When panelflow accepted it (RFC 3339).
+    pub received_at: String,
+    /// Hex SHA-256 of the raw webhook body, for audit and de-duplication.
+    pub payload_sha256: String,
+    /// Follows the interview through logs, Parquet, notes and the audit trail.
+    pub correlation_id: String,
+    /// The interview's questions as the platform states them (in order), when
+    /// its payload lists them; the context stage prefers these to the
+    /// posting's and the job family's question sets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<QuestionRef>,
+    /// The platform's id of the resource to read again for fresh media URLs
+    /// (a Willo participant key, a Spark Hire interview uuid, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// The data region the interview belongs to (the tenant's region, or the
+    /// payload's `region`); an event whose region is not the deployment's is
+    /// refused and dead-lettered, never processed. `None`: the deployment's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Fields of the platform's payload that the normalization does not map,
+    /// kept as sent (`{}` when none).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub unknown_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A question of an interview, as a platform names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionRef {
+    /// The platform's question id.
+    pub id: String,
+    /// The question's text, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl InterviewCompleted {
+    /// Current schema version.
+    pub const SCHEMA_VERSION: u32 = 1;
+
+    /// Builds an event with a fresh receive time; the correlation id is
+    /// derived from source and interview id so a redelivery keeps it.
+    pub fn new(
+        source: &str,
+        interview_id: &str,
+        candidate_id: &str,
+        opportunity_id: &str,
+        media: Vec<MediaItem>,
+    ) -> Self {
+        Self {
+            schema_version: Self::SCHEMA_VERSION,
+            source: source.to_string(),
+            interview_id: interview_id.to_string(),
+            candidate_id: candidate_id.to_string(),
+            opportunity_id: opportunity_id.to_string(),
+            media,
+            source_event: None,
+            triggered_at: None,
+            received_at: chrono::Utc::now().to_rfc3339(),
+            payload_sha256: String::new(),
+            correlation_id: correlation_id(source, interview_id),
+            questions: Vec::new(),
+            source_ref: None,
+            region: None,
+            unknown_fields: serde_json::Map::new(),
+        }
+    }
+
+    /// The Kafka key and exchange key.
+    pub fn key(&self) -> &str {
+        &self.interview_id
+    }
+}
+
+/// Deterministic correlation id: UUID v5 of `source/interview_id`, so the
+/// same interview delivered twice carries the same id everywhere.
+pub fn correlation_id(source: &str, interview_id: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("panelflow:{source}/{interview_id}").as_bytes(),
+    )
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn correlation_id_is_stable_per_interview() {
+        assert_eq!(correlation_id("lever", "a"), correlation_id("lever", "a"));
+        assert_ne!(correlation_id("lever", "a"), correlation_id("lever", "b"));
+        assert_ne!(correlation_id("lever", "a"), correlation_id("willo", "a"));
+    }
+
+    #[test]
+    fn events_without_the_newer_fields_still_parse() {
+        let old = r#"{"schema_version":1,"source":"generic","interview_id":"i","candidate_id":"c",
+            "opportunity_id":"o","media":[],"received_at":"2024-01-01T00:00:00+00:00",
+            "payload_sha256":"","correlation_id":"x"}"#;
+        let e: InterviewCompleted = serde_json::from_str(old).unwrap();
+        assert!(e.questions.is_empty() && e.source_ref.is_none() && e.unknown_fields.is_empty());
+        // Empty newer fields are not written, so older readers see the same shape.
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(!text.contains("questions") && !text.contains("unknown_fields"));
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let e = InterviewCompleted::new("generic", "i", "c", "o", vec![]);
+        let back: InterviewCompleted =
+            serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,119 @@
+//! `panelflow-dev`: the development kit from the command line — the Lever
+//! emulator, the local broker and the media server, served until Ctrl-C,
+//! and the aggregates' load simulator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "panelflow-dev",
+    version,
+    about = "panelflow's development kit: Lever emulator, local broker, media server, simulator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an emulator of Lever's API for tests and the demo.
+    LeverEmulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// Where requests and state are recorded.
+        #[arg(long, default_value = "out/lever-emulator")]
+        data: PathBuf,
+    },
+    /// Send a simulated hiring funnel (scores, ratings, decisions, demographics) to the aggregates' topics.
+    Simulate(panelflow_devkit::simulate::SimulateArgs),
+    /// Run the local Tansu broker until Ctrl-C.
+    Broker {
+        /// Folder of its SQLite database and log.
+        #[arg(long, default_value = "out/broker")]
+        dir: PathBuf,
+        /// Port on 127.0.0.1 (a free one when absent).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Serve a folder over HTTP (with byte ranges) until Ctrl-C.
+    MediaServer {
+        /// The folder.
+        #[arg(default_value = "datasets")]
+        root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PANELFLOW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,panelflow=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::LeverEmulator { listen, data } => lever_emulator(listen, data),
+        Command::Simulate(args) => panelflow_devkit::simulate::run(&args),
+        Command::Broker { dir, port } => broker(dir, port),
+        Command::MediaServer { root } => media_server(root),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("panelflow-dev: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn lever_emulator(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
+    let api_key = std::env::var(panelflow_devkit::emulator::API_KEY_ENV)
+        .unwrap_or_else(|_| panelflow_devkit::emulator::DEFAULT_API_KEY.into());
+    let cfg = panelflow_devkit::emulator::EmulatorConfig {
+        data_dir: data,
+        api_key,
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("Lever emulator on http://{}/v1", listener.local_addr()?);
+        panelflow_devkit::emulator::serve(listener, cfg).await
+    })
+}
+
+fn broker(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
+    let mut broker = panelflow_devkit::broker::Broker::start(&dir, port)?;
+    eprintln!(
+        "Tansu broker on {} (log {}); Ctrl-C stops it",
+        broker.bootstrap(),
+        broker.log_path().display()
+    );
+    until_ctrl_c()?;
+    broker.stop()?;
+    Ok(())
+}
+
+fn media_server(root: PathBuf) -> anyhow::Result<()> {
+    let server = panelflow_devkit::media_server::MediaServer::start(&root)?;
+    eprintln!(
+        "serving {} at {}; Ctrl-C stops it",
+        root.display(),
+        server.url("")
+    );
+    until_ctrl_c()
+}
+
+fn until_ctrl_c() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(tokio::signal::ctrl_c())?;
+    Ok(())
+}

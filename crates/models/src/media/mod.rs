@@ -1,0 +1,15 @@
+//! Media: how a recording's bytes become 16 kHz mono speech.
+//!
+//! [`decode`] demuxes and decodes
+//! WAV, FLAC, MP3, MP4/AAC and WebM/Opus to mono; [`resample`] brings it to
+//! 16 kHz with rubato; [`vad`] splits it at pauses with the Silero model.
+//! Everything streams: a long recording never sits in memory whole.
+
+pub mod decode;
+pub mod resample;
+pub mod vad;
+
+/// Sample rate of everything downstream of [`resample`].
+pub const SAMPLE_RATE: u32 = 16_000;
+
+pub use crate::error::MediaError;

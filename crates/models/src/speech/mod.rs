@@ -1,0 +1,93 @@
+//! Speech: where audio becomes text. [`moonshine`] runs the Moonshine encoder/decoder with greedy
+//! decoding (batched: many segments per decoder call), [`tokenizer`] turns
+//! token ids into text, [`transcriber`] streams files through decode →
+//! resample → voice activity → model, and [`parallel`] runs transcription
+//! on several timely workers.
+
+pub mod moonshine;
+pub mod parallel;
+pub mod tokenizer;
+pub mod transcriber;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::error::SpeechError;
+
+/// `[speech]`: the speech model and voice activity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechSection {
+    /// Folder of the converted models; empty = the set-up cache.
+    pub models_dir: Option<std::path::PathBuf>,
+    /// ONNX Runtime intra-op threads per session (0 = runtime default).
+    pub threads: usize,
+    /// Longest voice segment sent to the model, seconds.
+    pub max_segment_s: f32,
+    /// Interviews a worker transcribes together, their voice segments
+    /// sharing decoder batches (more: throughput; fewer: latency).
+    pub batch_interviews: usize,
+}
+
+impl Default for SpeechSection {
+    fn default() -> Self {
+        Self {
+            models_dir: None,
+            threads: 1,
+            max_segment_s: 20.0,
+            batch_interviews: 4,
+        }
+    }
+}
+
+impl SpeechSection {
+    /// The models folder in effect: `models_dir`, else the set-up cache's
+    /// ([`crate::onnx::models_dir`]).
+    pub fn models_dir(&self) -> std::path::PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(crate::onnx::models_dir)
+    }
+}
+
+/// A transcribed stretch of speech.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Start, seconds from the start of the recording.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// Text.
+    pub text: String,
+    /// Mean token probability of the greedy decode, 0..1.
+    pub confidence: f64,
+}
+
+/// A whole recording's transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// Length of the audio, seconds.
+    pub duration_s: f64,
+    /// Language of the model.
+    pub language: String,
+    /// Model name and version.
+    pub model: String,
+    /// Timed segments.
+    pub segments: Vec<Segment>,
+    /// All segments' text joined.
+    pub text: String,
+}
+
+impl Transcript {
+    /// Number of words in the transcript.
+    pub fn word_count(&self) -> usize {
+        self.text.split_whitespace().count()
+    }
+
+    /// Speaking rate over the whole recording.
+    pub fn words_per_minute(&self) -> f64 {
+        if self.duration_s <= 0.0 {
+            return 0.0;
+        }
+        self.word_count() as f64 * 60.0 / self.duration_s
+    }
+}

@@ -1,0 +1,430 @@
+//! `panelflow aggregate --config FILE`: the aggregates as their own timely
+//! dataflow, reading the score, rating, decision, demographics and question
+//! topics from Kafka and writing the Parquet dataset.
+//!
+//! Each worker reads its share of the topics' partitions (partition `p` of
+//! every topic goes to worker `p mod workers`) from the beginning: the
+//! topics are the source of truth and the aggregates' state is rebuilt from
+//! them at every start, so the output folder's `inputs/`, `changelog/` and
+//! `snapshot/` — derived data — are replaced when the runner starts. Records
+//! are stamped with the wall clock (ms, rounded to `epoch_ms`); messages that
+//! are not valid records go to the dead-letter topic with the reason.
+//!
+//! ```toml
+//! [kafka]
+//! brokers = "127.0.0.1:19092"
+//! [topics]
+//! scores = "panelflow.scores"          # … ratings, decisions, demographics, questions, dead_letter
+//! [output]
+//! dir = "out/aggregates"
+//! changelog_flush_ms = 1000
+//! snapshot_interval_ms = 5000
+//! [aggregates]
+//! reference_weeks = 2
+//! bias = { impact_threshold = 0.8, small_share = 0.02 }
+//! ```
+//!
+//! ```
+//! let cfg: panelflow::aggregates::runner::RunnerConfig =
+//!     toml::from_str("[output]\ndir = \"/tmp/agg\"\n[aggregates]\nreference_weeks = 3\n").unwrap();
+//! assert_eq!(cfg.aggregates.reference_weeks, 3);
+//! assert_eq!(cfg.topics.scores, "panelflow.scores");
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use differential_dataflow::AsCollection;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::generic::operator::source;
+
+use super::harness::{build, SinkOptions};
+use super::records::{decode, InputRecord};
+use super::AggregateConfig;
+use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
+use panelflow_connectors::kafka::{ensure_aggregate_topics, KafkaSection, TopicNames};
+use panelflow_connectors::parquet::aggregates::{Layout, CHANGELOG_DIR, INPUTS_DIR, SNAPSHOT_DIR};
+use panelflow_core::topics::Topic;
+use panelflow_core::wire::DeadLetter;
+
+/// Most messages a source reads per activation.
+const MAX_POLL_BATCH: usize = 4096;
+
+/// Where and how often the runner writes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// The dataset's folder.
+    pub dir: PathBuf,
+    /// Longest a change waits for its change-log file.
+    pub changelog_flush_ms: u64,
+    /// How often snapshots are rewritten.
+    pub snapshot_interval_ms: u64,
+    /// Granularity of the dataflow's times.
+    pub epoch_ms: u64,
+    /// Whether files are fsynced.
+    pub durable: bool,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("out/aggregates"),
+            changelog_flush_ms: 1000,
+            snapshot_interval_ms: 5000,
+            epoch_ms: 100,
+            durable: true,
+        }
+    }
+}
+
+/// The runner's configuration file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunnerConfig {
+    /// Kafka connection (`brokers`, `properties`; `PANELFLOW_BROKERS` overrides `brokers`).
+    pub kafka: KafkaSection,
+    /// Topic names.
+    pub topics: TopicNames,
+    /// Output.
+    pub output: OutputSection,
+    /// The aggregates' settings.
+    pub aggregates: AggregateConfig,
+}
+
+impl RunnerConfig {
+    /// Reads a config file (embedded defaults without one); `PANELFLOW_BROKERS` overrides the brokers.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let mut cfg: RunnerConfig = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => RunnerConfig::default(),
+        };
+        if let Ok(b) = std::env::var("PANELFLOW_BROKERS") {
+            cfg.kafka.brokers = b;
+        }
+        Ok(cfg)
+    }
+
+    fn sink_options(&self) -> SinkOptions {
+        SinkOptions {
+            layout: Some(Layout::new(&self.output.dir)),
+            changelog_flush: Duration::from_millis(self.output.changelog_flush_ms),
+            snapshot_interval: Duration::from_millis(self.output.snapshot_interval_ms),
+            write_inputs: true,
+            durable: self.output.durable,
+        }
+    }
+}
+
+/// Counters of a running aggregator.
+#[derive(Debug, Default)]
+pub struct RunnerStats {
+    /// Messages read.
+    pub consumed: AtomicU64,
+    /// Messages dead-lettered.
+    pub malformed: AtomicU64,
+    /// Messages dropped as redeliveries: an insert of a record already held,
+    /// or a retraction of one not held (see [`Redeliveries`]).
+    pub redelivered: AtomicU64,
+}
+
+/// The records a worker holds, to drop redeliveries at the input.
+///
+/// Producers send at least once (a pipeline that crashes after sending a
+/// record and before marking its interview done sends it again; platforms
+/// retry webhooks), and a record is a fact that holds or not: an insert of a
+/// record already held and a retraction of one not held are redeliveries.
+/// Records of one key always reach the same worker (partition `p` → worker
+/// `p mod workers`), so a per-worker set suffices. Memory: one hash per held
+/// record.
+///
+/// ```
+/// use panelflow::aggregates::runner::Redeliveries;
+/// let mut seen = Redeliveries::default();
+/// assert!(seen.admit(&"a", 1));
+/// assert!(!seen.admit(&"a", 1), "sent twice");
+/// assert!(seen.admit(&"a", -1));
+/// assert!(!seen.admit(&"a", -1), "retracted twice");
+/// assert!(seen.admit(&"a", 1), "inserted again after its retraction");
+/// ```
+#[derive(Debug, Default)]
+pub struct Redeliveries {
+    held: std::collections::HashSet<u64>,
+}
+
+impl Redeliveries {
+    /// Whether an update (`diff` ±1) of `record` changes what is held;
+    /// records the change when it does.
+    pub fn admit<R: std::hash::Hash>(&mut self, record: &R, diff: isize) -> bool {
+        use std::hash::BuildHasher;
+        // A fixed hasher: the same record hashes the same in every process.
+        let key =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(record);
+        if diff > 0 {
+            self.held.insert(key)
+        } else {
+            self.held.remove(&key)
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Runs the aggregator with `workers` threads. With `catch_up`, each worker
+/// stops once it has read every message its partitions held when it started
+/// and everything is written (the demo, tests, batch use); with `deadline`,
+/// fails past it. Otherwise runs until killed.
+pub fn run(
+    cfg: &RunnerConfig,
+    workers: usize,
+    catch_up: bool,
+    deadline: Option<Duration>,
+) -> anyhow::Result<Arc<RunnerStats>> {
+    let mut kafka = cfg.kafka.clone();
+    kafka.dead_letter_topic = cfg.topics.dead_letter.clone();
+    kafka.partitions = cfg.topics.partitions;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(ensure_aggregate_topics(&kafka, &cfg.topics))?;
+    drop(rt);
+
+    // Derived data: rebuilt from the topics at every start.
+    for d in [INPUTS_DIR, CHANGELOG_DIR, SNAPSHOT_DIR] {
+        let path = cfg.output.dir.join(d);
+        if path.exists() {
+            tracing::warn!(path = %path.display(), "replacing derived output (rebuilt from the topics)");
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    std::fs::create_dir_all(&cfg.output.dir)
+        .with_context(|| format!("creating {}", cfg.output.dir.display()))?;
+    let phrases = Arc::new(
+        cfg.aggregates
+            .phrases()
+            .context("loading the interviewer-language phrase list")?,
+    );
+
+    let stats = Arc::new(RunnerStats::default());
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let cfg = Arc::new(cfg.clone());
+    let kafka = Arc::new(kafka);
+    let worker_stats = stats.clone();
+    let worker_shutdown = shutdown.clone();
+    let guards = timely::execute(
+        timely::Config::process(workers.max(1)),
+        move |worker| -> Result<(), String> {
+            run_worker(
+                worker,
+                &cfg,
+                &kafka,
+                phrases.clone(),
+                &worker_stats,
+                &worker_shutdown,
+                catch_up,
+                started,
+                deadline,
+            )
+            .map_err(|e| format!("{e:#}"))
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
+    for result in guards.join() {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => anyhow::bail!("aggregate worker failed: {e}"),
+            Err(e) => anyhow::bail!("aggregate worker panicked: {e}"),
+        }
+    }
+    Ok(stats)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    cfg: &RunnerConfig,
+    kafka: &KafkaSection,
+    phrases: Arc<super::language::PhraseList>,
+    stats: &Arc<RunnerStats>,
+    shutdown: &Arc<AtomicBool>,
+    catch_up: bool,
+    started: Instant,
+    deadline: Option<Duration>,
+) -> anyhow::Result<()> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let consumer: BaseConsumer = panelflow_connectors::kafka::consumer_config(kafka)
+        .set("group.id", format!("{}-aggregate", kafka.group_id))
+        .create()
+        .context("Kafka consumer")?;
+    let mut by_name: HashMap<String, Topic> = HashMap::new();
+    let mut assignment = TopicPartitionList::new();
+    let mut target = 0u64;
+    for t in Topic::ALL {
+        let name = cfg.topics.name(t).to_string();
+        let md = consumer
+            .fetch_metadata(Some(&name), Duration::from_secs(10))
+            .with_context(|| format!("metadata of {name}"))?;
+        for topic in md.topics() {
+            for p in topic.partitions() {
+                if p.id() as usize % peers == index {
+                    assignment.add_partition_offset(&name, p.id(), Offset::Beginning)?;
+                    let (low, high) =
+                        consumer.fetch_watermarks(&name, p.id(), Duration::from_secs(10))?;
+                    target += (high - low).max(0) as u64;
+                }
+            }
+        }
+        by_name.insert(name, t);
+    }
+    consumer.assign(&assignment)?;
+    let dead_letters = DeadLetterSink::new(kafka).context("dead-letter producer")?;
+    let epoch = cfg.output.epoch_ms.max(1);
+    let opts = cfg.sink_options();
+
+    let source_stats = stats.clone();
+    let source_shutdown = shutdown.clone();
+    let mut read = 0u64;
+    let probe = worker.dataflow::<u64, _, _>(|scope| {
+        let activator_scope = scope;
+        let records = source::<_, CapacityContainerBuilder<Vec<(InputRecord, u64, isize)>>, _, _>(scope, "KafkaRecords", move |cap, info| {
+            let activator = activator_scope.activator_for(info.address);
+            let mut cap = Some(cap);
+            let mut redeliveries = Redeliveries::default();
+            move |output| {
+                let Some(c) = cap.as_mut() else { return };
+                if source_shutdown.load(Ordering::SeqCst) || (catch_up && read >= target) {
+                    tracing::info!(worker = index, read, "aggregate source done");
+                    cap = None;
+                    return;
+                }
+                let now = (now_ms() / epoch * epoch).max(*c.time());
+                c.downgrade(&now);
+                let mut session = output.session(&*c);
+                for _ in 0..MAX_POLL_BATCH {
+                    let message = match consumer.poll(Duration::ZERO) {
+                        None => break,
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "Kafka poll error (will retry)");
+                            break;
+                        }
+                        Some(Ok(m)) => m,
+                    };
+                    source_stats.consumed.fetch_add(1, Ordering::Relaxed);
+                    read += 1;
+                    let Some(topic) = by_name.get(message.topic()).copied() else { continue };
+                    let payload = message.payload().unwrap_or_default();
+                    match decode(topic, payload) {
+                        Ok((record, diff)) if redeliveries.admit(&record, diff) => session.give((record, now, diff)),
+                        Ok(_) => {
+                            source_stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(topic = message.topic(), partition = message.partition(), offset = message.offset(), "redelivered record dropped");
+                        }
+                        Err(e) => {
+                            source_stats.malformed.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %e, "invalid record; dead-lettered");
+                            let letter = DeadLetter {
+                                interview_id: message.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default(),
+                                correlation_id: String::new(),
+                                source: message.topic().to_string(),
+                                stage: "decode_aggregate_record".into(),
+                                reason: e.to_string(),
+                                event: serde_json::Value::String(String::from_utf8_lossy(payload).into_owned()),
+                                failed_at: chrono::Utc::now().to_rfc3339(),
+                            };
+                            if let Err(e) = dead_letters.send(&letter) {
+                                tracing::error!(error = %e, "dead letter failed");
+                            }
+                        }
+                    }
+                }
+                drop(session);
+                activator.activate_after(Duration::from_millis(5));
+            }
+        })
+        .as_collection();
+        let (_tables, probe) = build(records, &cfg.aggregates, phrases, &opts, index);
+        probe
+    });
+    let read_target = target;
+    tracing::info!(worker = index, target, "aggregate worker running");
+    loop {
+        worker.step_or_park(Some(Duration::from_millis(20)));
+        if let Some(d) = deadline {
+            if started.elapsed() > d && !shutdown.load(Ordering::SeqCst) {
+                shutdown.store(true, Ordering::SeqCst);
+                anyhow::bail!(
+                    "aggregator read {} messages, {read_target} expected, within {d:?}",
+                    stats.consumed.load(Ordering::Relaxed)
+                );
+            }
+        }
+        if probe.done() {
+            break;
+        }
+    }
+    tracing::info!(
+        worker = index,
+        consumed = stats.consumed.load(Ordering::Relaxed),
+        "aggregate worker done"
+    );
+    Ok(())
+}
+
+/// Options of the `aggregate` subcommand.
+#[derive(Clone, Debug, clap::Args)]
+pub struct AggregateArgs {
+    /// Config file (TOML: [kafka], [topics], [output], [aggregates]).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output folder (overrides [output] dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Timely worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Stop once every message the topics held at start is aggregated and written.
+    #[arg(long)]
+    pub until_caught_up: bool,
+}
+
+/// Runs `panelflow aggregate`.
+pub fn run_cli(args: &AggregateArgs) -> anyhow::Result<()> {
+    let mut cfg = RunnerConfig::load(args.config.as_deref())?;
+    if let Some(out) = &args.out {
+        cfg.output.dir = out.clone();
+    }
+    eprintln!(
+        "panelflow aggregate: {} → {}",
+        cfg.kafka.brokers,
+        cfg.output.dir.display()
+    );
+    let stats = run(&cfg, args.workers, args.until_caught_up, None)?;
+    println!(
+        "aggregated {} messages ({} dead-lettered, {} redeliveries dropped) into {}",
+        stats.consumed.load(Ordering::Relaxed),
+        stats.malformed.load(Ordering::Relaxed),
+        stats.redelivered.load(Ordering::Relaxed),
+        cfg.output.dir.display()
+    );
+    Ok(())
+}

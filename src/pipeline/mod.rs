@@ -1,0 +1,175 @@
+//! The timely dataflow of `panelflow run`.
+//!
+//! ```text
+//! kafka_source (per worker: its share of the partitions)
+//!   └─ exchange by interview id ─► analyse (context → media → speech → summary → Lever note)
+//!                                    └─ on frontier: Parquet batch ─► probe
+//! worker loop: offsets of every time the probe has passed are committed
+//! ```
+//!
+//! The commit protocol is timely's progress tracking: each polled message is
+//! stamped with a time, its offset is remembered under that time, and only
+//! when the probe after the sinks has passed the time — every worker has
+//! written that time's notes, dead letters and Parquet files — is the offset
+//! committed. A crash before that replays the message, and the idempotent
+//! sinks (Parquet keys, correlation ids in notes) write nothing twice.
+
+pub mod analyse;
+pub mod context;
+pub mod process;
+pub mod scores;
+pub mod source;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::Probe;
+
+use crate::config::PipelineConfig;
+use panelflow_connectors::lever::client::LeverClient;
+use panelflow_connectors::lever::ratelimit::TokenBucket;
+
+/// Counters of a running dataflow, shared by all workers of the process.
+#[derive(Debug, Default)]
+pub struct RunStats {
+    /// Messages read from Kafka.
+    pub consumed: AtomicU64,
+    /// Messages that were not a valid event (dead-lettered at the source).
+    pub malformed: AtomicU64,
+    /// Interviews analysed and written.
+    pub transcribed: AtomicU64,
+    /// Interviews that failed a stage (failed row + dead letter).
+    pub failed: AtomicU64,
+    /// Events skipped because their key was already written.
+    pub duplicates: AtomicU64,
+    /// Lever notes written or found already present.
+    pub noted: AtomicU64,
+    /// Offsets committed.
+    pub committed: AtomicU64,
+}
+
+impl RunStats {
+    /// A plain snapshot.
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "consumed": self.consumed.load(Ordering::Relaxed),
+            "malformed": self.malformed.load(Ordering::Relaxed),
+            "transcribed": self.transcribed.load(Ordering::Relaxed),
+            "failed": self.failed.load(Ordering::Relaxed),
+            "duplicates": self.duplicates.load(Ordering::Relaxed),
+            "noted": self.noted.load(Ordering::Relaxed),
+            "committed": self.committed.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// How `run` is started and stopped.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Timely configuration: threads, processes (`-w`, `-n`, `-p`, `-h`).
+    pub timely_args: Vec<String>,
+    /// Set to stop: sources stop reading, in-flight work drains, offsets are
+    /// committed, workers exit.
+    pub shutdown: Arc<AtomicBool>,
+    /// Counters, readable while running.
+    pub stats: Arc<RunStats>,
+    /// Granularity of the times that group offsets and Parquet batches.
+    pub epoch: Duration,
+}
+
+impl RunOptions {
+    /// `workers` threads in this process.
+    pub fn workers(workers: usize) -> Self {
+        Self {
+            timely_args: vec!["-w".into(), workers.max(1).to_string()],
+            shutdown: Arc::new(AtomicBool::new(false)),
+            stats: Arc::new(RunStats::default()),
+            epoch: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Runs the dataflow until `opts.shutdown` is set (or forever).
+pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
+    // One token bucket, one Lever client (one OAuth session) and one context
+    // cache for every worker of the process: Lever's limit is per key.
+    let limiter = Arc::new(TokenBucket::new(cfg.lever.rate_per_s, cfg.lever.burst));
+    // Fail fast on configuration problems before starting workers.
+    let lever = cfg.lever.client(limiter)?;
+    let context = Arc::new(crate::pipeline::context::LeverContext::new(
+        &cfg,
+        lever.clone(),
+    ));
+    panelflow_models::onnx::init()?;
+    std::fs::create_dir_all(&cfg.sinks.parquet_dir)
+        .with_context(|| format!("creating {}", cfg.sinks.parquet_dir.display()))?;
+
+    let config = timely::Config::from_args(opts.timely_args.clone().into_iter())
+        .map_err(|e| anyhow::anyhow!("timely arguments {:?}: {e}", opts.timely_args))?;
+    let cfg = Arc::new(cfg);
+    let guards = timely::execute(config, move |worker| {
+        if let Err(e) = run_worker(worker, &cfg, &opts, lever.clone(), context.clone()) {
+            tracing::error!(worker = worker.index(), error = %format!("{e:#}"), "worker stopped");
+            opts.shutdown.store(true, Ordering::SeqCst);
+            return Err(format!("{e:#}"));
+        }
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
+    for result in guards.join() {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => anyhow::bail!("worker failed: {e}"),
+            Err(e) => anyhow::bail!("worker panicked: {e}"),
+        }
+    }
+    Ok(())
+}
+
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    cfg: &Arc<PipelineConfig>,
+    opts: &RunOptions,
+    lever: Option<LeverClient>,
+    context: Arc<crate::pipeline::context::LeverContext>,
+) -> anyhow::Result<()> {
+    let index = worker.index();
+    let consumer = Arc::new(source::subscribe(cfg).context("Kafka consumer")?);
+    let processor = process::Processor::new(cfg, lever)
+        .context("loading models")?
+        .with_context(context);
+    let sinks = analyse::Sinks::open(cfg).context("opening sinks")?;
+    let pending = source::PendingOffsets::default();
+
+    let probe = ProbeHandle::new();
+    worker.dataflow::<u64, _, _>(|scope| {
+        let events = source::kafka_source(
+            scope,
+            consumer.clone(),
+            pending.clone(),
+            sinks.dead_letters.clone(),
+            opts.clone(),
+        );
+        analyse::analyse(events, processor, sinks, opts.stats.clone()).probe_with(&probe);
+    });
+    tracing::info!(worker = index, "worker running");
+
+    let mut draining = false;
+    loop {
+        worker.step_or_park(Some(Duration::from_millis(50)));
+        source::commit_completed(&consumer, &pending, &probe, &opts.stats);
+        if opts.shutdown.load(Ordering::SeqCst) && !draining {
+            draining = true;
+            tracing::info!(worker = index, "draining");
+        }
+        if probe.done() {
+            break;
+        }
+    }
+    source::commit_completed(&consumer, &pending, &probe, &opts.stats);
+    tracing::info!(worker = index, "worker done");
+    Ok(())
+}

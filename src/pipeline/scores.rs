@@ -1,0 +1,73 @@
+//! The AI scores an analysed interview publishes for the aggregates
+//! (`[kafka] scores_topic`, `schemas/aggregates/score.schema.json`).
+
+use panelflow_core::wire::{CompetencyScore, ScoreMessage, UNASSIGNED_POSTING};
+use panelflow_models::analysis::summary::Summary;
+
+/// The message the analysis publishes for an analysed interview: its
+/// rubric scores under model `panelflow-rubric`, version `rubric@<pipeline
+/// version>`; `None` when the analysis scored nothing. The posting is
+/// [`UNASSIGNED_POSTING`] when unknown, the job family `unknown`.
+///
+/// ```
+/// use panelflow_models::analysis::summary::{PipelineRef, Summary};
+/// use panelflow::aggregates::records::Validate;
+/// use panelflow::pipeline::scores::score_message;
+/// let event = panelflow_core::event::InterviewCompleted::new("generic", "i1", "c1", "o1", vec![]);
+/// let pipeline = PipelineRef { name: "p".into(), version: "7".into(), config_hash: "h".into() };
+/// let mut summary = Summary::build(&event, &pipeline, vec![], vec![]);
+/// assert!(score_message(&summary).is_none());
+/// summary.scores = vec![serde_json::from_value(serde_json::json!({
+///     "competency": "craft", "name": "Craft", "question_id": "q1", "score": 3,
+///     "criteria_share": 1.0, "criteria_met": [], "evidence": [], "adjustments": [],
+///     "confidence": 0.8, "low_confidence": false, "weight": 1.0})).unwrap()];
+/// let m = score_message(&summary).unwrap();
+/// assert_eq!(m.model_version.as_str(), "rubric@7");
+/// assert_eq!(m.competencies[0].score, 3.0);
+/// assert!(m.validate().is_ok());
+/// ```
+pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
+    if summary.scores.is_empty() {
+        return None;
+    }
+    let finite = |x: f64| x.is_finite().then_some(x);
+    Some(ScoreMessage {
+        diff: 1,
+        interview_id: summary.interview_id.as_str().into(),
+        candidate_id: summary.candidate_id.as_str().into(),
+        posting_id: summary
+            .posting_id
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or(UNASSIGNED_POSTING)
+            .into(),
+        job_family: summary
+            .analysis
+            .job_family
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .unwrap_or("unknown")
+            .into(),
+        model_name: "panelflow-rubric".into(),
+        model_version: format!("rubric@{}", summary.pipeline.version).into(),
+        scored_at: summary.analysis_completion_time.clone(),
+        sentiment: finite(summary.sentiment_score).map(|x| x.clamp(-1.0, 1.0)),
+        transcription_confidence: finite(summary.transcription_confidence)
+            .map(|x| x.clamp(0.0, 1.0)),
+        flags: summary
+            .flags
+            .iter()
+            .filter(|f| f.severity == "review")
+            .map(|f| f.name.clone())
+            .collect(),
+        competencies: summary
+            .scores
+            .iter()
+            .map(|c| CompetencyScore {
+                competency: c.competency.as_str().into(),
+                score: f64::from(c.score),
+                confidence: finite(c.confidence).map(|x| x.clamp(0.0, 1.0)),
+            })
+            .collect(),
+    })
+}

@@ -97,24 +97,23 @@ fn bench(c: &mut Criterion) {
     let wav = long_recording(minutes);
     let mut cfg = PipelineConfig::default();
     cfg.speech.threads = 2;
-    let mut transcriber = match Transcriber::load(&TranscriberOptions::from_config(&cfg)) {
+    let mut transcriber = match Transcriber::load(&TranscriberOptions::from_section(
+        &cfg.speech,
+        cfg.media.max_duration_s,
+    )) {
         Ok(t) => t,
         Err(e) => panic!("models missing ({e}); run bash scripts/setup.sh"),
     };
-    let mut analyzer =
-        Analyzer::from_config(&cfg).expect("analysis models (run bash scripts/setup.sh)");
+    let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.rubrics, &cfg.speech)
+        .expect("analysis models (run bash scripts/setup.sh)");
 
     // Transcription once: its time is the reference.
-    let kept: std::sync::Arc<std::sync::Mutex<Vec<SpeechSegment>>> = Default::default();
-    let sink = kept.clone();
-    transcriber.set_speech_tap(Some(Box::new(move |s| {
-        sink.lock().expect("lock").push(s.clone())
-    })));
     let started = Instant::now();
-    let transcript = transcriber.transcribe_file(&wav).expect("transcribe");
+    let measured = transcriber
+        .transcribe_file_measured(&wav, SpeechSegment::clone)
+        .expect("transcribe");
     let transcribe = started.elapsed();
-    transcriber.set_speech_tap(None);
-    let speech: Vec<SpeechSegment> = std::mem::take(&mut *kept.lock().expect("lock"));
+    let (transcript, speech) = (measured.transcript, measured.measures);
     eprintln!(
         "analysis bench: {:.0} s of audio in {} voice segments, transcribed in {:.1} s",
         transcript.duration_s,

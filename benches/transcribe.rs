@@ -39,7 +39,7 @@ fn jfk(c: &mut Criterion) {
 
 fn worker(c: &mut Criterion) {
     use panelflow::config::PipelineConfig;
-    use panelflow::pipeline::process::Processor;
+    use panelflow::pipeline::Processor;
     use panelflow_core::event::InterviewCompleted;
     use panelflow_devkit::dataset::load_manifest;
     use panelflow_devkit::media_server::MediaServer;

@@ -7,6 +7,7 @@
 //! The tree follows the data's way through the engine:
 //! - [`ingest`]: the webhook receiver and the Lever poller, into Kafka;
 //! - [`pipeline`]: the timely dataflow of `panelflow run`, one stage after another;
+//! - [`source`]: the one Kafka → timely source, for the pipeline and the aggregates;
 //! - [`aggregates`]: calibration, bias and drift as differential dataflows;
 //! - [`writeback`]: what each rollout phase writes to Lever, and the note's text;
 //! - [`review`]: the recruiters' review page;
@@ -21,4 +22,5 @@ pub mod ingest;
 pub mod ops;
 pub mod pipeline;
 pub mod review;
+pub mod source;
 pub mod writeback;

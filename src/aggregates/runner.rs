@@ -33,9 +33,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use differential_dataflow::AsCollection;
@@ -43,17 +44,17 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::operators::generic::operator::source;
 
 use super::harness::{build, SinkOptions};
-use super::records::{decode, InputRecord};
+use super::records::decode;
 use super::AggregateConfig;
 use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
 use panelflow_connectors::kafka::{ensure_aggregate_topics, KafkaSection, TopicNames};
 use panelflow_connectors::parquet::aggregates::{Layout, CHANGELOG_DIR, INPUTS_DIR, SNAPSHOT_DIR};
+use panelflow_core::outcome::Stage;
 use panelflow_core::topics::Topic;
-use panelflow_core::wire::DeadLetter;
+
+use crate::source::{kafka_source, refused, stamp_ms, Decoded, SourceOptions};
 
 /// Most messages a source reads per activation.
 const MAX_POLL_BATCH: usize = 4096;
@@ -181,13 +182,6 @@ impl Redeliveries {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// Runs the aggregator with `workers` threads. With `catch_up`, each worker
 /// stops once it has read every message its partitions held when it started
 /// and everything is written (the demo, tests, batch use); with `deadline`,
@@ -297,75 +291,65 @@ fn run_worker(
         by_name.insert(name, t);
     }
     consumer.assign(&assignment)?;
-    let dead_letters = DeadLetterSink::new(kafka).context("dead-letter producer")?;
-    let epoch = cfg.output.epoch_ms.max(1);
+    let consumer = Arc::new(consumer);
+    let dead_letters = Rc::new(DeadLetterSink::new(kafka).context("dead-letter producer")?);
     let opts = cfg.sink_options();
-
+    let source_opts = SourceOptions {
+        name: "KafkaRecords",
+        max_batch: MAX_POLL_BATCH,
+        idle: Duration::from_millis(5),
+        stamp: stamp_ms,
+        epoch_ms: cfg.output.epoch_ms.max(1),
+        shutdown: shutdown.clone(),
+        target: catch_up.then_some(target),
+        stop_on_dead_letter_failure: false,
+    };
     let source_stats = stats.clone();
-    let source_shutdown = shutdown.clone();
-    let mut read = 0u64;
-    let probe = worker.dataflow::<u64, _, _>(|scope| {
-        let activator_scope = scope;
-        let records = source::<_, CapacityContainerBuilder<Vec<(InputRecord, u64, isize)>>, _, _>(scope, "KafkaRecords", move |cap, info| {
-            let activator = activator_scope.activator_for(info.address);
-            let mut cap = Some(cap);
-            let mut redeliveries = Redeliveries::default();
-            move |output| {
-                let Some(c) = cap.as_mut() else { return };
-                if source_shutdown.load(Ordering::SeqCst) || (catch_up && read >= target) {
-                    tracing::info!(worker = index, read, "aggregate source done");
-                    cap = None;
-                    return;
-                }
-                let now = (now_ms() / epoch * epoch).max(*c.time());
-                c.downgrade(&now);
-                let mut session = output.session(&*c);
-                for _ in 0..MAX_POLL_BATCH {
-                    let message = match consumer.poll(Duration::ZERO) {
-                        None => break,
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "Kafka poll error (will retry)");
-                            break;
-                        }
-                        Some(Ok(m)) => m,
-                    };
-                    source_stats.consumed.fetch_add(1, Ordering::Relaxed);
-                    read += 1;
-                    let Some(topic) = by_name.get(message.topic()).copied() else { continue };
-                    let payload = message.payload().unwrap_or_default();
-                    match decode(topic, payload) {
-                        Ok((record, diff)) if redeliveries.admit(&record, diff) => session.give((record, now, diff)),
-                        Ok(_) => {
-                            source_stats.redelivered.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!(topic = message.topic(), partition = message.partition(), offset = message.offset(), "redelivered record dropped");
-                        }
-                        Err(e) => {
-                            source_stats.malformed.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %e, "invalid record; dead-lettered");
-                            let letter = DeadLetter {
-                                interview_id: message.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default(),
-                                correlation_id: String::new(),
-                                source: message.topic().to_string(),
-                                stage: "decode_aggregate_record".into(),
-                                reason: e.to_string(),
-                                event: serde_json::Value::String(String::from_utf8_lossy(payload).into_owned()),
-                                failed_at: chrono::Utc::now().to_rfc3339(),
-                            };
-                            if let Err(e) = dead_letters.send(&letter) {
-                                tracing::error!(error = %e, "dead letter failed");
-                            }
-                        }
-                    }
-                }
-                drop(session);
-                activator.activate_after(Duration::from_millis(5));
+    let mut redeliveries = Redeliveries::default();
+    let decode_record = move |message: &rdkafka::message::BorrowedMessage<'_>, now: u64| {
+        source_stats.consumed.fetch_add(1, Ordering::Relaxed);
+        let Some(topic) = by_name.get(message.topic()).copied() else {
+            return Decoded::Skip;
+        };
+        match decode(topic, message.payload().unwrap_or_default()) {
+            Ok((record, diff)) if redeliveries.admit(&record, diff) => {
+                Decoded::Item((record, now, diff))
             }
-        })
+            Ok(_) => {
+                source_stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    "redelivered record dropped"
+                );
+                Decoded::Skip
+            }
+            Err(e) => {
+                source_stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %e, "invalid record; dead-lettered");
+                Decoded::Refused(refused(
+                    message,
+                    message.topic(),
+                    Stage::DecodeAggregateRecord,
+                    e.to_string(),
+                ))
+            }
+        }
+    };
+    let probe = worker.dataflow::<u64, _, _>(|scope| {
+        let records = kafka_source(
+            scope,
+            consumer,
+            dead_letters,
+            source_opts,
+            decode_record,
+            |_, _, _| {},
+        )
         .as_collection();
         let (_tables, probe) = build(records, &cfg.aggregates, phrases, &opts, index);
         probe
     });
-    let read_target = target;
     tracing::info!(worker = index, target, "aggregate worker running");
     loop {
         worker.step_or_park(Some(Duration::from_millis(20)));
@@ -373,7 +357,7 @@ fn run_worker(
             if started.elapsed() > d && !shutdown.load(Ordering::SeqCst) {
                 shutdown.store(true, Ordering::SeqCst);
                 anyhow::bail!(
-                    "aggregator read {} messages, {read_target} expected, within {d:?}",
+                    "aggregator read {} messages, {target} expected, within {d:?}",
                     stats.consumed.load(Ordering::Relaxed)
                 );
             }

@@ -468,7 +468,7 @@ impl LeverPoller {
                     candidate_id: candidate.as_str().into(),
                     posting_id: posting.as_str().into(),
                     interview_id: None,
-                    competency: competency.into(),
+                    competency,
                     rating,
                     source: "lever_feedback".into(),
                     rated_at: rfc3339(at),
@@ -547,7 +547,7 @@ impl LeverPoller {
             candidate_id: candidate.as_str().into(),
             posting_id: posting.as_str().into(),
             decision: "archive".into(),
-            stage: id_of(archived.get("reason")).map(Into::into),
+            stage: id_of(archived.get("reason")),
             source: "lever".into(),
             decided_at: rfc3339(
                 archived

@@ -56,7 +56,7 @@ impl From<&InterviewRow> for RowView {
             pipeline_version: r.pipeline_version.clone(),
             pipeline_name: r.pipeline_name.clone(),
             config_hash: r.config_hash.clone(),
-            outcome: r.outcome.clone(),
+            outcome: r.outcome.to_string(),
             failure_reason: r.failure_reason.clone(),
             candidate_id: r.candidate_id.clone(),
             opportunity_id: r.opportunity_id.clone(),

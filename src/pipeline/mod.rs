@@ -1,9 +1,15 @@
-//! The timely dataflow of `panelflow run`.
+//! The timely dataflow of `panelflow run`: one operator per stage, each in
+//! its own file, the data going one way.
 //!
 //! ```text
-//! kafka_source (per worker: its share of the partitions)
-//!   └─ exchange by interview id ─► analyse (context → media → speech → summary → Lever note)
-//!                                    └─ on frontier: Parquet batch ─► probe
+//! source     Kafka (per worker: its share of the partitions)
+//! admit      exchange by interview id; keys written or on their way are duplicates
+//! context    residency, Lever, the platform's API: media, question set, posting
+//! media      the recordings fetched to temporary files
+//! speech     the transcriber, segments of several interviews batched
+//! analyse    the summary object and its rows
+//! writeback  the phase's plan: Lever now, or the review queue
+//! land       dead letters, AI scores, audit log, Parquet ─► probe
 //! worker loop: offsets of every time the probe has passed are committed
 //! ```
 //!
@@ -13,24 +19,43 @@
 //! written that time's notes, dead letters and Parquet files — is the offset
 //! committed. A crash before that replays the message, and the idempotent
 //! sinks (Parquet keys, correlation ids in notes) write nothing twice.
+//!
+//! [`Processor`] runs the same stages one after the other without a
+//! dataflow (tests, benchmarks, tools).
 
+pub mod admit;
 pub mod analyse;
 pub mod context;
-pub mod process;
+pub mod identity;
+pub mod interview;
+pub mod land;
+pub mod media;
+pub mod processor;
+pub mod resolve;
+pub mod rows;
 pub mod scores;
 pub mod source;
+pub mod speech;
+pub mod stage;
+pub mod writeback;
+
+pub use interview::Processed;
+pub use processor::Processor;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::Probe;
 
 use crate::config::PipelineConfig;
+use admit::Admission;
 use panelflow_connectors::lever::client::LeverClient;
 use panelflow_connectors::lever::ratelimit::TokenBucket;
+use resolve::LeverContext;
 
 /// Counters of a running dataflow, shared by all workers of the process.
 #[derive(Debug, Default)]
@@ -99,10 +124,7 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
     let limiter = Arc::new(TokenBucket::new(cfg.lever.rate_per_s, cfg.lever.burst));
     // Fail fast on configuration problems before starting workers.
     let lever = cfg.lever.client(limiter)?;
-    let context = Arc::new(crate::pipeline::context::LeverContext::new(
-        &cfg,
-        lever.clone(),
-    ));
+    let context = Arc::new(LeverContext::new(&cfg, lever.clone()));
     panelflow_models::onnx::init()?;
     std::fs::create_dir_all(&cfg.sinks.parquet_dir)
         .with_context(|| format!("creating {}", cfg.sinks.parquet_dir.display()))?;
@@ -134,26 +156,47 @@ fn run_worker(
     cfg: &Arc<PipelineConfig>,
     opts: &RunOptions,
     lever: Option<LeverClient>,
-    context: Arc<crate::pipeline::context::LeverContext>,
+    context: Arc<LeverContext>,
 ) -> anyhow::Result<()> {
     let index = worker.index();
     let consumer = Arc::new(source::subscribe(cfg).context("Kafka consumer")?);
-    let processor = process::Processor::new(cfg, lever)
-        .context("loading models")?
-        .with_context(context);
-    let sinks = analyse::Sinks::open(cfg).context("opening sinks")?;
+    let Processor {
+        batch,
+        context: mut context_stage,
+        mut media,
+        mut speech,
+        mut analyse,
+        mut writeback,
+        ..
+    } = Processor::with_context(cfg, lever, context).context("loading models")?;
+    let (sinks, written) = land::Sinks::open(cfg).context("opening sinks")?;
+    let dead_letters = sinks.dead_letters.clone();
     let pending = source::PendingOffsets::default();
+    let admission = Admission::new(&cfg.pipeline.version, written);
+    let noted = opts.stats.clone();
 
     let probe = ProbeHandle::new();
     worker.dataflow::<u64, _, _>(|scope| {
-        let events = source::kafka_source(
-            scope,
-            consumer.clone(),
-            pending.clone(),
-            sinks.dead_letters.clone(),
-            opts.clone(),
-        );
-        analyse::analyse(events, processor, sinks, opts.stats.clone()).probe_with(&probe);
+        let events = source::events(scope, consumer.clone(), pending.clone(), dead_letters, opts);
+        let admitted = admit::admit(events, admission, opts.stats.clone());
+        let contexts = stage::stage(admitted, "Context", Pipeline, batch, move |i| {
+            context_stage.run(i)
+        });
+        let fetched = stage::stage(contexts, "Media", Pipeline, batch, move |f| media.run(f));
+        let transcribed = stage::stage(fetched, "Speech", Pipeline, batch, move |f| speech.run(f));
+        let analysed = stage::stage(transcribed, "Analyse", Pipeline, batch, move |f| {
+            analyse.run(f)
+        });
+        let done = stage::stage(analysed, "Writeback", Pipeline, batch, move |f| {
+            let done = writeback.run(f);
+            let notes = done
+                .iter()
+                .filter(|p| p.interview.lever_note_id.is_some())
+                .count();
+            noted.noted.fetch_add(notes as u64, Ordering::Relaxed);
+            done
+        });
+        land::land(done, sinks, opts.stats.clone()).probe_with(&probe);
     });
     tracing::info!(worker = index, "worker running");
 

@@ -1,6 +1,7 @@
 //! The AI scores an analysed interview publishes for the aggregates
 //! (`[kafka] scores_topic`, `schemas/aggregates/score.schema.json`).
 
+use panelflow_core::outcome::Severity;
 use panelflow_core::wire::{CompetencyScore, ScoreMessage, UNASSIGNED_POSTING};
 use panelflow_models::analysis::summary::Summary;
 
@@ -49,7 +50,7 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
             .unwrap_or("unknown")
             .into(),
         model_name: "panelflow-rubric".into(),
-        model_version: format!("rubric@{}", summary.pipeline.version).into(),
+        model_version: format!("rubric@{}", summary.pipeline.version),
         scored_at: summary.analysis_completion_time.clone(),
         sentiment: finite(summary.sentiment_score).map(|x| x.clamp(-1.0, 1.0)),
         transcription_confidence: finite(summary.transcription_confidence)
@@ -57,7 +58,7 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
         flags: summary
             .flags
             .iter()
-            .filter(|f| f.severity == "review")
+            .filter(|f| f.severity == Severity::Review)
             .map(|f| f.name.clone())
             .collect(),
         competencies: summary

@@ -1,26 +1,26 @@
-//! The Kafka source operator and the offset-commit half of the commit
-//! protocol (see [`crate::pipeline`]).
+//! The pipeline's source — the Kafka source operator ([`crate::source`])
+//! reading `InterviewCompleted` events — and the offset-commit half of the
+//! commit protocol (see [`crate::pipeline`]).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::{Scope, Stream};
 
 use super::{RunOptions, RunStats};
 use crate::config::PipelineConfig;
+use crate::source::{kafka_source, refused, stamp_epochs, Decoded, SourceOptions};
 use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
 use panelflow_core::event::InterviewCompleted;
-use panelflow_core::wire::DeadLetter;
+use panelflow_core::outcome::Stage;
 
 /// Messages read per activation at most, so one busy partition cannot
 /// starve the rest of the worker.
@@ -61,8 +61,8 @@ impl PendingOffsets {
 /// A consumer in the pipeline's group, subscribed to its topic.
 pub fn subscribe(cfg: &PipelineConfig) -> anyhow::Result<BaseConsumer> {
     let mut client = panelflow_connectors::kafka::consumer_config(&cfg.kafka);
-    // The analyse operator handles one interview per activation, so the
-    // source polls between interviews; the poll interval (which is also the
+    // Each stage handles a few interviews per activation, so the source
+    // polls between them; the poll interval (which is also the
     // rebalance time-out a restarted worker may wait for a crashed member)
     // only has to cover one long recording.
     // A crashed worker's partitions move to the survivors within seconds.
@@ -80,92 +80,50 @@ pub fn subscribe(cfg: &PipelineConfig) -> anyhow::Result<BaseConsumer> {
     Ok(consumer)
 }
 
-fn now_time(epoch: Duration) -> u64 {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
-    ms / (epoch.as_millis() as u64).max(1)
-}
-
 /// The source operator: polls this worker's consumer, stamps each event
 /// with the current (wall-clock) time, records its offset as pending, and
 /// dead-letters messages that are not a valid event.
-pub fn kafka_source<'scope>(
+pub fn events<'scope>(
     scope: Scope<'scope, u64>,
     consumer: Arc<BaseConsumer>,
     pending: PendingOffsets,
     dead_letters: Rc<DeadLetterSink>,
-    opts: RunOptions,
+    opts: &RunOptions,
 ) -> Stream<'scope, u64, Vec<InterviewCompleted>> {
-    source::<_, CapacityContainerBuilder<Vec<InterviewCompleted>>, _, _>(
-        scope,
-        "KafkaSource",
-        move |cap, info| {
-            let activator = scope.activator_for(info.address);
-            let mut cap = Some(cap);
-            move |output| {
-                let Some(c) = cap.as_mut() else { return };
-                if opts.shutdown.load(Ordering::SeqCst) {
-                    cap = None;
-                    return;
-                }
-                // All workers stamp by the same clock, so an idle worker does not
-                // hold back the frontier (and everyone's commits).
-                let now = now_time(opts.epoch).max(*c.time());
-                c.downgrade(&now);
-                let mut stop = false;
-                let mut session = output.session(&*c);
-                for _ in 0..MAX_POLL_BATCH {
-                    let message = match consumer.poll(Duration::ZERO) {
-                        None => break,
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "Kafka poll error (will retry)");
-                            break;
-                        }
-                        Some(Ok(m)) => m,
-                    };
-                    opts.stats.consumed.fetch_add(1, Ordering::Relaxed);
-                    let (partition, offset) = (message.partition(), message.offset());
-                    let payload = message.payload().unwrap_or_default();
-                    match serde_json::from_slice::<InterviewCompleted>(payload) {
-                        Ok(event) => session.give(event),
-                        Err(e) => {
-                            opts.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                            let key = message
-                                .key()
-                                .map(|k| String::from_utf8_lossy(k).into_owned())
-                                .unwrap_or_default();
-                            let record = DeadLetter {
-                                interview_id: key,
-                                correlation_id: String::new(),
-                                source: "kafka".into(),
-                                stage: "decode_event".into(),
-                                reason: format!("not a valid InterviewCompleted event: {e}"),
-                                event: serde_json::Value::String(
-                                    String::from_utf8_lossy(payload).into_owned(),
-                                ),
-                                failed_at: chrono::Utc::now().to_rfc3339(),
-                            };
-                            if let Err(e) = dead_letters.send(&record) {
-                                // Without the dead letter the message must not be committed: stop here
-                                // and let a restart replay it.
-                                tracing::error!(error = %e, partition, offset, "dead letter failed; stopping the source");
-                                stop = true;
-                                break;
-                            }
-                        }
-                    }
-                    pending.record(now, partition, offset);
-                }
-                drop(session);
-                if stop {
-                    cap = None;
-                    return;
-                }
-                activator.activate_after(Duration::from_millis(25));
+    let source_opts = SourceOptions {
+        name: "KafkaSource",
+        max_batch: MAX_POLL_BATCH,
+        idle: Duration::from_millis(25),
+        stamp: stamp_epochs,
+        epoch_ms: opts.epoch.as_millis() as u64,
+        shutdown: opts.shutdown.clone(),
+        target: None,
+        stop_on_dead_letter_failure: true,
+    };
+    let stats = opts.stats.clone();
+    let decode_event = move |message: &BorrowedMessage<'_>, _now: u64| {
+        stats.consumed.fetch_add(1, Ordering::Relaxed);
+        let payload = message.payload().unwrap_or_default();
+        match serde_json::from_slice::<InterviewCompleted>(payload) {
+            Ok(event) => Decoded::Item(event),
+            Err(e) => {
+                stats.malformed.fetch_add(1, Ordering::Relaxed);
+                Decoded::Refused(refused(
+                    message,
+                    "kafka",
+                    Stage::DecodeEvent,
+                    format!("not a valid InterviewCompleted event: {e}"),
+                ))
             }
-        },
+        }
+    };
+    kafka_source(
+        scope,
+        consumer,
+        dead_letters,
+        source_opts,
+        decode_event,
+        move |time, partition, offset| pending.record(time, partition, offset),
     )
 }
 

@@ -11,10 +11,35 @@ use panelflow_core::writeback::{
 };
 use panelflow_models::analysis::summary::Summary;
 
+use panelflow_core::outcome::{Severity, Stage};
+
 use super::note::{render_note_with, NoteOptions};
 use crate::config::PipelineConfig;
 
-/// The plan for an analysed interview under `cfg`'s phase and rules.
+/// What a plan depends on besides the summary: the phase, `[writeback]`
+/// and the Lever user notes are written as (`[lever] perform_as`). A
+/// pipeline config converts into it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// `[pipeline] phase`.
+    pub phase: Phase,
+    /// `[writeback]`.
+    pub writeback: &'a WritebackSection,
+    /// `[lever] perform_as`.
+    pub perform_as: Option<&'a str>,
+}
+
+impl<'a> From<&'a PipelineConfig> for Rules<'a> {
+    fn from(cfg: &'a PipelineConfig) -> Self {
+        Rules {
+            phase: cfg.pipeline.phase,
+            writeback: &cfg.writeback,
+            perform_as: cfg.lever.perform_as.as_deref(),
+        }
+    }
+}
+
+/// The plan for an analysed interview under a phase and its rules.
 ///
 /// ```
 /// use panelflow::config::PipelineConfig;
@@ -38,9 +63,12 @@ use crate::config::PipelineConfig;
 /// assert!(matches!(review.route, Route::Review { .. }));
 /// assert!(review.note.as_deref().unwrap().contains("Craft 4/4"));
 /// ```
-pub fn plan(cfg: &PipelineConfig, summary: &Summary) -> WritePlan {
-    let rules = &cfg.writeback;
-    let phase = cfg.pipeline.phase;
+pub fn plan<'a>(rules: impl Into<Rules<'a>>, summary: &Summary) -> WritePlan {
+    let Rules {
+        phase,
+        writeback: rules,
+        perform_as,
+    } = rules.into();
     let scores_allowed = phase != Phase::Pilot;
     let json = serde_json::to_value(summary).unwrap_or(serde_json::Value::Null);
     let note = render_note_with(
@@ -68,14 +96,14 @@ pub fn plan(cfg: &PipelineConfig, summary: &Summary) -> WritePlan {
         remove_tags: Vec::new(),
         stage: None,
         feedback: None,
-        perform_as: cfg.lever.perform_as.clone(),
+        perform_as: perform_as.map(str::to_owned),
         route,
     };
     if phase == Phase::Pilot {
         return plan;
     }
     let goes_to_review = matches!(plan.route, Route::Review { .. });
-    let has_review_flag = summary.flags.iter().any(|f| f.severity == "review");
+    let has_review_flag = summary.flags.iter().any(|f| f.severity == Severity::Review);
     for rule in &rules.tags {
         if rule.tag.trim().is_empty() {
             continue;
@@ -114,17 +142,18 @@ pub fn plan(cfg: &PipelineConfig, summary: &Summary) -> WritePlan {
 /// The plan for an interview whose media or speech step failed: nothing for
 /// Lever, but a recruiter should look (review and automate phases); `None`
 /// in the pilot.
-pub fn plan_failed(
-    cfg: &PipelineConfig,
+pub fn plan_failed<'a>(
+    rules: impl Into<Rules<'a>>,
     opportunity_id: &str,
     correlation_id: &str,
-    stage: &str,
+    stage: Stage,
 ) -> Option<WritePlan> {
-    if cfg.pipeline.phase == Phase::Pilot || !matches!(stage, "media" | "speech") {
+    let rules = rules.into();
+    if rules.phase == Phase::Pilot || !matches!(stage, Stage::Media | Stage::Speech) {
         return None;
     }
     Some(WritePlan {
-        phase: cfg.pipeline.phase,
+        phase: rules.phase,
         opportunity_id: opportunity_id.to_owned(),
         correlation_id: correlation_id.to_owned(),
         note: None,
@@ -132,7 +161,7 @@ pub fn plan_failed(
         remove_tags: Vec::new(),
         stage: None,
         feedback: None,
-        perform_as: cfg.lever.perform_as.clone(),
+        perform_as: rules.perform_as.map(str::to_owned),
         route: Route::Review {
             reasons: vec![format!("{stage}_failed")],
         },
@@ -165,7 +194,7 @@ fn review_reasons(rules: &WritebackSection, phase: Phase, summary: &Summary) -> 
                 reasons.push("extreme_sentiment".to_owned());
             }
             for f in &summary.flags {
-                if f.severity == "review" && rules.review_on_flags.contains(&f.name) {
+                if f.severity == Severity::Review && rules.review_on_flags.contains(&f.name) {
                     let r = format!("flag:{}", f.name);
                     if !reasons.contains(&r) {
                         reasons.push(r);
@@ -371,7 +400,7 @@ mod tests {
         assert!(note.contains(panelflow_core::writeback::DEFAULT_NOTICE));
         assert!(p.add_tags.is_empty() && p.remove_tags.is_empty());
         assert!(p.stage.is_none() && p.feedback.is_none());
-        assert!(plan_failed(&cfg, "o1", "c", "media").is_none());
+        assert!(plan_failed(&cfg, "o1", "c", Stage::Media).is_none());
     }
 
     #[test]
@@ -382,7 +411,7 @@ mod tests {
         assert!(matches!(p.route, Route::Review { .. }));
         assert!(p.stage.is_none(), "no stage moves outside automate");
         assert!(p.feedback.is_some());
-        let failed = plan_failed(&cfg, "o1", "c", "media").expect("queued");
+        let failed = plan_failed(&cfg, "o1", "c", Stage::Media).expect("queued");
         assert!(failed.is_empty());
         assert_eq!(
             failed.route,

@@ -414,7 +414,7 @@ use support::schema::assert_valid;
 /// read back in DuckDB joined to `interviews`.
 #[test]
 fn the_dataflow_writes_responses_and_scores_that_duckdb_reads() {
-    use panelflow::pipeline::process::Processor;
+    use panelflow::pipeline::Processor;
     use panelflow_connectors::parquet::ParquetSink;
     use panelflow_core::event::MediaItem;
     use panelflow_devkit::media_server::MediaServer;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use panelflow::config::PipelineConfig;
-use panelflow::pipeline::context::{LeverContext, QuestionSetSource};
+use panelflow::pipeline::resolve::{LeverContext, QuestionSetSource};
 use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient, LeverError};
 use panelflow_connectors::lever::oauth::{OAuthConfig, OAuthSession};
 use panelflow_connectors::lever::ratelimit::TokenBucket;
@@ -235,7 +235,7 @@ fn lever_documented_limit_holds_with_two_workers_and_fails_without_a_shared_buck
 fn resolved(
     ctx: &LeverContext,
     e: &InterviewCompleted,
-) -> panelflow::pipeline::context::ResolvedContext {
+) -> panelflow::pipeline::resolve::ResolvedContext {
     ctx.resolve(e)
         .unwrap_or_else(|err| panic!("{}: {err} ({})", e.interview_id, err.code()))
 }

@@ -608,7 +608,7 @@ async fn broker_outage_is_503_then_recovers() {
     let sink = tokio::task::block_in_place(|| DeadLetterSink::new(&kafka)).unwrap();
     let letter = |id: &str| {
         let e = InterviewCompleted::new("generic", id, "c", "o", vec![]);
-        DeadLetter::new(&e, "media", "corrupt media")
+        DeadLetter::new(&e, panelflow_core::outcome::Stage::Media, "corrupt media")
     };
     tokio::task::block_in_place(|| sink.send(&letter("int-dl-before"))).unwrap();
 

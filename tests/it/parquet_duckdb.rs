@@ -139,7 +139,7 @@ fn duckdb_reads_the_dataset_back() {
         ..interview("iv-b", "pilot@1", "2024-05-02T00:00:00Z")
     };
     let failed = InterviewRow {
-        outcome: "failed".into(),
+        outcome: panelflow_core::outcome::Outcome::Failed,
         failure_reason: Some("media_fetch: HTTP 404".into()),
         duration_s: None,
         words: None,

@@ -14,12 +14,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use panelflow::config::PipelineConfig;
-use panelflow::pipeline::process::{Processed, Processor, OUTCOME_FAILED, OUTCOME_TRANSCRIBED};
+use panelflow::pipeline::{Processed, Processor};
 use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
 use panelflow_connectors::lever::ratelimit::TokenBucket;
 use panelflow_connectors::store::audit::AuditLog;
 use panelflow_connectors::store::queue::{ReviewQueue, ReviewStatus};
 use panelflow_core::event::InterviewCompleted;
+use panelflow_core::outcome::Outcome;
 use panelflow_core::writeback::Phase;
 use panelflow_core::writeback::{FeedbackTemplate, StageRule, TagRule};
 use panelflow_devkit::emulator::EmulatorHandle;
@@ -193,7 +194,8 @@ fn audit_steps(cfg: &PipelineConfig, interview_id: &str) -> Vec<(String, String)
 fn transcribed(processor: &mut Processor, event: &InterviewCompleted) -> Processed {
     let out = processor.process(event);
     assert_eq!(
-        out.interview.outcome, OUTCOME_TRANSCRIBED,
+        out.interview.outcome,
+        Outcome::Transcribed,
         "{:?}",
         out.interview.failure_reason
     );
@@ -337,7 +339,7 @@ fn automate_writes_directly_and_a_replay_writes_nothing_twice() {
     // A crash after the writes but before the row: the event is processed again.
     let mut restarted = bench.processor(&cfg);
     let again = restarted.process(&event);
-    assert_eq!(again.interview.outcome, OUTCOME_TRANSCRIBED);
+    assert_eq!(again.interview.outcome, Outcome::Transcribed);
     assert_eq!(again.interview.lever_note_id, out.interview.lever_note_id);
     check("replay");
     assert_eq!(bench.writes(&opp), writes, "the replay only read");
@@ -375,7 +377,7 @@ fn automate_queues_failed_media_for_review() {
     event.media.truncate(1);
     event.media[0].url = bench.media.url("no/such/recording.mp4");
     let out = processor.process(&event);
-    assert_eq!(out.interview.outcome, OUTCOME_FAILED);
+    assert_eq!(out.interview.outcome, Outcome::Failed);
     assert!(out.dead_letter.is_some());
     let item = queue(&cfg)
         .get(&event.interview_id)
@@ -417,7 +419,7 @@ fn a_429_storm_is_ridden_out_and_a_lasting_failure_is_dead_lettered() {
         .expect("arm 429s");
     let out = processor.process(&event);
     bench.lever.inject_faults(429, 0).expect("disarm");
-    assert_eq!(out.interview.outcome, OUTCOME_FAILED, "{:#?}", out.audit);
+    assert_eq!(out.interview.outcome, Outcome::Failed, "{:#?}", out.audit);
     let reason = out.interview.failure_reason.clone().unwrap_or_default();
     assert!(
         reason.contains("lever_note") && reason.contains("429"),
@@ -437,7 +439,7 @@ fn a_429_storm_is_ridden_out_and_a_lasting_failure_is_dead_lettered() {
     // The transcript is kept: a replay after the storm writes once.
     assert!(out.interview.transcript.is_some());
     let replay = processor.process(&event);
-    assert_eq!(replay.interview.outcome, OUTCOME_TRANSCRIBED);
+    assert_eq!(replay.interview.outcome, Outcome::Transcribed);
     assert_eq!(bench.notes(&opp).len(), 1);
 }
 
@@ -450,7 +452,7 @@ fn events_of_another_region_are_refused_before_any_fetch() {
     let mut event = bench.event("swe-03");
     event.region = Some("eu".into());
     let out = processor.process(&event);
-    assert_eq!(out.interview.outcome, OUTCOME_FAILED);
+    assert_eq!(out.interview.outcome, Outcome::Failed);
     let dl = out.dead_letter.expect("dead-lettered");
     assert_eq!(dl.stage, "residency");
     assert!(dl.reason.contains("\"eu\""), "{}", dl.reason);
@@ -465,6 +467,6 @@ fn events_of_another_region_are_refused_before_any_fetch() {
     event.region = Some("US".into());
     assert_eq!(
         processor.process(&event).interview.outcome,
-        OUTCOME_TRANSCRIBED
+        Outcome::Transcribed
     );
 }

@@ -6,11 +6,13 @@
 //! - [`webhook`]: the platforms' webhooks, verified and normalized (one module each);
 //! - [`wire`]: the aggregates' input messages and the dead-letter record;
 //! - [`topics`]: every Kafka topic's default name;
+//! - [`outcome`]: stages, outcomes and flag severities as types;
 //! - [`writeback`]: the rollout phase, its write-back rules and the plan of what
 //!   one result writes to Lever;
 //! - [`paths`]: the set-up cache folder; [`time`]: times as messages write them.
 
 pub mod event;
+pub mod outcome;
 pub mod paths;
 pub mod time;
 pub mod topics;

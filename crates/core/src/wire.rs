@@ -181,8 +181,8 @@ pub struct DeadLetter {
     pub correlation_id: String,
     /// The platform that reported it.
     pub source: String,
-    /// The dataflow stage that failed (`context`, `media`, `speech`, ...).
-    pub stage: String,
+    /// The stage that failed (`context`, `media`, `speech`, ...).
+    pub stage: crate::outcome::Stage,
     /// Why, in one line (`media_expired`, `not audio: ...`).
     pub reason: String,
     /// The event as it was consumed.
@@ -193,12 +193,16 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     /// A record for `event` failing at `stage` now.
-    pub fn new(event: &crate::event::InterviewCompleted, stage: &str, reason: &str) -> Self {
+    pub fn new(
+        event: &crate::event::InterviewCompleted,
+        stage: crate::outcome::Stage,
+        reason: &str,
+    ) -> Self {
         Self {
             interview_id: event.interview_id.clone(),
             correlation_id: event.correlation_id.clone(),
             source: event.source.clone(),
-            stage: stage.to_string(),
+            stage,
             reason: reason.to_string(),
             event: serde_json::to_value(event).unwrap_or(serde_json::Value::Null),
             failed_at: chrono::Utc::now().to_rfc3339(),

@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn round_trips_as_json() {
         let e = InterviewCompleted::new("generic", "int-1", "c", "o", vec![]);
-        let d = DeadLetter::new(&e, "media", "not audio");
+        let d = DeadLetter::new(&e, panelflow_core::outcome::Stage::Media, "not audio");
         let back: DeadLetter = serde_json::from_slice(&serde_json::to_vec(&d).unwrap()).unwrap();
         assert_eq!(back, d);
         assert_eq!(back.event["interview_id"], "int-1");
@@ -296,7 +296,12 @@ mod tests {
                 std::thread::spawn(move || {
                     let e =
                         InterviewCompleted::new("generic", &format!("int-{i}"), "c", "o", vec![]);
-                    sink.send(&DeadLetter::new(&e, "media", "corrupt")).unwrap()
+                    sink.send(&DeadLetter::new(
+                        &e,
+                        panelflow_core::outcome::Stage::Media,
+                        "corrupt",
+                    ))
+                    .unwrap()
                 })
             })
             .collect();

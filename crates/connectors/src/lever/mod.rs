@@ -159,7 +159,7 @@ pub enum LeverSetupError {
         url: String,
         /// Why.
         #[source]
-        source: client::LeverError,
+        source: Box<client::LeverError>,
     },
     /// Notes are on, but no API key is set.
     #[error("Lever notes are on but ${0} is not set (set it, or write_notes = false in [lever])")]
@@ -192,7 +192,7 @@ impl LeverSection {
             LeverClient::new(&self.base_url, auth, opts.clone()).map_err(|source| {
                 LeverSetupError::Client {
                     url: self.base_url.clone(),
-                    source,
+                    source: Box::new(source),
                 }
             })
         };

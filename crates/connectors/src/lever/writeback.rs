@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use panelflow_core::outcome::Stage;
 use panelflow_core::writeback::{correlation_marker, WritePlan};
 
 use super::client::{LeverClient, LeverError, NoteOutcome};
@@ -37,8 +38,9 @@ pub struct WriteReport {
 #[derive(Debug, thiserror::Error)]
 #[error("Lever {step} failed for opportunity {opportunity_id}: {source}")]
 pub struct WriteError {
-    /// `lever_note`, `lever_feedback`, `lever_tags`, `lever_stage`.
-    pub step: &'static str,
+    /// The step: [`Stage::LeverNote`], [`Stage::LeverFeedback`],
+    /// [`Stage::LeverTags`] or [`Stage::LeverStage`].
+    pub step: Stage,
     /// The opportunity.
     pub opportunity_id: String,
     /// The client's error (after its retries), boxed: errors travel far.
@@ -56,7 +58,7 @@ impl WriteError {
 /// Writes `plan` to Lever, skipping what is already there.
 pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, WriteError> {
     let opp = plan.opportunity_id.as_str();
-    let err = |step: &'static str| {
+    let err = |step: Stage| {
         move |source: LeverError| WriteError {
             step,
             opportunity_id: opp.to_owned(),
@@ -70,7 +72,7 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
     if let Some(note) = &plan.note {
         let outcome = client
             .ensure_note(opp, &marker, note, true, perform_as)
-            .map_err(err("lever_note"))?;
+            .map_err(err(Stage::LeverNote))?;
         report.note_created = matches!(outcome, NoteOutcome::Created(_));
         report.note_id = Some(outcome.note_id().to_owned());
     }
@@ -80,7 +82,7 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
         let user = perform_as.unwrap_or_default();
         let existing = client
             .list_feedback(opp)
-            .map_err(err("lever_feedback"))?
+            .map_err(err(Stage::LeverFeedback))?
             .into_iter()
             .find(|f| carries_marker(f, &marker));
         match existing {
@@ -96,7 +98,7 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
                 });
                 let created = client
                     .add_feedback(opp, user, body)
-                    .map_err(err("lever_feedback"))?;
+                    .map_err(err(Stage::LeverFeedback))?;
                 report.feedback_id = created.get("id").and_then(Value::as_str).map(str::to_owned);
                 report.feedback_created = true;
             }
@@ -104,7 +106,7 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
     }
 
     if !plan.add_tags.is_empty() || !plan.remove_tags.is_empty() || plan.stage.is_some() {
-        let current = client.get_opportunity(opp).map_err(err("lever_tags"))?;
+        let current = client.get_opportunity(opp).map_err(err(Stage::LeverTags))?;
         let tags: Vec<&str> = current
             .get("tags")
             .and_then(Value::as_array)
@@ -125,12 +127,12 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
             .cloned()
             .collect();
         if !add.is_empty() {
-            client.add_tags(opp, &add).map_err(err("lever_tags"))?;
+            client.add_tags(opp, &add).map_err(err(Stage::LeverTags))?;
         }
         if !remove.is_empty() {
             client
                 .remove_tags(opp, &remove)
-                .map_err(err("lever_tags"))?;
+                .map_err(err(Stage::LeverTags))?;
         }
         report.tags_added = add;
         report.tags_removed = remove;
@@ -148,7 +150,7 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
             if !already {
                 client
                     .change_stage(opp, stage, perform_as)
-                    .map_err(err("lever_stage"))?;
+                    .map_err(err(Stage::LeverStage))?;
                 report.stage_moved = true;
             }
         }

@@ -19,6 +19,8 @@ use arrow::datatypes::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use panelflow_core::outcome::Outcome;
+
 use super::ParquetSinkError;
 
 /// The key every sink is idempotent on: `(interview_id, pipeline_version)`.
@@ -54,7 +56,7 @@ pub struct InterviewRow {
     /// Hash of the pipeline configuration that produced the row.
     pub config_hash: String,
     /// `transcribed` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Why the interview failed, e.g. `media_fetch: HTTP 404`; `None` when it did not.
     pub failure_reason: Option<String>,
     /// When the interview event was received by ingest.
@@ -115,7 +117,7 @@ impl InterviewRow {
             source: "generic".to_string(),
             correlation_id: format!("corr-{interview_id}"),
             config_hash: "cfg-0".to_string(),
-            outcome: "transcribed".to_string(),
+            outcome: Outcome::Transcribed,
             failure_reason: None,
             received_at: at - chrono::Duration::seconds(30),
             analysis_completion_time: at,
@@ -479,7 +481,10 @@ pub(crate) fn interviews_from_batch(
             source: source.value(i).to_string(),
             correlation_id: correlation_id.value(i).to_string(),
             config_hash: config_hash.value(i).to_string(),
-            outcome: outcome.value(i).to_string(),
+            outcome: outcome
+                .value(i)
+                .parse()
+                .map_err(|e| c.bad("outcome", &format!("{e}")))?,
             failure_reason: opt_str(failure_reason, i),
             received_at: micros_to_utc(&c, "received_at", received_at.value(i))?,
             analysis_completion_time: micros_to_utc(

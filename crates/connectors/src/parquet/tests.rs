@@ -23,7 +23,7 @@ fn interview(id: &str, version: &str, completed: &str) -> InterviewRow {
 
 fn failed(id: &str, version: &str, completed: &str, reason: &str) -> InterviewRow {
     InterviewRow {
-        outcome: "failed".into(),
+        outcome: panelflow_core::outcome::Outcome::Failed,
         failure_reason: Some(reason.into()),
         duration_s: None,
         words: None,

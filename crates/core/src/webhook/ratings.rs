@@ -181,11 +181,11 @@ pub fn ratings_of(
     let message =
         |reviewer_id: String, competency: String, rating: i64, at: Option<String>| RatingMessage {
             diff: 1,
-            reviewer_id: reviewer_id.into(),
+            reviewer_id,
             candidate_id: about.candidate_id.as_str().into(),
             posting_id: about.posting_id.as_str().into(),
             interview_id: Some(about.interview_id.as_str().into()),
-            competency: competency.into(),
+            competency,
             rating,
             source: about.source.into(),
             rated_at: at
@@ -326,10 +326,7 @@ mod tests {
         assert_eq!(r[1].rated_at, "2025-03-01T10:00:00+00:00");
         for m in &r {
             assert!(m.check().is_ok());
-            assert_eq!(
-                m.interview_id.as_ref().map(|s| s.as_str()),
-                Some("willo:p1")
-            );
+            assert_eq!(m.interview_id.as_deref(), Some("willo:p1"));
         }
     }
 

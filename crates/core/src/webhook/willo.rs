@@ -276,10 +276,7 @@ mod tests {
             ("b@example.com", "question:sup-q2", 1)
         );
         for m in &r {
-            assert_eq!(
-                m.interview_id.as_ref().map(|s| s.as_str()),
-                Some(e.interview_id.as_str())
-            );
+            assert_eq!(m.interview_id.as_deref(), Some(e.interview_id.as_str()));
             assert_eq!(m.candidate_id.as_str(), e.candidate_id);
             assert_eq!(m.posting_id.as_str(), "unassigned");
             assert!(m.check().is_ok());

@@ -19,6 +19,7 @@ use super::tone::{count_long_pauses, measure_answer, SegmentAudio};
 use super::{text, AnalysisError, AnalysisSection, EmbeddingsMode};
 use crate::speech::moonshine::ModelInfo;
 use crate::speech::Segment;
+use panelflow_core::outcome::Severity;
 
 /// What is known about the interview besides its media.
 #[derive(Debug, Clone, Copy, Default)]
@@ -258,7 +259,7 @@ impl Analyzer {
             let qid = a.question_id.clone();
             let core = self.is_core(fam.as_ref(), qid.as_deref(), a.question.as_deref());
             let mut raise = |name: &str,
-                             severity: &str,
+                             severity: Severity,
                              figures: Vec<(&str, f64)>,
                              evidence: Option<String>,
                              a: &mut AnswerTranscript| {
@@ -266,7 +267,7 @@ impl Analyzer {
                 flags.push(Flag {
                     name: name.to_string(),
                     question_id: qid.clone(),
-                    severity: severity.to_string(),
+                    severity,
                     figures: figures
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v))
@@ -278,7 +279,7 @@ impl Analyzer {
                 a.answered = words >= 3 && a.answered;
                 raise(
                     "no_answer",
-                    "review",
+                    Severity::Review,
                     vec![("words", words as f64)],
                     None,
                     a,
@@ -327,7 +328,7 @@ impl Analyzer {
             if enough && tone.words_per_minute > thresholds.fast_wpm {
                 raise(
                     "very_fast_pace",
-                    "info",
+                    Severity::Info,
                     vec![
                         ("words_per_minute", tone.words_per_minute),
                         ("threshold", thresholds.fast_wpm),
@@ -339,7 +340,7 @@ impl Analyzer {
             if enough && tone.span_s >= 5.0 && tone.words_per_minute < thresholds.slow_wpm {
                 raise(
                     "slow_pace",
-                    "info",
+                    Severity::Info,
                     vec![
                         ("words_per_minute", tone.words_per_minute),
                         ("threshold", thresholds.slow_wpm),
@@ -352,7 +353,7 @@ impl Analyzer {
             if silent {
                 raise(
                     "long_silences",
-                    "review",
+                    Severity::Review,
                     vec![
                         ("long_pauses", tone.long_pauses as f64),
                         ("longest_pause_s", tone.longest_pause_s),
@@ -373,7 +374,7 @@ impl Analyzer {
                 ];
                 raise(
                     "uncertain_needs_clarification",
-                    "review",
+                    Severity::Review,
                     figures,
                     Some(disfluency.phrases.join(", ")),
                     a,
@@ -382,7 +383,7 @@ impl Analyzer {
                     let quote = hedged_sentence(&a.text).unwrap_or_else(|| a.text.clone());
                     raise(
                         "hedging_on_core_question",
-                        "review",
+                        Severity::Review,
                         vec![("strong_hedges", disfluency.strong_hedges as f64)],
                         Some(quote.clone()),
                         a,
@@ -397,7 +398,7 @@ impl Analyzer {
             if let Some(quote) = negativity.first() {
                 raise(
                     "negativity_about_employer",
-                    "review",
+                    Severity::Review,
                     vec![("lexicon_compound", r3(self.sentiment.lexicon(quote)))],
                     Some(quote.clone()),
                     a,
@@ -411,7 +412,7 @@ impl Analyzer {
             if let Some(s) = off_topic {
                 raise(
                     "off_topic_answer",
-                    "review",
+                    Severity::Review,
                     vec![
                         ("similarity_to_question", r3(s)),
                         ("threshold", self.settings.off_topic_similarity),
@@ -444,7 +445,7 @@ impl Analyzer {
                 if let Some(v) = tone.pitch_variability_st {
                     figures.push(("pitch_variability_st", v));
                 }
-                raise("high_confidence", "info", figures, None, a);
+                raise("high_confidence", Severity::Info, figures, None, a);
             }
             a.sentiment = Some(sentiment);
             a.tone = Some(tone);

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use panelflow_core::outcome::Severity;
+
 use super::extract::Highlights;
 use super::rubric::Score;
 use super::sentiment::{Label, Sentiment};
@@ -81,7 +83,7 @@ pub struct Flag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question_id: Option<String>,
     /// `info` (context for the reader) or `review` (a red flag to look at).
-    pub severity: String,
+    pub severity: Severity,
     /// The measures behind it and their thresholds.
     #[serde(default)]
     pub figures: std::collections::BTreeMap<String, f64>,

@@ -495,24 +495,14 @@ pub fn transcribe_with_tone(
     transcriber: &mut crate::speech::transcriber::Transcriber,
     path: &std::path::Path,
 ) -> Result<(crate::speech::Transcript, Vec<SegmentAudio>, f64), crate::speech::SpeechError> {
-    use std::sync::{Arc, Mutex};
-    let store: Arc<Mutex<(Vec<SegmentAudio>, f64)>> = Arc::default();
-    let sink = Arc::clone(&store);
-    let previous = transcriber.set_speech_tap(Some(Box::new(move |speech| {
+    let mut secs = 0.0;
+    let measured = transcriber.transcribe_file_measured(path, |speech| {
         let started = std::time::Instant::now();
         let m = SegmentAudio::measure(speech.start_s(), &speech.samples);
-        if let Ok(mut g) = sink.lock() {
-            g.0.push(m);
-            g.1 += started.elapsed().as_secs_f64();
-        }
-    })));
-    let result = transcriber.transcribe_file(path);
-    transcriber.set_speech_tap(previous);
-    let (audio, secs) = match store.lock() {
-        Ok(mut g) => (std::mem::take(&mut g.0), g.1),
-        Err(_) => (Vec::new(), 0.0),
-    };
-    Ok((result?, audio, secs))
+        secs += started.elapsed().as_secs_f64();
+        m
+    })?;
+    Ok((measured.transcript, measured.measures, secs))
 }
 
 fn round1(x: f64) -> f64 {

@@ -88,7 +88,6 @@ pub struct Transcriber {
     segmenter: Segmenter,
     max_duration_s: f64,
     times: StageTimes,
-    tap: Option<SpeechTap>,
 }
 
 /// Seconds spent in each stage since the transcriber was loaded.
@@ -104,16 +103,24 @@ pub struct StageTimes {
     pub decoder_s: f64,
 }
 
-/// A function shown every voice segment's 16 kHz audio as it is read (for
-/// measures such as the analysis's vocal tone), so nothing needs to keep
-/// the whole recording in memory.
-pub type SpeechTap = Box<dyn FnMut(&SpeechSegment) + Send>;
+/// A recording's transcript with a measure of each of its voice segments
+/// (such as the analysis's vocal tone), taken from the 16 kHz audio as it
+/// was read, so nothing keeps the whole recording in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured<M> {
+    /// The transcript.
+    pub transcript: Transcript,
+    /// One measure per voice segment, in order.
+    pub measures: Vec<M>,
+}
 
-/// A recording in progress inside [`Transcriber::transcribe_many`].
-struct InFlight<K> {
+/// A recording in progress inside [`Transcriber::transcribe_many_measured`].
+struct InFlight<K, M> {
     key: K,
     /// Per voice segment, in order.
     segments: Vec<Pending>,
+    /// Per voice segment, its measure.
+    measures: Vec<M>,
     /// Segments encoded but not yet decoded.
     outstanding: usize,
     duration_s: f64,
@@ -140,14 +147,7 @@ impl Transcriber {
             segmenter: Segmenter::new(vad, opts.vad),
             max_duration_s: opts.max_duration_s,
             times: StageTimes::default(),
-            tap: None,
         })
-    }
-
-    /// Sets (or clears) the function shown each voice segment as it is read;
-    /// returns the previous one.
-    pub fn set_speech_tap(&mut self, tap: Option<SpeechTap>) -> Option<SpeechTap> {
-        std::mem::replace(&mut self.tap, tap)
     }
 
     /// Seconds spent per stage so far (where transcription time goes).
@@ -169,6 +169,20 @@ impl Transcriber {
     pub fn transcribe_file(&mut self, path: &Path) -> Result<Transcript, SpeechError> {
         let mut result = None;
         self.transcribe_many(std::iter::once(((), path)), |(), r| result = Some(r));
+        result.unwrap_or_else(|| Err(SpeechError::Inference("no result for the file".into())))
+    }
+
+    /// Transcribes a media file, measuring each voice segment with `measure`
+    /// as it is read.
+    pub fn transcribe_file_measured<M>(
+        &mut self,
+        path: &Path,
+        measure: impl FnMut(&SpeechSegment) -> M,
+    ) -> Result<Measured<M>, SpeechError> {
+        let mut result = None;
+        self.transcribe_many_measured(std::iter::once(((), path)), measure, |(), r| {
+            result = Some(r)
+        });
         result.unwrap_or_else(|| Err(SpeechError::Inference("no result for the file".into())))
     }
 
@@ -198,12 +212,32 @@ impl Transcriber {
         I: IntoIterator<Item = (K, &'p Path)>,
         F: FnMut(K, Result<Transcript, SpeechError>),
     {
+        self.transcribe_many_measured(
+            files,
+            |_| (),
+            |key, result| done(key, result.map(|m| m.transcript)),
+        );
+    }
+
+    /// [`Self::transcribe_many`], also measuring each voice segment with
+    /// `measure` as it is read: each result holds the transcript and the
+    /// measures of its segments, in order.
+    pub fn transcribe_many_measured<'p, K, M, I, G, F>(
+        &mut self,
+        files: I,
+        mut measure: G,
+        mut done: F,
+    ) where
+        I: IntoIterator<Item = (K, &'p Path)>,
+        G: FnMut(&SpeechSegment) -> M,
+        F: FnMut(K, Result<Measured<M>, SpeechError>),
+    {
         let limits = self.asr.batch_limits();
         // Decode when the queue holds this much: enough choice to group
         // similar lengths, bounded memory (about 1.7 KB per frame).
         let flush_segments = limits.max_segments.saturating_mul(4).max(1);
         let flush_frames = limits.max_frames.saturating_mul(4).max(1);
-        let mut slots: Vec<Option<InFlight<K>>> = Vec::new();
+        let mut slots: Vec<Option<InFlight<K, M>>> = Vec::new();
         let mut queue: Vec<Queued> = Vec::new();
         for (key, path) in files {
             let slot = match slots.iter().position(Option::is_none) {
@@ -216,6 +250,7 @@ impl Transcriber {
             slots[slot] = Some(InFlight {
                 key,
                 segments: Vec::new(),
+                measures: Vec::new(),
                 outstanding: 0,
                 duration_s: 0.0,
                 read: false,
@@ -226,8 +261,8 @@ impl Transcriber {
                 slot,
                 &mut slots,
                 &mut queue,
-                flush_segments,
-                flush_frames,
+                (flush_segments, flush_frames),
+                &mut measure,
                 &mut done,
             );
             if let Some(Some(f)) = slots.get_mut(slot) {
@@ -248,21 +283,22 @@ impl Transcriber {
 
     /// Reads one file into the queue, decoding whenever the queue is full.
     #[allow(clippy::too_many_arguments)]
-    fn read_file<K, F>(
+    fn read_file<K, M, G, F>(
         &mut self,
         path: &Path,
         slot: usize,
-        slots: &mut [Option<InFlight<K>>],
+        slots: &mut [Option<InFlight<K, M>>],
         queue: &mut Vec<Queued>,
-        flush_segments: usize,
-        flush_frames: usize,
+        (flush_segments, flush_frames): (usize, usize),
+        measure: &mut G,
         done: &mut F,
     ) -> Result<(), SpeechError>
     where
-        F: FnMut(K, Result<Transcript, SpeechError>),
+        G: FnMut(&SpeechSegment) -> M,
+        F: FnMut(K, Result<Measured<M>, SpeechError>),
     {
         let duration_s = self.stream_voice(path, |t, closed| {
-            t.enqueue(closed, slot, slots, queue)?;
+            t.enqueue(closed, slot, slots, queue, measure)?;
             let frames: usize = queue.iter().map(|(_, _, e)| e.frames()).sum();
             if queue.len() >= flush_segments || frames >= flush_frames {
                 t.flush(queue, slots);
@@ -358,20 +394,19 @@ impl Transcriber {
     }
 
     /// Encodes closed voice segments into the queue.
-    fn enqueue<K>(
+    fn enqueue<K, M>(
         &mut self,
         closed: &mut Vec<SpeechSegment>,
         slot: usize,
-        slots: &mut [Option<InFlight<K>>],
+        slots: &mut [Option<InFlight<K, M>>],
         queue: &mut Vec<Queued>,
+        measure: &mut impl FnMut(&SpeechSegment) -> M,
     ) -> Result<(), SpeechError> {
         let Some(Some(file)) = slots.get_mut(slot) else {
             return Ok(());
         };
         for speech in closed.drain(..) {
-            if let Some(tap) = self.tap.as_mut() {
-                tap(&speech);
-            }
+            file.measures.push(measure(&speech));
             let encoded = self.encode_segment(&speech.samples)?;
             file.segments
                 .push((round_ms(speech.start_s()), round_ms(speech.end_s()), None));
@@ -382,7 +417,7 @@ impl Transcriber {
     }
 
     /// Decodes everything queued.
-    fn flush<K>(&mut self, queue: &mut Vec<Queued>, slots: &mut [Option<InFlight<K>>]) {
+    fn flush<K, M>(&mut self, queue: &mut Vec<Queued>, slots: &mut [Option<InFlight<K, M>>]) {
         let items: Vec<Queued> = std::mem::take(queue);
         let (owners, encoded): (Vec<(usize, usize)>, Vec<Encoded>) = items
             .into_iter()
@@ -413,9 +448,9 @@ impl Transcriber {
     }
 
     /// Hands over every recording that is read and fully decoded.
-    fn finish_ready<K, F>(&self, slots: &mut [Option<InFlight<K>>], done: &mut F)
+    fn finish_ready<K, M, F>(&self, slots: &mut [Option<InFlight<K, M>>], done: &mut F)
     where
-        F: FnMut(K, Result<Transcript, SpeechError>),
+        F: FnMut(K, Result<Measured<M>, SpeechError>),
     {
         for slot in slots.iter_mut() {
             let ready =
@@ -430,7 +465,10 @@ impl Transcriber {
             }
             done(
                 file.key,
-                Ok(assemble(file.segments, file.duration_s, self.model_label())),
+                Ok(Measured {
+                    transcript: assemble(file.segments, file.duration_s, self.model_label()),
+                    measures: file.measures,
+                }),
             );
         }
     }

@@ -412,7 +412,12 @@ jq '
         show: ("https://jobs.lever.co/panelflow-example/" + .posting_id),
         apply: ("https://jobs.lever.co/panelflow-example/" + .posting_id + "/apply")
       },
-      workplaceType: (if (.location | startswith("Remote")) then "remote" else "hybrid" end)
+      workplaceType: (if (.location | startswith("Remote")) then "remote" else "hybrid" end),
+      customQuestions: [ {
+        id: ("one-way-interview-" + .job_family),
+        text: "One-way video interview",
+        fields: [ .questions[] | { id: .id, type: "textarea", text: .text, required: true } ]
+      } ]
     } ]' "$src" >"$out/lever_postings.json"
 
 jq '

@@ -16,7 +16,7 @@ use panelflow_connectors::media::MediaSection;
 use panelflow_connectors::parquet::SinksSection;
 use panelflow_connectors::store::GovernanceSection;
 use panelflow_core::writeback::{Phase, WritebackSection};
-use panelflow_models::analysis::rubric::Rubrics;
+use panelflow_models::analysis::roles::Roles;
 use panelflow_models::analysis::AnalysisSection;
 use panelflow_models::speech::SpeechSection;
 
@@ -67,13 +67,11 @@ pub struct PipelineConfig {
     pub sinks: SinksSection,
     /// The analysis: embeddings, skills vocabulary, thresholds.
     pub analysis: AnalysisSection,
-    /// Rubrics per job family (`[rubrics.<family>]`); the built-in set
-    /// (`dataflows/rubrics.toml`) unless the file defines its own. Their
-    /// `questions` are also the question set per job family that the context
-    /// stage falls back to.
-    pub rubrics: Rubrics,
+    /// Role question sets (`[roles.<id>]`): for interviews whose platform
+    /// sends no questions and whose posting has none; none by default.
+    pub roles: Roles,
     /// The context stage: Lever cache, provider APIs for fresh media URLs.
-    pub context: panelflow_connectors::lever::ContextSection,
+    pub context: panelflow_connectors::lever::context::ContextSection,
     /// What may be written to Lever in this phase, and when.
     pub writeback: WritebackSection,
     /// The review queue and page.

@@ -81,12 +81,12 @@ enum Command {
         /// A Lever posting as the API returns it (its skills are the requisition's).
         #[arg(long)]
         posting: Option<PathBuf>,
-        /// Pipeline file (rubrics, thresholds); embedded defaults otherwise.
+        /// Pipeline file (competencies, roles, thresholds); embedded defaults otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Job family (a rubric key), overriding the posting's.
+        /// A role of the pipeline file (`[roles.<id>]`), overriding the posting's.
         #[arg(long)]
-        family: Option<String>,
+        role: Option<String>,
         /// Print the summary object as JSON.
         #[arg(long)]
         json: bool,
@@ -94,22 +94,25 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         threads: usize,
     },
-    /// Measure transcription and analysis quality on the annotated dataset.
+    /// Measure transcription and analysis quality: the sample recordings, the development and the frozen test split.
     Eval {
         /// The datasets folder (holding manifest.json).
         datasets: Option<PathBuf>,
-        /// Pipeline file (rubrics, thresholds); embedded defaults otherwise.
+        /// Pipeline file (competencies, thresholds); embedded defaults otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Print the full report as JSON.
         #[arg(long)]
         json: bool,
-        /// Only these interview ids.
+        /// Only these sample interviews (the recordings report).
         #[arg(long)]
         only: Vec<String>,
         /// ONNX Runtime threads per session.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// Fit the scoring model on the development split and write it to this file.
+        #[arg(long)]
+        fit: Option<PathBuf>,
     },
     /// Start everything locally and push the bundled dataset through it.
     #[cfg(feature = "dev")]
@@ -198,7 +201,7 @@ fn main() -> ExitCode {
             questions,
             posting,
             config,
-            family,
+            role,
             json,
             threads,
         } => {
@@ -207,7 +210,7 @@ fn main() -> ExitCode {
                 questions,
                 posting,
                 config,
-                family,
+                role,
                 json,
                 threads,
             };
@@ -219,8 +222,16 @@ fn main() -> ExitCode {
             json,
             only,
             threads,
-        } => panelflow::cli::eval::run(datasets, config, json, &only, threads)
-            .map(|_| ExitCode::SUCCESS),
+            fit,
+        } => panelflow::cli::eval::run(&panelflow::cli::eval::EvalArgs {
+            datasets,
+            config,
+            json,
+            only,
+            threads,
+            fit,
+        })
+        .map(|_| ExitCode::SUCCESS),
         #[cfg(feature = "dev")]
         Command::Demo { out, workers } => {
             panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS)

@@ -1,7 +1,8 @@
 //! `panelflow analyze FILE... --questions FILE [--posting FILE] [--config X.toml] [--json]`:
 //! the dataflow's transcription and analysis on local files. One file is a
 //! whole recording (its answers are found by alignment to the questions);
-//! several files are one answer each, in question order.
+//! several files are one answer each, in question order. Prints the note
+//! Lever would get (with scores), or the summary object as JSON.
 
 use std::path::{Path, PathBuf};
 
@@ -25,11 +26,11 @@ pub struct AnalyzeArgs {
     pub questions: Option<PathBuf>,
     /// A Lever posting as the API returns it.
     pub posting: Option<PathBuf>,
-    /// Pipeline file (rubrics, thresholds); the embedded defaults otherwise.
+    /// Pipeline file (competencies, roles, thresholds); the embedded defaults otherwise.
     pub config: Option<PathBuf>,
-    /// Job family (a key of the rubrics), overriding the posting's.
-    pub family: Option<String>,
-    /// Print the summary object as JSON (else a readable digest).
+    /// A role of the pipeline file, overriding the posting's.
+    pub role: Option<String>,
+    /// Print the summary object as JSON (else the note Lever would get).
     pub json: bool,
     /// ONNX Runtime threads per session.
     pub threads: usize,
@@ -57,10 +58,7 @@ pub fn read_questions(path: &Path) -> anyhow::Result<Vec<Question>> {
                 .map(str::to_string)
                 .or_else(|| q["id"].as_u64().map(|n| n.to_string()));
             match (id, q["text"].as_str()) {
-                (Some(id), Some(text)) => Ok(Question {
-                    id,
-                    text: text.to_string(),
-                }),
+                (Some(id), Some(text)) => Ok(Question::new(id, text)),
                 _ => anyhow::bail!(
                     "{}: question {} lacks a string `id` or `text`",
                     path.display(),
@@ -95,7 +93,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         &cfg.speech,
         cfg.media.max_duration_s,
     ))?;
-    let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.rubrics, &cfg.speech)?;
+    let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.roles, &cfg.speech)?;
     let mut media = Vec::new();
     let mut audio = Vec::new();
     let several = args.files.len() > 1;
@@ -123,55 +121,18 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let mut summary = Summary::build(&event, &pipeline, media, models);
     let ctx = Context {
         questions: if several { &[] } else { &questions },
+        questions_from: Some("platform"),
         posting: posting.as_ref(),
-        family: args.family.as_deref(),
+        role: args.role.as_deref(),
     };
     analyzer.analyze(&mut summary, &audio, &ctx);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print!("{}", digest(&summary));
+        println!(
+            "{}",
+            crate::writeback::note::render_note(&summary, &summary.correlation_id)
+        );
     }
     Ok(())
-}
-
-/// A readable digest of a summary for the terminal.
-pub fn digest(s: &Summary) -> String {
-    let mut out = String::new();
-    out.push_str(&format!("{}\n\n", s.interview_transcript_summary));
-    out.push_str(&format!(
-        "sentiment {:.2} ({}) · {:.0} words/min · family {}\n",
-        s.sentiment_score,
-        s.sentiment.as_str(),
-        s.words_per_minute,
-        s.analysis.job_family.as_deref().unwrap_or("-")
-    ));
-    for a in &s.answers {
-        let at = match (a.start, a.end) {
-            (Some(x), Some(y)) => format!("[{x:.1}–{y:.1} s]"),
-            _ => "[—]".into(),
-        };
-        out.push_str(&format!(
-            "{} {} {}: {}\n",
-            a.question_id.as_deref().unwrap_or("?"),
-            at,
-            a.flags.join(","),
-            if a.answered {
-                a.text.as_str()
-            } else {
-                "(no answer)"
-            }
-        ));
-    }
-    for sc in &s.scores {
-        out.push_str(&format!(
-            "score {} {} = {} (confidence {:.2}{})\n",
-            sc.question_id,
-            sc.competency,
-            sc.score,
-            sc.confidence,
-            if sc.low_confidence { ", low" } else { "" }
-        ));
-    }
-    out
 }

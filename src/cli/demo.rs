@@ -76,13 +76,10 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     };
     eprintln!("[demo] Kafka broker at {brokers}");
 
-    // The Lever emulator, seeded with the dataset's opportunities.
+    // The Lever emulator, seeded with the dataset's opportunities, postings
+    // (with their application questions) and applications.
     let lever_dir = out.join("lever");
-    std::fs::create_dir_all(&lever_dir)?;
-    let opportunities = datasets.join("lever_opportunities.json");
-    if opportunities.exists() {
-        std::fs::copy(&opportunities, lever_dir.join("opportunities.json"))?;
-    }
+    panelflow_devkit::dataset::seed_lever(&datasets, &lever_dir)?;
     let lever = emulator::spawn(EmulatorConfig {
         api_key: DEMO_LEVER_KEY.into(),
         ..EmulatorConfig::new(&lever_dir)
@@ -283,7 +280,6 @@ async fn play_panel_and_poll(
     let users = read("lever_users.json")?;
     let opportunities = read("lever_opportunities.json")?;
     lever.add_resources("stages", stages.clone())?;
-    lever.add_resources("applications", read("lever_applications.json")?)?;
     lever.add_resources(
         "feedback_templates",
         vec![

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use panelflow_connectors::parquet::{AnalysisRows, SegmentRow};
 use panelflow_core::outcome::{Stage, StepOutcome};
 use panelflow_models::analysis::analyzer::Analyzer;
@@ -84,10 +86,17 @@ impl AnalyseStage {
             self.who
                 .step(&event, Stage::Analysis, outcome)
                 .timed(at, chrono::Utc::now())
-                .with_detail(serde_json::json!({
+                .with_detail(json!({
                     "models": self.who.models_json(),
-                    "job_family": summary.analysis.job_family,
+                    "role": summary.analysis.job_family,
+                    "questions_from": summary.analysis.questions_from,
                     "answers_from": summary.analysis.answers_from,
+                    "scoring_model": summary.analysis.scoring_model,
+                    "competencies": summary.scores.iter().map(|s| json!({
+                        "question_id": s.question_id, "competency": s.competency,
+                        "mapped_by": s.mapped_by, "similarity": s.mapping_similarity})).collect::<Vec<_>>(),
+                    // Voice in decisions is off unless the pipeline opted in: recorded on every interview.
+                    "voice_in_decisions": summary.analysis.voice_in_decisions,
                     "scores": summary.scores.len(),
                     "flags": summary.flags.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
                 })),

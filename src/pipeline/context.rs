@@ -126,7 +126,7 @@ fn context_detail(event: &InterviewCompleted, r: &ResolvedContext) -> serde_json
             "requisition": id(&r.requisition),
         },
         "question_set": format!("{:?}", r.question_set),
-        "job_family": r.family,
+        "role": r.role,
         "media_hosts": hosts,
         "refreshed_media": r.refreshed_media,
     })

@@ -31,6 +31,7 @@ pub mod interview;
 pub mod land;
 pub mod media;
 pub mod processor;
+pub mod questions;
 pub mod resolve;
 pub mod rows;
 pub mod scores;

@@ -62,7 +62,7 @@ impl Processor {
         let mut models = vec![transcriber.model().clone()];
         let analyzer = if cfg.analysis.enabled {
             let a =
-                Analyzer::from_sections(&cfg.analysis, &cfg.rubrics, &cfg.speech).map_err(|e| {
+                Analyzer::from_sections(&cfg.analysis, &cfg.roles, &cfg.speech).map_err(|e| {
                     SpeechError::Model {
                         path: "analysis".into(),
                         reason: e.to_string(),

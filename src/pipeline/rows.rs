@@ -170,12 +170,19 @@ pub fn analysis_rows(event: &InterviewCompleted, version: &str, summary: &Summar
             score: i32::from(s.score),
             confidence: s.confidence,
             low_confidence: s.low_confidence,
-            criteria_share: s.criteria_share,
+            level: s.level,
+            mapped_by: s.mapped_by.clone(),
+            mapping_similarity: s.mapping_similarity,
             criteria_met: s.criteria_met.join(","),
-            evidence_json:
-                serde_json::json!({ "evidence": s.evidence, "adjustments": s.adjustments })
-                    .to_string(),
+            evidence_json: serde_json::json!({
+                "evidence": s.evidence,
+                "criteria_missing": s.criteria_missing,
+                "features": s.features,
+                "anchor": s.anchor,
+            })
+            .to_string(),
             weight: s.weight,
+            model_version: s.model_version.clone(),
         })
         .collect();
     AnalysisRows { responses, scores }

@@ -6,9 +6,12 @@ use panelflow_core::wire::{CompetencyScore, ScoreMessage, UNASSIGNED_POSTING};
 use panelflow_models::analysis::summary::Summary;
 
 /// The message the analysis publishes for an analysed interview: its
-/// rubric scores under model `panelflow-rubric`, version `rubric@<pipeline
-/// version>`; `None` when the analysis scored nothing. The posting is
-/// [`UNASSIGNED_POSTING`] when unknown, the job family `unknown`.
+/// competency scores under model `panelflow-scoring`, version `<scoring
+/// model version>/p<pipeline version>` (the drift aggregates compare score
+/// distributions per model version); `None` when the analysis scored
+/// nothing. The posting is [`UNASSIGNED_POSTING`] when unknown, the job
+/// family (the pipeline role) `unknown`. Voice flags never travel with
+/// it unless the pipeline opted in to voice in decisions.
 ///
 /// ```
 /// use panelflow_models::analysis::summary::{PipelineRef, Summary};
@@ -20,10 +23,10 @@ use panelflow_models::analysis::summary::Summary;
 /// assert!(score_message(&summary).is_none());
 /// summary.scores = vec![serde_json::from_value(serde_json::json!({
 ///     "competency": "craft", "name": "Craft", "question_id": "q1", "score": 3,
-///     "criteria_share": 1.0, "criteria_met": [], "evidence": [], "adjustments": [],
 ///     "confidence": 0.8, "low_confidence": false, "weight": 1.0})).unwrap()];
+/// summary.analysis.scoring_model = Some("evidence-ordinal@1".into());
 /// let m = score_message(&summary).unwrap();
-/// assert_eq!(m.model_version.as_str(), "rubric@7");
+/// assert_eq!(m.model_version.as_str(), "evidence-ordinal@1/p7");
 /// assert_eq!(m.competencies[0].score, 3.0);
 /// assert!(m.validate().is_ok());
 /// ```
@@ -49,8 +52,16 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
             .filter(|f| !f.is_empty())
             .unwrap_or("unknown")
             .into(),
-        model_name: "panelflow-rubric".into(),
-        model_version: format!("rubric@{}", summary.pipeline.version),
+        model_name: "panelflow-scoring".into(),
+        model_version: format!(
+            "{}/p{}",
+            summary
+                .analysis
+                .scoring_model
+                .as_deref()
+                .unwrap_or("unknown"),
+            summary.pipeline.version
+        ),
         scored_at: summary.analysis_completion_time.clone(),
         sentiment: finite(summary.sentiment_score).map(|x| x.clamp(-1.0, 1.0)),
         transcription_confidence: finite(summary.transcription_confidence)
@@ -59,6 +70,7 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
             .flags
             .iter()
             .filter(|f| f.severity == Severity::Review)
+            .filter(|f| summary.analysis.voice_in_decisions || !is_voice_flag(&f.name))
             .map(|f| f.name.clone())
             .collect(),
         competencies: summary
@@ -71,4 +83,10 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
             })
             .collect(),
     })
+}
+
+/// Flags raised by the voice (pace, pauses): information for the recruiter,
+/// never an input to a decision unless the pipeline opts in.
+pub fn is_voice_flag(name: &str) -> bool {
+    matches!(name, "very_fast_pace" | "slow_pace" | "long_silences")
 }

@@ -217,6 +217,18 @@ impl RolePolicy {
             for k in SCORE_KEYS {
                 obj.remove(k);
             }
+            // Strengths and concerns are the scores said in words.
+            if let Some(h) = obj.get_mut("highlights").and_then(Value::as_object_mut) {
+                h.remove("strengths");
+                h.remove("concerns");
+            }
+            if let Some(answers) = obj.get_mut("answers").and_then(Value::as_array_mut) {
+                for a in answers.iter_mut().filter_map(Value::as_object_mut) {
+                    a.remove("mapping");
+                }
+            }
+            // The first lines name strengths and concerns too.
+            obj.remove("interview_transcript_summary");
         }
         if !self.see_flags {
             for k in FLAG_KEYS {
@@ -606,7 +618,7 @@ mod tests {
         let s = serde_json::json!({
             "scores": [{"competency": "craft", "score": 4}], "overall_score": 3.5,
             "flags": [{"name": "long_silences"}], "sentiment": "negative", "sentiment_score": 0.1,
-            "highlights": {"qualifications": [{"text": "q"}], "red_flags": [{"kind": "no_answer", "text": "t"}]},
+            "highlights": {"strengths": [{"text": "q"}], "red_flags": [{"kind": "no_answer", "text": "t"}]},
             "answers": [{"text": "a", "flags": ["x"], "tone": {"wpm": 1}, "sentiment": {"label": "positive"}}]
         });
         let none = RolePolicy {
@@ -626,7 +638,10 @@ mod tests {
         ] {
             assert!(!text.contains(gone), "{gone} left in {text}");
         }
-        assert_eq!(r["highlights"]["qualifications"][0]["text"], "q");
+        assert!(
+            r["highlights"].get("strengths").is_none(),
+            "strengths are scores in words"
+        );
         assert_eq!(r["answers"][0]["text"], "a");
         let all = Role::Admin.default_policy();
         assert_eq!(all.redact_summary(&s), s);

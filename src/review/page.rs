@@ -609,29 +609,32 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
             );
         }
         let h = summary.get("highlights").unwrap_or(&Value::Null);
-        b.push_str("<section id=\"quotes\"><h2>Key quotes</h2>");
-        for (key, title) in [
-            ("qualifications", "Qualifications"),
-            ("motivations", "Motivations"),
-        ] {
-            let quotes: Vec<&Value> = h
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .collect();
+        b.push_str("<section id=\"quotes\"><h2>Strengths and concerns</h2>");
+        // Present only for roles that may see scores: both come from them.
+        for (key, title) in [("strengths", "Strengths"), ("concerns", "Concerns")] {
+            let Some(points) = h.get(key).and_then(Value::as_array) else {
+                continue;
+            };
             let _ = write!(b, "<h3>{title}</h3>");
-            if quotes.is_empty() {
-                b.push_str("<p class=\"muted\">None found.</p>");
+            if points.is_empty() {
+                b.push_str("<p class=\"muted\">None.</p>");
                 continue;
             }
             let _ = write!(b, "<ul id=\"{key}\">");
-            for q in quotes {
+            for q in points {
                 let qid = q.get("question_id").and_then(Value::as_str);
                 let seek = num(q, "at")
                     .map(|at| seek_button(media_for(&media, media_of_question(qid)), at))
                     .unwrap_or_default();
-                let _ = write!(b, "<li class=\"quote\">{seek} “{}”</li>", esc(s(q, "text")));
+                let quote = match s(q, "quote") {
+                    "" => String::new(),
+                    quote => format!(" — “{}”", esc(quote)),
+                };
+                let _ = write!(
+                    b,
+                    "<li class=\"quote\">{seek} {}{quote}</li>",
+                    esc(s(q, "text"))
+                );
             }
             b.push_str("</ul>");
         }
@@ -643,12 +646,14 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
                 b.push_str("<ul id=\"red_flags\">");
                 for r in red {
                     let qid = r.get("question_id").and_then(Value::as_str);
-                    let at = answers
-                        .iter()
-                        .find(|a| {
-                            qid.is_some() && a.get("question_id").and_then(Value::as_str) == qid
-                        })
-                        .and_then(|a| num(a, "start"));
+                    let at = num(r, "at").or_else(|| {
+                        answers
+                            .iter()
+                            .find(|a| {
+                                qid.is_some() && a.get("question_id").and_then(Value::as_str) == qid
+                            })
+                            .and_then(|a| num(a, "start"))
+                    });
                     let seek = at
                         .map(|t| seek_button(media_for(&media, media_of_question(qid)), t))
                         .unwrap_or_default();
@@ -1045,8 +1050,8 @@ mod tests {
             "interview_transcript_summary": "Candidate <script>alert(1)</script> discussed Python.",
             "answers": [{"media_index": 0, "question_id": "q1", "question": "Why us?", "text": "I love it",
                          "start": 1.5, "end": 9.0, "tone": {"words_per_minute": 150.0}}],
-            "highlights": {"qualifications": [{"question_id": "q1", "at": 1.5, "text": "I build things"}],
-                           "motivations": [], "red_flags": [{"kind": "no_answer", "question_id": "q1", "text": "x"}]},
+            "highlights": {"strengths": [{"question_id": "q1", "at": 1.5, "text": "Craft: a measured result", "quote": "I build things"}],
+                           "concerns": [], "red_flags": [{"kind": "no_answer", "question_id": "q1", "text": "x"}]},
             "flags": [{"name": "long_silences", "severity": "info", "figures": {"pause_s": 3.0}}],
             "sentiment": "positive", "sentiment_score": 0.8,
             "scores": [{"competency": "craft", "name": "Craft", "score": 4, "confidence": 0.9, "criteria_met": ["depth"]}],

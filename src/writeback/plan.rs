@@ -50,9 +50,10 @@ impl<'a> From<&'a PipelineConfig> for Rules<'a> {
 /// let pipeline = PipelineRef { name: "p".into(), version: "1".into(), config_hash: "h".into() };
 /// let mut summary = Summary::build(&event, &pipeline, vec![], vec![]);
 /// summary.scores = vec![serde_json::from_value(serde_json::json!({
-///     "competency": "craft", "name": "Craft", "question_id": "q1", "score": 4,
-///     "criteria_share": 1.0, "criteria_met": [], "evidence": [], "adjustments": [],
-///     "confidence": 0.9, "low_confidence": false, "weight": 1.0})).unwrap()];
+///     "competency": "craft", "name": "Craft", "question_id": "q1", "mapped_by": "pipeline",
+///     "mapping_similarity": 1.0, "score": 4, "level": 3.9, "anchor": "", "criteria_met": [],
+///     "criteria_missing": [], "evidence": [], "features": {}, "confidence": 0.9,
+///     "low_confidence": false, "weight": 1.0, "model_version": "m"})).unwrap()];
 /// summary.overall_score = Some(4.0);
 /// let mut cfg = PipelineConfig::default();
 /// let pilot = plan(&cfg, &summary);
@@ -70,9 +71,8 @@ pub fn plan<'a>(rules: impl Into<Rules<'a>>, summary: &Summary) -> WritePlan {
         perform_as,
     } = rules.into();
     let scores_allowed = phase != Phase::Pilot;
-    let json = serde_json::to_value(summary).unwrap_or(serde_json::Value::Null);
     let note = render_note_with(
-        &json,
+        summary,
         &summary.correlation_id,
         &NoteOptions {
             include_scores: scores_allowed,

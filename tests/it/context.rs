@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use panelflow::config::PipelineConfig;
 use panelflow::pipeline::resolve::{LeverContext, QuestionSetSource};
 use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient, LeverError};
+use panelflow_connectors::lever::context::ProviderApiSection;
 use panelflow_connectors::lever::oauth::{OAuthConfig, OAuthSession};
 use panelflow_connectors::lever::ratelimit::TokenBucket;
-use panelflow_connectors::lever::ProviderApiSection;
 use panelflow_core::event::{InterviewCompleted, MediaItem};
 use panelflow_core::webhook::Verdict;
 use panelflow_devkit::emulator::{self, EmulatorConfig, EmulatorHandle};
@@ -48,13 +48,15 @@ fn datasets() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")
 }
 
-/// The dataset's postings, the first with two open application questions.
+/// The dataset's postings, the first with two open application questions,
+/// the third (Customer Support) with none.
 fn postings() -> Vec<Value> {
     let mut ps: Vec<Value> = serde_json::from_str(
         &std::fs::read_to_string(datasets().join("lever_postings.json")).unwrap(),
     )
     .unwrap();
     ps.truncate(3);
+    ps[2]["customQuestions"] = json!([]);
     ps[0]["customQuestions"] = json!([{ "id": "cq-eng", "text": "Engineering questions", "fields": [
         { "type": "multiple-choice", "text": "Are you authorized to work in the US?" },
         { "type": "textarea", "id": "pq-1", "text": "Walk us through a system you designed." },
@@ -241,12 +243,24 @@ fn resolved(
 }
 
 #[test]
-fn question_set_comes_from_the_platform_then_the_posting_then_the_job_family() {
+fn question_set_comes_from_the_platform_then_the_posting_then_a_role() {
     let (_dir, emu) = emulator_at(10_000.0, 10_000.0);
     let events = seed(&emu, 4);
     let ps = postings();
     let lever = client(&emu, Arc::new(TokenBucket::new(10_000.0, 10_000.0)));
-    let ctx = LeverContext::new(&PipelineConfig::default(), Some(lever));
+    // A pipeline role for support postings; none for engineering.
+    let cfg = PipelineConfig::from_toml(
+        r#"
+        [roles.customer_support]
+        match = ["customer support"]
+        questions = [
+          { id = "sup-q1", text = "Tell us about your customer support experience." },
+          { id = "sup-q2", text = "Tell us about a time you turned an unhappy customer around." },
+        ]
+        "#,
+    )
+    .unwrap();
+    let ctx = LeverContext::new(&cfg, Some(lever.clone()));
 
     // The platform names its questions (per-answer media): they win.
     let mut provider = events[0].clone();
@@ -296,19 +310,19 @@ fn question_set_comes_from_the_platform_then_the_posting_then_the_job_family() {
         2,
         "a single recording is cut by the question list"
     );
-    assert_eq!(r.family.as_deref(), Some("software_engineering"));
+    assert_eq!(r.role, None, "no role matches an engineering posting");
 
-    // The third posting (Customer Support) has no questions: the job family's.
+    // The third posting (Customer Support) has no questions: the role's.
     let r = resolved(&ctx, &events[2]);
-    assert_eq!(r.question_set, QuestionSetSource::JobFamily);
-    assert_eq!(r.family.as_deref(), Some("customer_support"));
+    assert_eq!(r.question_set, QuestionSetSource::Role);
+    assert_eq!(r.role.as_deref(), Some("customer_support"));
     assert_eq!(r.questions.first().map(|q| q.id.as_str()), Some("sup-q1"));
     assert!(r
         .requisition
         .as_ref()
         .is_some_and(|q| q["requisitionCode"] == "OPS-331"));
 
-    // Per-answer media with ids only get their texts from the family's set.
+    // Per-answer media with ids only get their texts from the role's set.
     let mut ids_only = events[2].clone();
     ids_only.media = vec![MediaItem {
         url: "https://m.example/a.mp4".into(),
@@ -326,6 +340,13 @@ fn question_set_comes_from_the_platform_then_the_posting_then_the_job_family() {
         "{:?}",
         r.media
     );
+
+    // Without a role, a posting without questions gives none: nothing is
+    // guessed.
+    let plain = LeverContext::new(&PipelineConfig::default(), Some(lever));
+    let r = resolved(&plain, &events[2]);
+    assert_eq!(r.question_set, QuestionSetSource::None);
+    assert!(r.questions.is_empty() && r.role.is_none());
 
     // Without Lever, the platform's questions or nothing.
     let offline = LeverContext::new(&PipelineConfig::default(), None);

@@ -427,7 +427,15 @@ fn ensure_note_twice_writes_one_note() {
 
     // The note sink: same behaviour, private, marker as the last line.
     let sink = LeverNoteSink::new(fast_client(&emu), Some("pf-bot".into()));
-    let summary = json!({ "duration_s": 42.0, "words_per_minute": 120.0, "text": "Hello there. I am a candidate." });
+    let pipeline = panelflow_models::analysis::summary::PipelineRef {
+        name: "pilot".into(),
+        version: "1".into(),
+        config_hash: "h".into(),
+    };
+    let event =
+        panelflow_core::event::InterviewCompleted::new("generic", "i-e", "c-e", "opp-e", vec![]);
+    let summary =
+        panelflow_models::analysis::summary::Summary::build(&event, &pipeline, vec![], vec![]);
     let a = sink.write("opp-e", "corr-2", &summary).expect("sink write");
     let b = sink
         .write("opp-e", "corr-2", &summary)

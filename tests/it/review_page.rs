@@ -312,8 +312,8 @@ fn summary(interview: &str, candidate: &str, opportunity: &str) -> Summary {
                    "figures": {"longest_pause_s": 3.4, "threshold_s": 3.0}}],
         "unanswered_questions": [],
         "highlights": {
-            "qualifications": [{"question_id": "swe-q1", "at": 0.5, "text": "I have been a backend engineer for six years."}],
-            "motivations": [{"question_id": "swe-q4", "at": 40.0, "text": "I want to join because of the mission."}],
+            "strengths": [{"competency": "technical_depth", "question_id": "swe-q1", "at": 0.5, "text": "Role-specific expertise: a specific situation", "quote": "I have been a backend engineer for six years."}],
+            "concerns": [{"competency": "motivation", "question_id": "swe-q4", "at": 40.0, "text": "Motivation and role fit: no specific situation", "quote": "I want to join because of the mission."}],
             "red_flags": []
         },
         "scores": [

@@ -77,7 +77,8 @@ impl Default for WritebackSection {
             min_confidence: 0.6,
             extreme_sentiment: 0.75,
             review_on_flags: vec![
-                "negativity_about_employer".to_owned(),
+                "blames_others".to_owned(),
+                "evasive_answer".to_owned(),
                 "no_answer".to_owned(),
             ],
             tags: Vec::new(),

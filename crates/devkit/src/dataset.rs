@@ -117,3 +117,29 @@ pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
     }
     json!({ "event": "interview.completed", "data": data })
 }
+
+/// The Lever objects behind the dataset's interviews (`datasets/lever_*.json`:
+/// opportunities, postings with their application questions, applications,
+/// stages), copied into a Lever emulator's folder so that it seeds them at
+/// start — the context stage then finds each interview's posting and its
+/// question set as it would in Lever.
+///
+/// ```no_run
+/// let dir = tempfile::tempdir()?;
+/// panelflow_devkit::dataset::seed_lever(std::path::Path::new("datasets"), dir.path())?;
+/// let emu = panelflow_devkit::emulator::spawn(panelflow_devkit::emulator::EmulatorConfig::new(dir.path()))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn seed_lever(datasets: &Path, emulator_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(emulator_dir)
+        .with_context(|| format!("creating {}", emulator_dir.display()))?;
+    for kind in ["opportunities", "postings", "applications", "stages"] {
+        let from = datasets.join(format!("lever_{kind}.json"));
+        if from.exists() {
+            let to = emulator_dir.join(format!("{kind}.json"));
+            std::fs::copy(&from, &to)
+                .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -73,12 +73,7 @@ pub struct Stack {
 /// A Lever emulator under `dir` (accepting [`LEVER_KEY`]), seeded with the
 /// dataset's opportunities.
 pub fn dataset_lever(dir: &Path) -> EmulatorHandle {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(
-        datasets().join("lever_opportunities.json"),
-        dir.join("opportunities.json"),
-    )
-    .unwrap();
+    panelflow_devkit::dataset::seed_lever(&datasets(), dir).unwrap();
     emulator::spawn(EmulatorConfig {
         api_key: LEVER_KEY.into(),
         ..EmulatorConfig::new(dir)

@@ -1,18 +1,20 @@
 //! Lever: the API client (token bucket, back-off, paging, Basic or OAuth
-//! auth), the write-back of a plan, and `[lever]`.
+//! auth), the context reads, the write-back of a plan, and `[lever]`.
 //!
 //! - [`client`]: `api.lever.co/v1` requests, retried on 429/5xx;
+//! - [`context`]: what the context stage reads about an interview (the
+//!   Lever objects, cached; its media, refreshed when expired; `[context]`);
 //! - [`ratelimit`]: the process-wide token bucket (10 req/s, bursts of 20);
 //! - [`oauth`]: the refresh-token grant;
 //! - [`writeback`]: a [`WritePlan`](panelflow_core::writeback::WritePlan)
 //!   written at most once.
 
 pub mod client;
+pub mod context;
 pub mod oauth;
 pub mod ratelimit;
 pub mod writeback;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -89,58 +91,6 @@ impl Default for LeverOAuthSection {
             audience: None,
         }
     }
-}
-
-/// `[context]`: how the context stage reads Lever and the platforms.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ContextSection {
-    /// How long a fetched posting, requisition, contact or opportunity is
-    /// reused, seconds.
-    pub cache_ttl_s: u64,
-    /// Most objects kept in the cache.
-    pub cache_max_entries: usize,
-    /// Fetch the candidate's contact.
-    pub fetch_contact: bool,
-    /// Fetch the requisition.
-    pub fetch_requisition: bool,
-    /// A signed media URL expiring within this many seconds counts as expired.
-    pub expiry_margin_s: u64,
-    /// Per platform (`willo`, `sparkhire`, `hirevue`, `hireflix`), the API
-    /// that returns its interview with fresh media URLs.
-    pub providers: BTreeMap<String, ProviderApiSection>,
-}
-
-impl Default for ContextSection {
-    fn default() -> Self {
-        Self {
-            cache_ttl_s: 300,
-            cache_max_entries: 10_000,
-            fetch_contact: true,
-            fetch_requisition: true,
-            expiry_margin_s: 30,
-            providers: BTreeMap::new(),
-        }
-    }
-}
-
-/// How a platform's API is asked for an interview (`[context.providers.<source>]`).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProviderApiSection {
-    /// URL with `{ref}` standing for the event's `source_ref`.
-    pub url: String,
-    /// `GET` (default) or `POST`.
-    pub method: Option<String>,
-    /// JSON body for `POST` (e.g. a GraphQL query), `{ref}` substituted.
-    pub body: Option<String>,
-    /// JSON pointer to the interview object in the answer (default: the whole answer).
-    pub pointer: Option<String>,
-    /// Environment variable holding the API key.
-    pub api_key_env: String,
-    /// How the key is sent: `authorization` (the raw header), `basic`
-    /// (user name), `bearer`, or `x-api-key`.
-    pub auth: String,
 }
 
 /// Why a Lever client could not be built from `[lever]`.

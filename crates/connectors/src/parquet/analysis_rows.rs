@@ -128,7 +128,7 @@ pub struct ScoreRow {
     pub pipeline_version: String,
     /// Correlation id of the event.
     pub correlation_id: String,
-    /// Job family of the rubric.
+    /// The pipeline role whose question set was used ("" when none).
     pub job_family: String,
     /// Competency id.
     pub competency: String,
@@ -142,14 +142,21 @@ pub struct ScoreRow {
     pub confidence: f64,
     /// Below the pipeline's threshold: review first.
     pub low_confidence: bool,
-    /// Share of the criteria met, 0..1.
-    pub criteria_share: f64,
-    /// Criteria met, comma-separated.
+    /// The expected level, 1.0–4.0 (ranks answers more finely than `score`).
+    pub level: f64,
+    /// How the question reached the competency: `pipeline`, `similarity` or `answer`.
+    pub mapped_by: String,
+    /// Similarity of the question to the competency (1 when bound by the pipeline).
+    pub mapping_similarity: f64,
+    /// The features that raised the score, comma-separated, strongest first.
     pub criteria_met: String,
-    /// Every criterion with its quote, and the adjustments, as JSON.
+    /// The evidence quotes with their times, the features that lowered the
+    /// score, every feature's value and contribution, and the anchor, as JSON.
     pub evidence_json: String,
     /// Weight in the overall score.
     pub weight: f64,
+    /// The scoring model's version.
+    pub model_version: String,
 }
 
 impl ScoreRow {
@@ -171,10 +178,13 @@ impl ScoreRow {
             score: 3,
             confidence: 0.7,
             low_confidence: false,
-            criteria_share: 0.75,
-            criteria_met: "star:action,star:result".into(),
+            level: 3.2,
+            mapped_by: "similarity".into(),
+            mapping_similarity: 0.61,
+            criteria_met: "own_actions,measured".into(),
             evidence_json: "{}".into(),
             weight: 1.0,
+            model_version: "evidence-ordinal@1".into(),
         }
     }
 }
@@ -233,10 +243,13 @@ pub fn scores_schema() -> SchemaRef {
                 f("score", DataType::Int32),
                 f("confidence", DataType::Float64),
                 f("low_confidence", DataType::Boolean),
-                f("criteria_share", DataType::Float64),
+                f("level", DataType::Float64),
+                f("mapped_by", DataType::Utf8),
+                f("mapping_similarity", DataType::Float64),
                 f("criteria_met", DataType::Utf8),
                 f("evidence_json", DataType::Utf8),
                 f("weight", DataType::Float64),
+                f("model_version", DataType::Utf8),
             ]))
         })
         .clone()
@@ -309,10 +322,13 @@ pub(crate) fn scores_batch(rows: &[&ScoreRow]) -> Result<RecordBatch, ParquetSin
         i(rows, |r| r.score),
         fl(rows, |r| r.confidence),
         b(rows, |r| r.low_confidence),
-        fl(rows, |r| r.criteria_share),
+        fl(rows, |r| r.level),
+        s(rows, |r| &r.mapped_by),
+        fl(rows, |r| r.mapping_similarity),
         s(rows, |r| &r.criteria_met),
         s(rows, |r| &r.evidence_json),
         fl(rows, |r| r.weight),
+        s(rows, |r| &r.model_version),
     ];
     RecordBatch::try_new(scores_schema(), columns).map_err(|source| ParquetSinkError::Arrow {
         table: "scores",
@@ -438,11 +454,16 @@ pub(crate) fn scores_from_batch(
         c.floats("confidence")?,
         bools(batch, path, "low_confidence")?,
     );
-    let (share, met, ev, w) = (
-        c.floats("criteria_share")?,
+    let (level, mapped_by, mapping_similarity) = (
+        c.floats("level")?,
+        c.req_strings("mapped_by")?,
+        c.floats("mapping_similarity")?,
+    );
+    let (met, ev, w, model_version) = (
         c.req_strings("criteria_met")?,
         c.req_strings("evidence_json")?,
         c.floats("weight")?,
+        c.req_strings("model_version")?,
     );
     Ok((0..batch.num_rows())
         .map(|k| ScoreRow {
@@ -456,10 +477,13 @@ pub(crate) fn scores_from_batch(
             score: score.value(k),
             confidence: conf.value(k),
             low_confidence: low.value(k),
-            criteria_share: share.value(k),
+            level: level.value(k),
+            mapped_by: mapped_by.value(k).into(),
+            mapping_similarity: mapping_similarity.value(k),
             criteria_met: met.value(k).into(),
             evidence_json: ev.value(k).into(),
             weight: w.value(k),
+            model_version: model_version.value(k).into(),
         })
         .collect())
 }

@@ -1,18 +1,33 @@
 //! The analysis of one interview, as the dataflow and `panelflow analyze`
 //! run it: from the summary's media transcripts (and the tone measures of
-//! their audio) to answers per question, skills, sentiment, tone flags, the
-//! extractive summary and rubric scores, written back into the summary.
+//! their audio) to answers per question, each question's competency, the
+//! general evidence of each answer and its score, the digest of each answer,
+//! strengths, concerns and red flags, skills, and — for information only —
+//! sentiment and vocal tone.
+//!
+//! What was asked comes from the platform, the Lever posting or a pipeline
+//! role, or is heard in the recording (an interviewer reading questions
+//! out). When nobody says what was asked, the analysis says so
+//! (`questions_from = "unknown"`): it summarises, but scores nothing and
+//! reports no skill as missing. It never guesses a role from the transcript.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
 use super::answers::{align, AlignParams, AlignSegment, Alignment, Question};
+use super::competency::{
+    closest, overlap_similarity, Bindings, CompetencyLibrary, MappedBy, Mapping,
+};
+use super::digest::digest;
 use super::embed::{cosine, Embedder};
-use super::extract::{self, AnswerView, RedFlag};
+use super::evidence::sentences::timed_sentences;
+use super::evidence::{evidence, Evidence, Similarities, FEATURE_NAMES, PRIVATE_LIFE};
+use super::highlights::{strengths_and_concerns, summary_text, Highlights, RedFlag, RedFlagKind};
 use super::posting::Posting;
-use super::rubric::{self, AnswerFacts, Family, Rubrics};
-use super::sentiment::{employer_negativity, Label, SentimentModel};
+use super::roles::{Role, Roles};
+use super::scoring::{criteria, raw_confidence, Reliability, Score, ScoringModel};
+use super::sentiment::{Label, SentimentModel};
 use super::skills::{match_requisition, Piece, SkillLexicon};
 use super::summary::{AnalysisInfo, AnswerTranscript, Flag, Summary};
 use super::tone::{count_long_pauses, measure_answer, SegmentAudio};
@@ -27,10 +42,12 @@ pub struct Context<'a> {
     /// The questions asked, in order (for a single recording; per-answer
     /// media name their own).
     pub questions: &'a [Question],
+    /// Where `questions` came from (`platform`, `posting`, `role`).
+    pub questions_from: Option<&'a str>,
     /// The requisition, when known.
     pub posting: Option<&'a Posting>,
-    /// The job family (a key of the rubrics), when known.
-    pub family: Option<&'a str>,
+    /// The pipeline role (a key of `[roles]`), when known.
+    pub role: Option<&'a str>,
 }
 
 /// Loaded models and settings, reused across interviews.
@@ -38,7 +55,10 @@ pub struct Analyzer {
     embedder: Option<Embedder>,
     sentiment: SentimentModel,
     skills: SkillLexicon,
-    rubrics: Rubrics,
+    roles: Roles,
+    library: CompetencyLibrary,
+    bindings: Bindings,
+    scoring: ScoringModel,
     settings: AnalysisSection,
     models: Vec<ModelInfo>,
 }
@@ -47,7 +67,9 @@ impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Analyzer")
             .field("embeddings", &self.embedder.is_some())
-            .field("families", &self.rubrics.0.keys().collect::<Vec<_>>())
+            .field("roles", &self.roles.0.keys().collect::<Vec<_>>())
+            .field("competencies", &self.library.len())
+            .field("scoring", &self.scoring.version)
             .finish_non_exhaustive()
     }
 }
@@ -57,17 +79,22 @@ fn r3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// Words below which an answer is not an answer.
+const MIN_ANSWER_WORDS: usize = 3;
+/// Words from which an answer may be judged confidently given.
+const MIN_CONFIDENT_WORDS: usize = 15;
+
 impl Analyzer {
-    /// Builds the analyzer of a pipeline from its `[analysis]`, `[rubrics]`
+    /// Builds the analyzer of a pipeline from its `[analysis]`, `[roles]`
     /// and `[speech]` (models folder, threads) sections.
     pub fn from_sections(
         analysis: &AnalysisSection,
-        rubrics: &Rubrics,
+        roles: &Roles,
         speech: &crate::speech::SpeechSection,
     ) -> Result<Self, AnalysisError> {
         Self::new(
             analysis.clone(),
-            rubrics.clone(),
+            roles.clone(),
             &speech.models_dir().join("minilm"),
             speech.threads,
         )
@@ -77,7 +104,7 @@ impl Analyzer {
     /// the settings say `off` (with `auto`, a missing model means word overlap).
     pub fn new(
         settings: AnalysisSection,
-        rubrics: Rubrics,
+        roles: Roles,
         minilm_dir: &Path,
         threads: usize,
     ) -> Result<Self, AnalysisError> {
@@ -85,7 +112,10 @@ impl Analyzer {
             Some(path) => SkillLexicon::load(path)?,
             None => SkillLexicon::builtin()?,
         };
-        let mut sentiment = SentimentModel::new();
+        let scoring = match &settings.scoring_model {
+            Some(path) => ScoringModel::load(path)?,
+            None => ScoringModel::default(),
+        };
         let embedder = match settings.embeddings {
             EmbeddingsMode::Off => None,
             EmbeddingsMode::Required => Some(Embedder::load(minilm_dir, threads)?),
@@ -97,17 +127,28 @@ impl Analyzer {
                 None
             }
         };
-        let mut embedder = embedder;
-        let mut models = Vec::new();
-        if let Some(e) = embedder.as_mut() {
-            sentiment.prepare(e)?;
-            models.push(e.info().clone());
+        let models = embedder.iter().map(|e| e.info().clone()).collect();
+        let library = CompetencyLibrary::with(&settings.competencies);
+        let mut bindings = roles.bindings();
+        for (q, c) in &settings.question_competencies {
+            bindings.insert(q.clone(), c.clone());
+        }
+        for (q, ids) in &bindings {
+            if let Some(id) = ids.iter().find(|id| library.get(id).is_none()) {
+                return Err(AnalysisError::Data {
+                    path: "[analysis] question_competencies".into(),
+                    reason: format!("question {q} is bound to `{id}`, which is not a competency"),
+                });
+            }
         }
         Ok(Self {
             embedder,
-            sentiment,
+            sentiment: SentimentModel::new(),
             skills,
-            rubrics,
+            roles,
+            library,
+            bindings,
+            scoring,
             settings,
             models,
         })
@@ -128,9 +169,14 @@ impl Analyzer {
         &self.skills
     }
 
-    /// The rubric set.
-    pub fn rubrics(&self) -> &Rubrics {
-        &self.rubrics
+    /// The competencies scored.
+    pub fn library(&self) -> &CompetencyLibrary {
+        &self.library
+    }
+
+    /// The scoring model.
+    pub fn scoring(&self) -> &ScoringModel {
+        &self.scoring
     }
 
     fn embed(&mut self, texts: &[&str]) -> Option<Vec<Vec<f32>>> {
@@ -144,10 +190,78 @@ impl Analyzer {
         }
     }
 
+    /// Similarity of two texts: sentence embeddings, else word overlap.
+    fn similarity(&mut self, a: &str, b: &str) -> f64 {
+        match self.embed(&[a, b]) {
+            Some(v) => cosine(&v[0], &v[1]),
+            None => overlap_similarity(a, b),
+        }
+    }
+
+    /// The competency a question is judged on: bound by the pipeline, else
+    /// the closest by meaning to its text, else (no text) to the answer.
+    pub fn map_question(
+        &mut self,
+        question_id: Option<&str>,
+        question: &str,
+        answer: &str,
+    ) -> Option<Mapping> {
+        if let Some(id) = question_id
+            .and_then(|q| self.bindings.get(q))
+            .and_then(|c| c.first())
+        {
+            return Some(Mapping {
+                competency: id.clone(),
+                by: MappedBy::Pipeline,
+                similarity: 1.0,
+            });
+        }
+        let (text_in, by) = if question.trim().is_empty() {
+            (answer, MappedBy::Answer)
+        } else {
+            (question, MappedBy::Similarity)
+        };
+        if text_in.trim().is_empty() {
+            return None;
+        }
+        let library = self.library.clone();
+        let (competency, similarity) = closest(&library, text_in, |a, b| self.similarity(a, b))?;
+        Some(Mapping {
+            competency,
+            by,
+            similarity: r3(similarity),
+        })
+    }
+
+    /// The role of an interview: given, else the posting's, else the one
+    /// whose question ids the platform sent, else the pipeline default.
+    fn role(&self, ctx: &Context<'_>, media_qids: &[&str]) -> Option<(String, &'static str)> {
+        if let Some(r) = ctx.role.filter(|r| self.roles.0.contains_key(*r)) {
+            return Some((r.to_string(), "given"));
+        }
+        if let Some(p) = ctx.posting {
+            let mut labels = p.labels.clone();
+            labels.push(p.title.clone());
+            if let Some((k, _)) = self.roles.by_labels(&labels) {
+                return Some((k.to_string(), "posting"));
+            }
+        }
+        let mut ids: Vec<&str> = media_qids.to_vec();
+        ids.extend(ctx.questions.iter().map(|q| q.id.as_str()));
+        if let Some((k, _)) = self.roles.by_questions(&ids) {
+            return Some((k.to_string(), "question_ids"));
+        }
+        self.settings
+            .default_role
+            .clone()
+            .filter(|r| self.roles.0.contains_key(r))
+            .map(|r| (r, "default"))
+    }
+
     /// Analyses an interview: replaces the summary's media transcripts by
-    /// answers per question and fills in skills, sentiment, flags, the
-    /// extractive summary and scores. `audio[i]` holds the tone measures of
-    /// media item `i` (empty when the audio was not measured).
+    /// answers per question and fills in competencies, scores, digests,
+    /// highlights, skills, sentiment and flags. `audio[i]` holds the tone
+    /// measures of media item `i` (empty when the audio was not measured).
     pub fn analyze(
         &mut self,
         summary: &mut Summary,
@@ -161,87 +275,66 @@ impl Analyzer {
             return;
         }
 
-        // The job family and question set.
+        // What was asked.
         let media_qids: Vec<&str> = media
             .iter()
             .filter_map(|m| m.question_id.as_deref())
             .collect();
-        let mut family: Option<(String, &'static str)> = None;
-        if let Some(f) = ctx.family.filter(|f| self.rubrics.0.contains_key(*f)) {
-            family = Some((f.to_string(), "given"));
-        }
-        if family.is_none() {
-            if let Some(p) = ctx.posting {
-                let mut labels = p.labels.clone();
-                labels.push(p.title.clone());
-                family = self
-                    .rubrics
-                    .by_labels(&labels)
-                    .map(|(k, _)| (k.to_string(), "posting"));
-            }
-        }
-        if family.is_none() {
-            let mut ids = media_qids.clone();
-            ids.extend(ctx.questions.iter().map(|q| q.id.as_str()));
-            family = self
-                .rubrics
-                .by_questions(&ids)
-                .map(|(k, _)| (k.to_string(), "question_ids"));
-        }
-        if family.is_none()
-            && media.len() == 1
-            && ctx.questions.is_empty()
-            && self.embedder.is_some()
-        {
-            family = self
-                .family_from_transcript(&media[0].segments)
-                .map(|k| (k, "transcript"));
-        }
-        if family.is_none() {
-            if let Some(f) = self
-                .settings
-                .default_family
-                .clone()
-                .filter(|f| self.rubrics.0.contains_key(f))
-            {
-                family = Some((f, "default"));
-            }
-        }
-        let fam: Option<Family> = family
+        let role = self.role(ctx, &media_qids);
+        let role_def: Option<Role> = role
             .as_ref()
-            .and_then(|(k, _)| self.rubrics.0.get(k).cloned());
-        let questions: Vec<Question> = if !ctx.questions.is_empty() {
-            ctx.questions.to_vec()
-        } else if let Some(f) = &fam {
-            f.questions.clone()
-        } else {
-            media
+            .and_then(|(k, _)| self.roles.0.get(k).cloned());
+        let every_media_has_id = !media.is_empty() && media.iter().all(|m| m.question_id.is_some());
+        let (questions, questions_from): (Vec<Question>, &str) = if !ctx.questions.is_empty() {
+            (
+                ctx.questions.to_vec(),
+                ctx.questions_from.unwrap_or("platform"),
+            )
+        } else if every_media_has_id {
+            // The platform's ids; texts it left out, and bindings, from the role's set.
+            let known = |id: &str| {
+                role_def
+                    .as_ref()
+                    .and_then(|r| r.questions.iter().find(|q| q.id == id))
+            };
+            let qs = media
                 .iter()
                 .filter_map(|m| {
-                    Some(Question {
-                        id: m.question_id.clone()?,
-                        text: m.question.clone().unwrap_or_default(),
-                    })
+                    let id = m.question_id.clone()?;
+                    let mut q = Question::new(id.clone(), m.question.clone().unwrap_or_default());
+                    if let Some(k) = known(&id) {
+                        if q.text.is_empty() {
+                            q.text = k.text.clone();
+                        }
+                        q.competencies = k.competencies.clone();
+                    }
+                    Some(q)
                 })
-                .collect()
+                .collect();
+            (qs, "platform")
+        } else if let Some(r) = role_def.as_ref().filter(|r| !r.questions.is_empty()) {
+            (r.questions.clone(), "role")
+        } else if media.len() == 1 {
+            match heard_questions(&media[0].segments) {
+                qs if !qs.is_empty() => (qs, "heard_in_recording"),
+                _ => (Vec::new(), "unknown"),
+            }
+        } else {
+            (Vec::new(), "unknown")
         };
+        let explicit = matches!(questions_from, "platform" | "posting");
+        let (mut answers, answers_from) = self.answers(media, &questions, explicit);
 
-        // Answers per question.
-        let (mut answers, answers_from) =
-            self.answers(media, &questions, !ctx.questions.is_empty());
-
-        // Per answer: confidence, sentiment, tone, flags.
+        // Per answer: sentences, confidence, mapping, evidence, flags, tone.
         let texts: Vec<String> = answers.iter().map(|a| a.text.clone()).collect();
-        let q_texts: Vec<String> = answers
-            .iter()
-            .map(|a| a.question.clone().unwrap_or_default())
-            .collect();
         let answer_emb = self.embed(&texts.iter().map(String::as_str).collect::<Vec<_>>());
-        let question_emb = self.embed(&q_texts.iter().map(String::as_str).collect::<Vec<_>>());
         let thresholds = self.settings.tone.clone();
         let mut flags: Vec<Flag> = Vec::new();
         let mut red_flags: Vec<RedFlag> = Vec::new();
-        for (k, a) in answers.iter_mut().enumerate() {
+        let mut scores: Vec<Score> = Vec::new();
+        for k in 0..answers.len() {
+            let sentences = timed_sentences(&answers[k].segments);
+            let a = &mut answers[k];
             let words = text::norm_words(&a.text).len();
             a.words = Some(words);
             let (weighted, span) = a.segments.iter().fold((0.0, 0.0), |(w, s), seg| {
@@ -257,7 +350,8 @@ impl Analyzer {
                 align_conf
             }));
             let qid = a.question_id.clone();
-            let core = self.is_core(fam.as_ref(), qid.as_deref(), a.question.as_deref());
+            let question = a.question.clone().unwrap_or_default();
+            let asked = qid.is_some() || !question.is_empty();
             let mut raise = |name: &str,
                              severity: Severity,
                              figures: Vec<(&str, f64)>,
@@ -275,27 +369,38 @@ impl Analyzer {
                     evidence,
                 });
             };
-            if !a.answered || words < 3 {
-                a.answered = words >= 3 && a.answered;
-                raise(
-                    "no_answer",
-                    Severity::Review,
-                    vec![("words", words as f64)],
-                    None,
-                    a,
-                );
-                red_flags.push(RedFlag {
-                    kind: "no_answer".into(),
-                    question_id: qid.clone(),
-                    text: format!(
-                        "No answer to: {}",
-                        a.question.as_deref().unwrap_or("(question)")
-                    ),
-                });
+            if !a.answered || words < MIN_ANSWER_WORDS {
+                a.answered = false;
+                if asked {
+                    raise(
+                        "no_answer",
+                        Severity::Review,
+                        vec![("words", words as f64)],
+                        None,
+                        a,
+                    );
+                    red_flags.push(RedFlag {
+                        kind: RedFlagKind::NoAnswer,
+                        question_id: qid.clone(),
+                        text: format!(
+                            "No answer to: {}",
+                            a.question.as_deref().unwrap_or("(question)")
+                        ),
+                        at: None,
+                    });
+                    if let Some(mapping) = self.map_question(qid.as_deref(), &question, "") {
+                        scores.push(self.unanswered_score(
+                            &mapping,
+                            qid.as_deref().unwrap_or(""),
+                            align_conf,
+                        ));
+                        answers[k].mapping = Some(mapping);
+                    }
+                }
                 continue;
             }
-            let emb = answer_emb.as_ref().map(|v| v[k].as_slice());
-            let sentiment = self.sentiment.score(&a.text, emb);
+            let answer_text = a.text.clone();
+            a.sentiment = Some(self.sentiment.score(&answer_text));
             let times: Vec<(f64, f64)> = a.segments.iter().map(|s| (s.start, s.end)).collect();
             let media_audio: Vec<&SegmentAudio> = audio
                 .get(a.media_index)
@@ -310,19 +415,14 @@ impl Analyzer {
                         .collect()
                 })
                 .unwrap_or_default();
-            let (mut tone, disfluency) = measure_answer(&a.text, &times, &media_audio);
+            let (mut tone, _) = measure_answer(&a.text, &times, &media_audio);
             tone.long_pauses = count_long_pauses(&times, &media_audio, thresholds.long_pause_s);
-            let negativity: Vec<String> = employer_negativity(&self.sentiment, &a.text)
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            let uncertain = disfluency.hedge_weight() >= thresholds.uncertain_hedges;
-            let off_topic = match (emb, question_emb.as_ref()) {
-                (Some(e), Some(q)) if !q_texts[k].is_empty() && words >= 8 => {
-                    let s = cosine(e, &q[k]);
-                    (s < self.settings.off_topic_similarity).then_some(s)
-                }
-                _ => None,
+            // The voice: shown to the recruiter, never in a score, and no
+            // input to a rule (severity `info`) unless the pipeline opts in.
+            let voice_severity = if self.settings.voice_in_decisions {
+                Severity::Review
+            } else {
+                Severity::Info
             };
             let enough = words >= 10;
             if enough && tone.words_per_minute > thresholds.fast_wpm {
@@ -349,115 +449,132 @@ impl Analyzer {
                     a,
                 );
             }
-            let silent = tone.long_pauses > 0 || tone.pause_ratio > thresholds.max_pause_ratio;
-            if silent {
+            if tone.long_pauses > 0 || tone.pause_ratio > thresholds.max_pause_ratio {
                 raise(
                     "long_silences",
-                    Severity::Review,
+                    voice_severity,
                     vec![
                         ("long_pauses", tone.long_pauses as f64),
                         ("longest_pause_s", tone.longest_pause_s),
                         ("pause_ratio", tone.pause_ratio),
-                        ("long_pause_threshold_s", thresholds.long_pause_s),
-                        ("pause_ratio_threshold", thresholds.max_pause_ratio),
                     ],
                     None,
                     a,
                 );
             }
+            a.tone = Some(tone);
+            a.digest = Some(digest(&sentences, &self.skills));
+            if !asked {
+                continue;
+            }
+
+            // The competency, the evidence and the score.
+            let Some(mapping) = self.map_question(qid.as_deref(), &question, &answer_text) else {
+                continue;
+            };
+            let anchors: Option<Vec<String>> = self
+                .library
+                .get(&mapping.competency)
+                .map(|c| c.anchors.to_vec());
+            let sims = match &answer_emb {
+                Some(e) => self.similarities(&e[k], &question, anchors.as_deref()),
+                None => Similarities::default(),
+            };
+            let ev = evidence(&sentences, &question, sims);
+            let a = &mut answers[k];
+            let specific_and_measured =
+                ev.features.specific_situation >= 0.5 && ev.features.measured >= 1.0;
+            let uncertain = ev.hedging.uncertain(words, specific_and_measured);
             if uncertain {
-                let figures = vec![
-                    ("strong_hedges", disfluency.strong_hedges as f64),
-                    ("mild_hedges", disfluency.mild_hedges as f64),
-                    ("fillers", disfluency.fillers as f64),
-                    ("threshold", thresholds.uncertain_hedges),
-                ];
                 raise(
                     "uncertain_needs_clarification",
                     Severity::Review,
-                    figures,
-                    Some(disfluency.phrases.join(", ")),
+                    vec![
+                        ("strong_hedges", ev.hedging.strong as f64),
+                        ("mild_hedges", ev.hedging.mild as f64),
+                    ],
+                    ev.hedging.quote.as_ref().map(|q| q.text.clone()),
                     a,
                 );
-                if core {
-                    let quote = hedged_sentence(&a.text).unwrap_or_else(|| a.text.clone());
-                    raise(
-                        "hedging_on_core_question",
-                        Severity::Review,
-                        vec![("strong_hedges", disfluency.strong_hedges as f64)],
-                        Some(quote.clone()),
-                        a,
-                    );
-                    red_flags.push(RedFlag {
-                        kind: "hedging_on_core_question".into(),
-                        question_id: qid.clone(),
-                        text: quote,
-                    });
-                }
-            }
-            if let Some(quote) = negativity.first() {
+            } else if words >= MIN_CONFIDENT_WORDS && ev.hedging.strong == 0 {
                 raise(
-                    "negativity_about_employer",
+                    "high_confidence",
+                    Severity::Info,
+                    vec![("mild_hedges", ev.hedging.mild as f64)],
+                    None,
+                    a,
+                );
+            }
+            let quote_of = |feature: &str| ev.quotes.iter().find(|q| q.feature == feature);
+            if ev.features.evasion >= 1.0 {
+                let q = quote_of("evasion");
+                raise(
+                    "evasive_answer",
                     Severity::Review,
-                    vec![("lexicon_compound", r3(self.sentiment.lexicon(quote)))],
-                    Some(quote.clone()),
+                    vec![],
+                    q.map(|q| q.text.clone()),
                     a,
                 );
                 red_flags.push(RedFlag {
-                    kind: "negativity_about_employer".into(),
+                    kind: RedFlagKind::Evasive,
                     question_id: qid.clone(),
-                    text: quote.clone(),
+                    text: q.map_or_else(|| a.text.chars().take(160).collect(), |q| q.text.clone()),
+                    at: q.map(|q| q.at),
                 });
             }
-            if let Some(s) = off_topic {
+            if words >= 8 && ev.features.off_topic >= self.settings.off_topic_threshold {
                 raise(
                     "off_topic_answer",
                     Severity::Review,
                     vec![
-                        ("similarity_to_question", r3(s)),
-                        ("threshold", self.settings.off_topic_similarity),
+                        ("off_topic", r3(ev.features.off_topic)),
+                        ("threshold", self.settings.off_topic_threshold),
                     ],
                     None,
                     a,
                 );
                 red_flags.push(RedFlag {
-                    kind: "off_topic_answer".into(),
+                    kind: RedFlagKind::OffTopic,
                     question_id: qid.clone(),
-                    text: a.text.chars().take(160).collect(),
+                    text: sentences
+                        .first()
+                        .map_or_else(String::new, |s| s.text.clone()),
+                    at: sentences.first().map(|s| s.start),
                 });
             }
-            let confident = !uncertain
-                && disfluency.strong_hedges + disfluency.mild_hedges == 0
-                && tone.fillers_per_100_words <= thresholds.max_fillers_per_100
-                && !silent
-                && words >= thresholds.min_words_confident
-                && tone.words_per_minute >= thresholds.slow_wpm
-                && sentiment.label != Label::Negative
-                && negativity.is_empty()
-                && off_topic.is_none();
-            if confident {
-                let mut figures = vec![
-                    ("words_per_minute", tone.words_per_minute),
-                    ("pause_ratio", tone.pause_ratio),
-                    ("fillers_per_100_words", tone.fillers_per_100_words),
-                    ("hedges", 0.0),
-                ];
-                if let Some(v) = tone.pitch_variability_st {
-                    figures.push(("pitch_variability_st", v));
-                }
-                raise("high_confidence", Severity::Info, figures, None, a);
+            if ev.features.blame >= 1.0 {
+                let q = quote_of("blame");
+                raise(
+                    "blames_others",
+                    Severity::Review,
+                    vec![],
+                    q.map(|q| q.text.clone()),
+                    a,
+                );
+                red_flags.push(RedFlag {
+                    kind: RedFlagKind::Blaming,
+                    question_id: qid.clone(),
+                    text: q.map_or_else(String::new, |q| q.text.clone()),
+                    at: q.map(|q| q.at),
+                });
             }
-            a.sentiment = Some(sentiment);
-            a.tone = Some(tone);
+            let reliability = Reliability {
+                transcription,
+                alignment: align_conf,
+                mapping: mapping.similarity,
+            };
+            scores.push(self.score(&mapping, qid.as_deref().unwrap_or(""), &ev, &reliability));
+            answers[k].mapping = Some(mapping);
         }
 
-        // Skills against the requisition.
+        // Skills against the requisition: the posting's and the role's; with
+        // neither, every known skill heard, and none reported missing.
         let mut requested: Vec<String> = Vec::new();
         if let Some(p) = ctx.posting {
             requested.extend(self.skills.skills_in(&p.full_text()));
         }
-        if let Some(f) = &fam {
-            for s in &f.skills {
+        if let Some(r) = &role_def {
+            for s in &r.skills {
                 let name = self
                     .skills
                     .canonical(s)
@@ -470,7 +587,6 @@ impl Analyzer {
         }
         let open_search = requested.is_empty();
         if open_search {
-            // No requisition: report every known skill heard.
             let all: String = answers
                 .iter()
                 .map(|a| a.text.as_str())
@@ -504,7 +620,7 @@ impl Analyzer {
                 .collect();
         }
 
-        // Overall sentiment: answers weighted by words.
+        // Overall sentiment (information only): answers weighted by words.
         let (sum, weight) = answers
             .iter()
             .filter_map(|a| Some((a.sentiment.as_ref()?.score, a.words.unwrap_or(0) as f64)))
@@ -514,53 +630,30 @@ impl Analyzer {
             summary.sentiment = Label::of(summary.sentiment_score);
         }
 
-        // Rubric scores.
-        let mut scores = Vec::new();
-        if let Some(f) = &fam {
-            for c in &f.competencies {
-                for qid in &c.questions {
-                    let Some(a) = answers
-                        .iter()
-                        .find(|a| a.question_id.as_deref() == Some(qid.as_str()))
-                    else {
-                        continue;
-                    };
-                    let facts = AnswerFacts {
-                        text: if a.answered { &a.text } else { "" },
-                        transcription_confidence: a.transcription_confidence.unwrap_or(0.0),
-                        uncertain: a.flags.iter().any(|f| f == "uncertain_needs_clarification"),
-                        negativity: a.flags.iter().any(|f| f == "negativity_about_employer"),
-                        off_topic: a.flags.iter().any(|f| f == "off_topic_answer"),
-                        negative_tone: a
-                            .sentiment
-                            .as_ref()
-                            .is_some_and(|s| s.label == Label::Negative),
-                        alignment_confidence: a.alignment_confidence.unwrap_or(1.0),
-                    };
-                    scores.push(rubric::score(c, qid, &facts, self.settings.low_confidence));
-                }
-            }
+        // Highlights and the first lines.
+        let (strengths, concerns) = strengths_and_concerns(&scores);
+        let highlights = Highlights {
+            strengths,
+            concerns,
+            red_flags,
+        };
+        let mut first_lines = summary_text(&highlights);
+        if first_lines.is_empty() {
+            // Nothing scored or flagged: the most telling sentences.
+            first_lines = answers
+                .iter()
+                .filter_map(|a| a.digest.as_ref())
+                .flat_map(|d| d.sentences.iter().map(|s| s.text.clone()))
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
         }
-
-        // The extractive summary.
-        let views: Vec<AnswerView<'_>> = answers
-            .iter()
-            .filter(|a| a.answered)
-            .map(|a| AnswerView {
-                question_id: a.question_id.as_deref(),
-                question: a.question.as_deref(),
-                start: a.start,
-                text: &a.text,
-            })
-            .collect();
-        let matched_names: Vec<String> = matched.iter().map(|m| m.skill.clone()).collect();
-        let highlights = extract::highlights(&views, &matched_names, red_flags);
-        let text = extract::summary_text(
-            &views,
-            &highlights,
-            &matched_names,
-            if open_search { &[] } else { &missing },
-        );
+        if questions_from == "unknown" {
+            first_lines =
+                format!("The questions asked are not known, so nothing was scored. {first_lines}")
+                    .trim_end()
+                    .to_string();
+        }
 
         summary.unanswered_questions = answers
             .iter()
@@ -568,13 +661,13 @@ impl Analyzer {
             .filter_map(|a| a.question_id.clone())
             .collect();
         summary.answers = answers;
-        summary.interview_transcript_summary = text;
+        summary.interview_transcript_summary = first_lines;
         summary.key_skills_matched = matched;
         summary.skills_missing = if open_search { Vec::new() } else { missing };
         summary.skills_requested = if open_search { Vec::new() } else { requested };
         summary.flags = flags;
         summary.highlights = highlights;
-        summary.overall_score = rubric::overall(&scores);
+        summary.overall_score = super::scoring::overall(&scores);
         summary.scores = scores;
         for m in &self.models {
             if !summary.models.contains(m) {
@@ -583,71 +676,158 @@ impl Analyzer {
         }
         summary.analysis = AnalysisInfo {
             complete: true,
-            job_family: family.as_ref().map(|f| f.0.clone()),
-            job_family_from: family.as_ref().map(|f| f.1.to_string()),
+            job_family: role.as_ref().map(|f| f.0.clone()),
+            job_family_from: role.as_ref().map(|f| f.1.to_string()),
+            questions_from: Some(questions_from.to_string()),
             answers_from: Some(answers_from.to_string()),
             embeddings: self.embedder.is_some(),
             skills_vocabulary_sha256: self.skills.sha256().to_string(),
+            scoring_model: Some(self.scoring.version.clone()),
+            voice_in_decisions: self.settings.voice_in_decisions,
             analysis_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
         };
         summary.analysis_completion_time = chrono::Utc::now().to_rfc3339();
     }
 
-    fn is_core(&self, fam: Option<&Family>, qid: Option<&str>, question: Option<&str>) -> bool {
-        if let (Some(f), Some(q)) = (fam, qid) {
-            if let Some(c) = f
-                .competencies
-                .iter()
-                .find(|c| c.questions.iter().any(|x| x == q))
-            {
-                return c.core;
-            }
-        }
-        !question.is_some_and(|q| q.trim_start().to_lowercase().starts_with("why"))
+    /// The general evidence of an answer to a question, as the score sees
+    /// it (for evaluation and fitting).
+    pub fn evidence_of(
+        &mut self,
+        question_id: Option<&str>,
+        question: &str,
+        segments: &[Segment],
+    ) -> (Option<Mapping>, Evidence) {
+        let sentences = timed_sentences(segments);
+        let answer: String = sentences
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mapping = self.map_question(question_id, question, &answer);
+        let anchors = mapping
+            .as_ref()
+            .and_then(|m| self.library.get(&m.competency))
+            .map(|c| c.anchors.to_vec());
+        let sims = match self.embed(&[answer.as_str()]) {
+            Some(v) => self.similarities(&v[0], question, anchors.as_deref()),
+            None => Similarities::default(),
+        };
+        (mapping, evidence(&sentences, question, sims))
     }
 
-    /// The family whose question set the transcript fits best: the mean,
-    /// over segments (weighted by words), of each segment's similarity to
-    /// the family's closest question.
-    fn family_from_transcript(&mut self, segments: &[Segment]) -> Option<String> {
-        let families: Vec<(String, Vec<String>)> = self
-            .rubrics
-            .0
+    /// The similarities of an answer's embedding to its question, to the
+    /// competency's anchors and to private life.
+    fn similarities(
+        &mut self,
+        answer: &[f32],
+        question: &str,
+        anchors: Option<&[String]>,
+    ) -> Similarities {
+        let mut probe: Vec<&str> = vec![PRIVATE_LIFE];
+        if let Some(a) = anchors {
+            probe.extend(a.iter().map(String::as_str));
+        }
+        if !question.is_empty() {
+            probe.push(question);
+        }
+        let Some(v) = self.embed(&probe) else {
+            return Similarities::default();
+        };
+        let at = |i: usize| cosine(answer, &v[i]);
+        let mut sims = Similarities {
+            to_private_life: Some(at(0)),
+            ..Similarities::default()
+        };
+        let mut next = 1;
+        if anchors.is_some_and(|a| a.len() == 4) {
+            sims.to_anchors = Some([at(1), at(2), at(3), at(4)]);
+            next = 5;
+        }
+        if !question.is_empty() {
+            sims.to_question = Some(at(next));
+        }
+        sims
+    }
+
+    /// A competency score from an answer's evidence.
+    pub fn score(
+        &self,
+        mapping: &Mapping,
+        question_id: &str,
+        ev: &Evidence,
+        reliability: &Reliability,
+    ) -> Score {
+        let prediction = self.scoring.predict(&ev.features);
+        let raw = raw_confidence(&prediction, ev, reliability);
+        let confidence = r3(self.scoring.calibrate(raw));
+        let (met, lowered) = criteria(&prediction);
+        let competency = self.library.get(&mapping.competency);
+        let values = ev.features.values();
+        let features = FEATURE_NAMES
             .iter()
-            .filter(|(_, f)| !f.questions.is_empty())
-            .map(|(k, f)| {
+            .enumerate()
+            .map(|(i, n)| {
                 (
-                    k.clone(),
-                    f.questions.iter().map(|q| q.text.clone()).collect(),
+                    n.to_string(),
+                    [r3(values[i]), r3(prediction.contributions[i])],
                 )
             })
             .collect();
-        let seg_texts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
-        let seg_emb = self.embed(&seg_texts)?;
-        let weights: Vec<f64> = segments
+        // Quotes of the features that moved the score.
+        let moved: Vec<&String> = met.iter().chain(&lowered).collect();
+        let evidence = ev
+            .quotes
             .iter()
-            .map(|s| s.text.split_whitespace().count().max(1) as f64)
+            .filter(|q| moved.iter().any(|m| **m == q.feature))
+            .cloned()
             .collect();
-        let total: f64 = weights.iter().sum();
-        let mut best: Option<(f64, String)> = None;
-        for (k, questions) in families {
-            let q_emb = self.embed(&questions.iter().map(String::as_str).collect::<Vec<_>>())?;
-            let fit = seg_emb
-                .iter()
-                .zip(&weights)
-                .map(|(e, w)| {
-                    w * q_emb
-                        .iter()
-                        .map(|q| cosine(e, q))
-                        .fold(f64::NEG_INFINITY, f64::max)
-                })
-                .sum::<f64>()
-                / total.max(1.0);
-            if best.as_ref().is_none_or(|(b, _)| fit > *b) {
-                best = Some((fit, k));
-            }
+        Score {
+            competency: mapping.competency.clone(),
+            name: competency.map_or_else(|| mapping.competency.clone(), |c| c.name.clone()),
+            question_id: question_id.to_string(),
+            mapped_by: mapping.by.as_str().to_string(),
+            mapping_similarity: mapping.similarity,
+            score: prediction.score,
+            level: r3(prediction.level),
+            anchor: competency
+                .map(|c| c.anchor(prediction.score).to_string())
+                .unwrap_or_default(),
+            criteria_met: met,
+            criteria_missing: lowered,
+            evidence,
+            features,
+            confidence,
+            low_confidence: confidence < self.settings.low_confidence,
+            weight: competency.map_or(1.0, |c| c.weight),
+            model_version: self.scoring.version.clone(),
         }
-        best.map(|(_, k)| k)
+    }
+
+    /// The score of a question asked and not answered: the lowest level,
+    /// as sure as the answer's boundaries are.
+    fn unanswered_score(&self, mapping: &Mapping, question_id: &str, alignment: f64) -> Score {
+        let competency = self.library.get(&mapping.competency);
+        let confidence = r3(alignment.clamp(0.0, 1.0));
+        Score {
+            competency: mapping.competency.clone(),
+            name: competency.map_or_else(|| mapping.competency.clone(), |c| c.name.clone()),
+            question_id: question_id.to_string(),
+            mapped_by: mapping.by.as_str().to_string(),
+            mapping_similarity: mapping.similarity,
+            score: 1,
+            level: 1.0,
+            anchor: competency
+                .map(|c| c.anchor(1).to_string())
+                .unwrap_or_default(),
+            criteria_met: Vec::new(),
+            criteria_missing: vec!["no_answer".into()],
+            evidence: Vec::new(),
+            features: BTreeMap::new(),
+            confidence,
+            low_confidence: confidence < self.settings.low_confidence,
+            weight: competency.map_or(1.0, |c| c.weight),
+            model_version: self.scoring.version.clone(),
+        }
     }
 
     /// Aligns one recording's segments to the questions.
@@ -850,11 +1030,17 @@ fn asks_like_interviewer(text_in: &str) -> bool {
     OPENINGS.iter().any(|o| start.starts_with(o))
 }
 
-/// The first sentence holding a hedge.
-fn hedged_sentence(text_in: &str) -> Option<String> {
-    text::sentences(text_in)
-        .into_iter()
-        .map(|(a, b)| &text_in[a..b])
-        .find(|s| super::tone::disfluency(s).hedged())
-        .map(|s| s.trim().to_string())
+/// Questions an interviewer reads out in a recording that came without a
+/// question set: short segments phrased as interview questions ("Tell us
+/// about…", "How do you…?"), each taken as asked, in order.
+fn heard_questions(segments: &[Segment]) -> Vec<Question> {
+    segments
+        .iter()
+        .filter(|s| {
+            let words = s.text.split_whitespace().count();
+            (4..=30).contains(&words) && asks_like_interviewer(&s.text)
+        })
+        .enumerate()
+        .map(|(i, s)| Question::new(format!("asked-{}", i + 1), s.text.trim()))
+        .collect()
 }

@@ -9,11 +9,26 @@ use serde::{Deserialize, Serialize};
 
 /// A question of the interview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Question {
     /// Question id.
     pub id: String,
     /// Question text.
     pub text: String,
+    /// Competencies a recruiter bound to it (else mapped by meaning).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub competencies: Vec<String>,
+}
+
+impl Question {
+    /// A question with no competency bound.
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            text: text.into(),
+            competencies: Vec::new(),
+        }
+    }
 }
 
 /// One transcript segment as the alignment sees it.

@@ -1,22 +1,31 @@
 //! Analysis: where a timed transcript (and its audio's tone) becomes the
 //! summary object recruiters read and analysts query.
 //!
-//! - [`summary`] is the object; [`analyzer`] fills it: [`answers`] per
-//!   question, [`skills`] against the requisition ([`posting`]),
-//!   [`sentiment`], vocal [`tone`], the extractive summary ([`extract`]) and
-//!   [`rubric`] scores; [`embed`] runs the sentence-embedding model.
-//! - [`eval`] measures it all against the annotated `datasets/`; [`wer`]
-//!   measures transcription.
+//! - [`summary`] is the object; [`analyzer`] fills it: answers per question
+//!   ([`answers`]), each question's competency ([`competency`]), the
+//!   answer's general [`evidence`] and its [`scoring`] on Lever's scale,
+//!   the [`digest`] of each answer (sentences and key facts with times),
+//!   [`highlights`] (strengths, concerns, red flags), [`skills`] against the
+//!   requisition ([`posting`]), [`sentiment`] and vocal [`tone`] — the last
+//!   two for information only; [`embed`] runs the sentence-embedding model;
+//!   [`roles`] are a pipeline's own question sets.
+//! - [`splits`] reads the labelled development and test splits; [`eval`]
+//!   measures the analysis on them; [`wer`] measures transcription.
 
 pub mod analyzer;
 pub mod answers;
+pub mod competency;
+pub mod digest;
 pub mod embed;
 pub mod eval;
-pub mod extract;
+pub mod evidence;
+pub mod highlights;
 pub mod posting;
-pub mod rubric;
+pub mod roles;
+pub mod scoring;
 pub mod sentiment;
 pub mod skills;
+pub mod splits;
 pub mod summary;
 pub mod text;
 pub mod tone;
@@ -69,10 +78,19 @@ pub enum EmbeddingsMode {
 /// The `[analysis]` section of a pipeline file.
 ///
 /// ```
-/// let analysis: panelflow_models::analysis::AnalysisSection =
-///     toml::from_str("low_confidence = 0.6\n").unwrap();
+/// let analysis: panelflow_models::analysis::AnalysisSection = toml::from_str(r#"
+///     low_confidence = 0.6
+///     [question_competencies]
+///     "q_7f3a" = ["prioritization"]
+///     [[competencies]]
+///     id = "safe_practice"
+///     name = "Safe clinical practice"
+///     definition = "Follows and improves safety procedures."
+///     anchors = ["Ignores them.", "Knows them in general.", "Follows them in a real case.", "Improved one."]
+/// "#).unwrap();
 /// assert_eq!(analysis.low_confidence, 0.6);
-/// assert!(analysis.enabled);
+/// assert!(analysis.enabled && !analysis.voice_in_decisions);
+/// assert_eq!(analysis.question_competencies["q_7f3a"], ["prioritization"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -83,12 +101,24 @@ pub struct AnalysisSection {
     pub embeddings: EmbeddingsMode,
     /// A skills vocabulary replacing the built-in `datasets/skills.json`.
     pub skills_file: Option<PathBuf>,
-    /// Job family when nothing else tells (a key of `[rubrics]`).
-    pub default_family: Option<String>,
+    /// A role (a key of `[roles]`) when nothing else tells.
+    pub default_role: Option<String>,
     /// Scores with a confidence below this are marked `low_confidence`.
     pub low_confidence: f64,
-    /// An answer whose similarity to its question is below this is off topic.
-    pub off_topic_similarity: f64,
+    /// An answer whose `off_topic` evidence (0..1) reaches this is flagged off topic.
+    pub off_topic_threshold: f64,
+    /// Competencies of this pipeline, in plain language, added to the
+    /// built-in library (or replacing one of the same id).
+    pub competencies: Vec<competency::Competency>,
+    /// Competencies bound to question ids (others are mapped by meaning).
+    pub question_competencies: competency::Bindings,
+    /// A scoring model file replacing the built-in one (`panelflow eval --fit`).
+    pub scoring_model: Option<PathBuf>,
+    /// Let voice measures (pace, pauses, pitch, fillers) enter tags and
+    /// triage rules. Off: they are shown, never used. They correlate with
+    /// accent, disability and nerves; turning this on is recorded in the
+    /// audit log.
+    pub voice_in_decisions: bool,
     /// Tone flag thresholds.
     pub tone: tone::ToneThresholds,
 }
@@ -99,9 +129,13 @@ impl Default for AnalysisSection {
             enabled: true,
             embeddings: EmbeddingsMode::Auto,
             skills_file: None,
-            default_family: None,
+            default_role: None,
             low_confidence: 0.5,
-            off_topic_similarity: 0.1,
+            off_topic_threshold: 0.5,
+            competencies: Vec::new(),
+            question_competencies: competency::Bindings::new(),
+            scoring_model: None,
+            voice_in_decisions: false,
             tone: tone::ToneThresholds::default(),
         }
     }

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use panelflow_core::outcome::Severity;
 
-use super::extract::Highlights;
-use super::rubric::Score;
+use super::competency::Mapping;
+use super::digest::Digest;
+use super::highlights::Highlights;
+use super::scoring::Score;
 use super::sentiment::{Label, Sentiment};
 use super::skills::SkillMatch;
 use super::tone::Tone;
@@ -66,6 +68,12 @@ pub struct AnswerTranscript {
     /// Requisition skills mentioned in this answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skills: Vec<String>,
+    /// The competency the question was judged on, and how it was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<Mapping>,
+    /// One or two sentences and the key facts, each with its time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
 }
 
 fn yes() -> bool {
@@ -75,9 +83,11 @@ fn yes() -> bool {
 /// A flag raised by the analysis, with the figures that raised it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flag {
-    /// `high_confidence`, `uncertain_needs_clarification`, `very_fast_pace`,
-    /// `slow_pace`, `long_silences`, `hedging_on_core_question`,
-    /// `negativity_about_employer`, `off_topic_answer`, `no_answer`.
+    /// `high_confidence`, `uncertain_needs_clarification`, `no_answer`,
+    /// `evasive_answer`, `off_topic_answer`, `blames_others` (the answer);
+    /// `very_fast_pace`, `slow_pace`, `long_silences` (the voice: always
+    /// `info`, shown to the recruiter, used by no rule unless the pipeline
+    /// opts in).
     pub name: String,
     /// The question it concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,12 +107,24 @@ pub struct Flag {
 pub struct AnalysisInfo {
     /// Whether the summary holds the full analysis (false: transcript facts only).
     pub complete: bool,
-    /// Job family whose rubric and question set were used.
+    /// The pipeline role whose question set or skills were used, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_family: Option<String>,
-    /// How the family was chosen (`given`, `posting`, `question_ids`, `transcript`, `default`).
+    /// How the role was chosen (`given`, `posting`, `question_ids`, `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_family_from: Option<String>,
+    /// Where the questions came from (`platform`, `posting`, `role`,
+    /// `heard_in_recording`) — `unknown` when nobody said what was asked:
+    /// then nothing is scored and no skill is reported missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub questions_from: Option<String>,
+    /// The scoring model's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring_model: Option<String>,
+    /// Whether voice measures may enter decisions (tags, triage) in this
+    /// pipeline: off unless it opts in (`[analysis] voice_in_decisions`).
+    #[serde(default)]
+    pub voice_in_decisions: bool,
     /// How answers were found (`per_answer_media`, `aligned`, `whole_recording`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answers_from: Option<String>,
@@ -136,6 +158,8 @@ impl AnswerTranscript {
             tone: None,
             flags: Vec::new(),
             skills: Vec::new(),
+            mapping: None,
+            digest: None,
         }
     }
 }
@@ -168,7 +192,7 @@ pub struct Summary {
     pub transcription_confidence: f64,
     /// Whole transcript.
     pub transcript: String,
-    /// A short extract for the note's first lines.
+    /// The first lines a recruiter reads: strengths and concerns in words (or, when nothing was scored, the most telling sentences).
     pub interview_transcript_summary: String,
     /// Per media item.
     pub answers: Vec<AnswerTranscript>,
@@ -197,7 +221,7 @@ pub struct Summary {
     /// Questions nobody answered (ids).
     #[serde(default)]
     pub unanswered_questions: Vec<String>,
-    /// Quotes: qualifications, motivations, red flags.
+    /// Strengths, concerns and red flags, each with its quote and time.
     #[serde(default)]
     pub highlights: Highlights,
     /// Rubric scores (Lever's 1–4 scale) with evidence and confidence.
@@ -296,7 +320,7 @@ impl Summary {
             interview_transcript_summary.push('…');
         }
         // A lexicon-only sentiment until the full analysis replaces it.
-        let sentiment = super::sentiment::SentimentModel::new().score(&transcript, None);
+        let sentiment = super::sentiment::SentimentModel::new().score(&transcript);
         Self {
             schema_version: 1,
             interview_id: event.interview_id.clone(),

@@ -228,12 +228,6 @@ pub struct ToneThresholds {
     pub long_pause_s: f64,
     /// Share of an answer's span in pauses above which it has `long_silences`.
     pub max_pause_ratio: f64,
-    /// Hedges (mild ones count half) from which an answer is `uncertain_needs_clarification`.
-    pub uncertain_hedges: f64,
-    /// Fillers per 100 words above which confidence is not claimed.
-    pub max_fillers_per_100: f64,
-    /// Fewest words for an answer to be judged `high_confidence`.
-    pub min_words_confident: usize,
 }
 
 impl Default for ToneThresholds {
@@ -243,9 +237,6 @@ impl Default for ToneThresholds {
             slow_wpm: 105.0,
             long_pause_s: 2.0,
             max_pause_ratio: 0.4,
-            uncertain_hedges: 1.0,
-            max_fillers_per_100: 2.0,
-            min_words_confident: 15,
         }
     }
 }

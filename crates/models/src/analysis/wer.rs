@@ -2,7 +2,8 @@
 //! words, after normalising case and punctuation.
 
 /// Lower-cases, spells numbers out ("$200,000" → "two hundred thousand
-/// dollars", "120%" → "one hundred twenty percent"; the model writes digits,
+/// dollars", "120%" → "one hundred twenty percent", "2.4" → "two point
+/// four"; the model writes digits,
 /// references spell them), drops punctuation (keeping apostrophes inside
 /// words) and splits on white space.
 pub fn normalize(text: &str) -> Vec<String> {
@@ -39,7 +40,19 @@ fn spell_numbers(token: &str) -> String {
         return token.to_string();
     }
     let mut out = number_words(value);
-    let rest = rest.trim_start_matches('.');
+    // A decimal: "2.4" is "two point four".
+    let rest = match rest.strip_prefix('.') {
+        Some(frac) if frac.starts_with(|c: char| c.is_ascii_digit()) => {
+            let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
+            out.push_str(" point");
+            for d in digits.chars() {
+                out.push(' ');
+                out.push_str(&number_words(u64::from(d.to_digit(10).unwrap_or(0))));
+            }
+            &frac[digits.len()..]
+        }
+        _ => rest.trim_start_matches('.'),
+    };
     if let Some(after) = rest.strip_prefix('%') {
         out.push_str(" percent");
         out.push_str(after);

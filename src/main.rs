@@ -123,6 +123,9 @@ enum Command {
         /// Timely workers.
         #[arg(long, default_value_t = 2)]
         workers: usize,
+        /// Print every component's log here instead of writing it to OUT/panelflow.log.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Run the calibration, bias and drift aggregates over their Kafka topics into Parquet.
     Aggregate(panelflow::aggregates::runner::AggregateArgs),
@@ -156,8 +159,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(&cli.command);
     let result = match cli.command {
         Command::Transcribe {
             files,
@@ -233,7 +236,7 @@ fn main() -> ExitCode {
         })
         .map(|_| ExitCode::SUCCESS),
         #[cfg(feature = "dev")]
-        Command::Demo { out, workers } => {
+        Command::Demo { out, workers, .. } => {
             panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS)
         }
         Command::Aggregate(args) => {
@@ -274,9 +277,36 @@ fn ingest(listen: SocketAddr, config: Option<PathBuf>) -> anyhow::Result<()> {
     })
 }
 
-fn init_tracing() {
+/// Logs go to standard error — except the demo's: a demo shows progress and
+/// its summary, and writes the components' logs to `OUT/panelflow.log`
+/// unless asked for them (`-v`, `PANELFLOW_LOG` or `RUST_LOG`).
+fn init_tracing(command: &Command) {
+    let asked =
+        std::env::var_os("PANELFLOW_LOG").is_some() || std::env::var_os("RUST_LOG").is_some();
     let filter = tracing_subscriber::EnvFilter::try_from_env("PANELFLOW_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,panelflow=info,symphonia=error,symphonia_core=off,symphonia_format_isomp4=error"));
+    #[cfg(feature = "dev")]
+    if let Command::Demo {
+        out,
+        verbose: false,
+        ..
+    } = command
+    {
+        if !asked {
+            let file = std::fs::create_dir_all(out)
+                .and_then(|()| std::fs::File::create(out.join(panelflow::cli::demo::LOG_FILE)));
+            if let Ok(file) = file {
+                tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .init();
+                return;
+            }
+        }
+    }
+    let _ = (command, asked);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -63,6 +63,7 @@ use panelflow_connectors::parquet::aggregates::{
 };
 
 pub use super::inputs::InputLogs;
+pub use super::sink::TimedSink;
 
 /// The worker that keeps the aggregates' change logs and snapshots among
 /// `peers`: the last one. The group operators spread their keys by hash,
@@ -116,25 +117,6 @@ impl SinkOptions {
             write_inputs: true,
             durable: true,
         }
-    }
-}
-
-/// Something a sink operator applies completed times to.
-pub trait TimedSink<D> {
-    /// Applies the updates of one completed time (times come in order).
-    fn apply(&mut self, time: u64, updates: Vec<(D, isize)>);
-    /// Whether applied changes wait to be written.
-    fn pending(&self) -> bool;
-    /// Writes what waits.
-    fn flush(&mut self) -> Result<(), AggregatesSinkError>;
-    /// Rewrites the snapshot if due (or `force`d).
-    fn snapshot(&mut self, _force: bool) -> Result<(), AggregatesSinkError> {
-        Ok(())
-    }
-    /// Whether a snapshot waits to be rewritten, so the operator should
-    /// wake up while idle.
-    fn wants_ticks(&self) -> bool {
-        false
     }
 }
 

@@ -28,8 +28,8 @@
 //! # Ok(()) }
 //! ```
 
-use super::harness::TimedSink;
 use super::records::{rfc3339, week_start, InputRecord, CENTI};
+use super::sink::TimedSink;
 use panelflow_connectors::parquet::aggregates::{
     AggregatesSinkError, ColType, Column, Layout, LogWriter, RowSink,
 };

@@ -41,6 +41,7 @@ pub mod records;
 pub mod reduce_total;
 pub mod reference;
 pub mod runner;
+pub mod sink;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -19,6 +19,7 @@ use anyhow::{bail, Context};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use crate::review::page::esc;
 use panelflow_connectors::parquet::aggregates::{read_rows, Cell, Rows, SNAPSHOT_DIR};
 
 /// The snapshots of one aggregates dataset.
@@ -56,13 +57,6 @@ fn f(rows: &Rows, row: &[Cell], col: &str) -> Option<f64> {
 
 fn b(rows: &Rows, row: &[Cell], col: &str) -> bool {
     rows.get(row, col).as_bool().unwrap_or(false)
-}
-
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 impl Audit {

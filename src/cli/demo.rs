@@ -26,6 +26,9 @@ const DEMO_GENERIC_SECRET: &str = "demo-generic-secret";
 /// Longest the demo waits for the dataflow.
 const DEMO_TIMEOUT: Duration = Duration::from_secs(900);
 
+/// The components' log under the demo's output folder (unless `-v`).
+pub const LOG_FILE: &str = "panelflow.log";
+
 /// What a demo writes under its output folder (and clears before it runs).
 const DEMO_PARTS: [&str; 9] = [
     "broker",
@@ -178,24 +181,45 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         posts.len()
     );
 
+    // Progress, not logs: interviews transcribed, failed and noted in Lever.
+    let bar = indicatif::ProgressBar::new(accepted);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "[demo] {bar:30} {pos}/{len} interviews done · {msg} · {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     let deadline = Instant::now() + DEMO_TIMEOUT;
     loop {
-        let done = stats.transcribed.load(Ordering::Relaxed)
-            + stats.failed.load(Ordering::Relaxed)
-            + stats.duplicates.load(Ordering::Relaxed);
+        let (transcribed, failed, duplicates, noted) = (
+            stats.transcribed.load(Ordering::Relaxed),
+            stats.failed.load(Ordering::Relaxed),
+            stats.duplicates.load(Ordering::Relaxed),
+            stats.noted.load(Ordering::Relaxed),
+        );
+        let done = transcribed + failed + duplicates;
+        bar.set_position(done.min(accepted));
+        bar.set_message(format!(
+            "{transcribed} transcribed, {failed} failed, {noted} noted in Lever"
+        ));
         if done >= accepted {
             break;
         }
         if dataflow.is_finished() || Instant::now() > deadline {
+            bar.abandon();
             shutdown.store(true, Ordering::SeqCst);
             let result = dataflow
                 .join()
                 .map_err(|_| anyhow::anyhow!("dataflow panicked"))?;
             result?;
-            bail!("the dataflow stopped after {done} of {accepted} interviews");
+            bail!(
+                "the dataflow stopped after {done} of {accepted} interviews (log: {})",
+                out.join(LOG_FILE).display()
+            );
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+    bar.finish();
     shutdown.store(true, Ordering::SeqCst);
     dataflow
         .join()
@@ -227,6 +251,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         lever_dir.join("requests.jsonl").display()
     );
     println!("  Parquet:            {parquet}");
+    println!("  component logs:     {}", out.join(LOG_FILE).display());
     // The demo's pipeline, so explain/export/serve can be pointed at its output.
     let pipeline_file = out.join("pipeline.toml");
     std::fs::write(&pipeline_file, toml::to_string(&cfg)?)
@@ -250,7 +275,24 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         "    {} -c \"import duckdb; duckdb.sql(\\\"select interview_id, outcome, round(duration_s,1) as s, words, round(words_per_minute) as wpm, failure_reason from read_parquet('{parquet}/interviews/**/*.parquet', hive_partitioning=true) order by interview_id\\\").show()\"",
         panelflow_devkit::paths::venv_python().display()
     );
-    let polled = rt.block_on(play_panel_and_poll(&lever, &cfg, &datasets, &out))?;
+    // The blocking Lever client is made (and finally dropped) outside the
+    // runtime: its own runtime may not be built or dropped inside one.
+    let panel_client = {
+        use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
+        LeverClient::new(
+            &cfg.lever.base_url,
+            LeverAuth::ApiKey(DEMO_LEVER_KEY.into()),
+            ClientOptions::default(),
+        )?
+    };
+    let polled = rt.block_on(play_panel_and_poll(
+        &lever,
+        &cfg,
+        &datasets,
+        &out,
+        panel_client.clone(),
+    ))?;
+    drop(panel_client);
     println!(
         "  Lever poll:         {} opportunities read: {} records to the ratings, decisions and demographics topics",
         polled.opportunities, polled.inserted
@@ -269,8 +311,8 @@ async fn play_panel_and_poll(
     cfg: &PipelineConfig,
     datasets: &Path,
     out: &Path,
+    client: panelflow_connectors::lever::client::LeverClient,
 ) -> anyhow::Result<crate::ingest::lever_poll::RoundStats> {
-    use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
     let read = |name: &str| -> anyhow::Result<Vec<Value>> {
         let path = datasets.join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -312,11 +354,6 @@ async fn play_panel_and_poll(
         .filter_map(|o| o["id"].as_str().map(str::to_owned))
         .take(3)
         .collect();
-    let client = LeverClient::new(
-        &cfg.lever.base_url,
-        LeverAuth::ApiKey(DEMO_LEVER_KEY.into()),
-        ClientOptions::default(),
-    )?;
     let mut cfg = cfg.clone();
     cfg.lever.trigger_stages = vec![video];
     cfg.lever_poll.state_file = Some(out.join("lever_poll").join("state.json"));

@@ -571,7 +571,7 @@ impl Analyzer {
         // neither, every known skill heard, and none reported missing.
         let mut requested: Vec<String> = Vec::new();
         if let Some(p) = ctx.posting {
-            requested.extend(self.skills.skills_in(&p.full_text()));
+            requested.extend(self.skills.skills_named(&p.full_text()));
         }
         if let Some(r) = &role_def {
             for s in &r.skills {
@@ -631,7 +631,12 @@ impl Analyzer {
         }
 
         // Highlights and the first lines.
-        let (strengths, concerns) = strengths_and_concerns(&scores);
+        let (strengths, concerns) = strengths_and_concerns(&scores, |id| {
+            answers
+                .iter()
+                .find(|a| a.question_id.as_deref() == Some(id))
+                .and_then(|a| a.question.as_deref())
+        });
         let highlights = Highlights {
             strengths,
             concerns,

@@ -349,7 +349,9 @@ fn names(sentence: &str) -> Vec<String> {
         let bare = tok.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
         let capital = bare.chars().next().is_some_and(char::is_uppercase);
         let opener = k == 0;
-        if capital && !opener && !NOT_NAMES.contains(&bare) {
+        // A capitalised function word ("Who", "The") after a missed full stop is no name.
+        let function_word = text::is_stopword(&bare.to_lowercase());
+        if capital && !opener && !NOT_NAMES.contains(&bare) && !function_word {
             run.push(bare);
             if tok.ends_with([',', '.', ';', ':', '!', '?']) {
                 flush(&mut run, &mut out);
@@ -522,7 +524,7 @@ pub fn digest(sentences: &[TimedSentence], skills: &SkillLexicon) -> Digest {
         for r in results(&s.text) {
             add(FactKind::Result, r, s.start, &mut key_facts);
         }
-        for t in skills.skills_in(&s.text) {
+        for t in skills.skills_named(&s.text) {
             add(FactKind::Tool, t, s.start, &mut key_facts);
         }
         for n in names(&s.text) {
@@ -596,6 +598,7 @@ mod tests {
             ["Contoso Health", "Denver"]
         );
         assert!(names("Then I called her.").is_empty());
+        assert!(names("I compared the users, Who converted with most?").is_empty());
     }
 
     #[test]

@@ -106,6 +106,7 @@ fn feature_words(feature: &str, raised: bool) -> &'static str {
         ("reflection", false) => "no lesson drawn",
         ("blame", _) => "puts the fault on others",
         ("evasion", _) => "declines or dodges the question",
+        ("no_answer", _) => "no answer given",
         _ => "other evidence",
     }
 }
@@ -125,7 +126,12 @@ fn missing_words(score: &Score) -> Vec<&'static str> {
             out.push(feature_words(name, false));
         }
     }
-    for lowered in &score.criteria_missing {
+    if score.criteria_missing.iter().any(|c| c == "no_answer") {
+        return vec![feature_words("no_answer", false)];
+    }
+    // A feature that lowered the score is named only when it is marked
+    // (a slight pull is not a concern worth a recruiter's time).
+    for lowered in score.criteria_missing.iter().filter(|c| value(c) >= 0.5) {
         let w = feature_words(lowered, false);
         if !out.contains(&w) {
             out.insert(0, w);
@@ -136,15 +142,36 @@ fn missing_words(score: &Score) -> Vec<&'static str> {
 }
 
 /// Strengths (scores of 3–4) and concerns (1–2), the strongest and the
-/// weakest first, each said in words with its best quote.
+/// weakest first, each said in words with its best quote. A competency
+/// judged on several questions is told apart by its question
+/// (`question_of` gives a question's text by id).
 ///
 /// ```
 /// use panelflow_models::analysis::highlights::strengths_and_concerns;
-/// assert_eq!(strengths_and_concerns(&[]), (vec![], vec![]));
+/// assert_eq!(strengths_and_concerns(&[], |_| None), (vec![], vec![]));
 /// ```
-pub fn strengths_and_concerns(scores: &[Score]) -> (Vec<super::highlights::Point>, Vec<Point>) {
+pub fn strengths_and_concerns<'q>(
+    scores: &[Score],
+    question_of: impl Fn(&str) -> Option<&'q str>,
+) -> (Vec<Point>, Vec<Point>) {
     let mut by_level: Vec<&Score> = scores.iter().collect();
     by_level.sort_by(|a, b| b.level.total_cmp(&a.level));
+    let label = |s: &Score| {
+        let shared = scores
+            .iter()
+            .filter(|x| x.competency == s.competency)
+            .count()
+            > 1;
+        match question_of(&s.question_id).filter(|_| shared) {
+            Some(q) => {
+                let words: Vec<&str> = q.split_whitespace().collect();
+                let short = words.iter().take(7).copied().collect::<Vec<_>>().join(" ");
+                let more = if words.len() > 7 { "…" } else { "" };
+                format!("{} (“{short}{more}”)", s.name)
+            }
+            None => s.name.clone(),
+        }
+    };
     let point = |s: &Score, text: String, prefer: &[&str]| {
         let quote = prefer
             .iter()
@@ -171,9 +198,9 @@ pub fn strengths_and_concerns(scores: &[Score]) -> (Vec<super::highlights::Point
                 .map(|c| feature_words(c, true))
                 .collect();
             let text = if why.is_empty() {
-                s.name.clone()
+                label(s)
             } else {
-                format!("{}: {}", s.name, why.join(", "))
+                format!("{}: {}", label(s), why.join(", "))
             };
             point(
                 s,
@@ -188,7 +215,7 @@ pub fn strengths_and_concerns(scores: &[Score]) -> (Vec<super::highlights::Point
         .filter(|s| s.score <= 2)
         .take(MOST_POINTS)
         .map(|s| {
-            let text = format!("{}: {}", s.name, missing_words(s).join(", "));
+            let text = format!("{}: {}", label(s), missing_words(s).join(", "));
             point(s, text, &["blame", "evasion", "generic"])
         })
         .collect();

@@ -37,6 +37,8 @@ struct SkillSpec {
 /// One way of saying a skill, as stemmed words.
 #[derive(Debug, Clone)]
 struct Pattern {
+    /// The alias's words as written (normalised, not stemmed).
+    words: Vec<String>,
     stems: Vec<String>,
     /// The alias's words joined without spaces (for slips that split or
     /// join words, like "post gres" or "salesforce").
@@ -140,6 +142,7 @@ impl SkillLexicon {
                     ambiguous || spec.ambiguous.iter().any(|a| text::norm_words(a) == words);
                 if !patterns.iter().any(|p: &Pattern| p.stems == stems) {
                     patterns.push(Pattern {
+                        words: words.clone(),
                         stems,
                         joined,
                         ambiguous,
@@ -255,6 +258,39 @@ impl SkillLexicon {
         let mut out: Vec<String> = Vec::new();
         for hit in self.find(&text::words(text), None) {
             if !out.contains(&hit.skill) {
+                out.push(hit.skill);
+            }
+        }
+        out
+    }
+
+    /// The skills named exactly (no tolerated slip) in a text: for a
+    /// written posting, and for key facts, where a near miss ("look for"
+    /// for Looker) would put words in the candidate's mouth.
+    ///
+    /// ```
+    /// let lex = panelflow_models::analysis::skills::SkillLexicon::builtin().unwrap();
+    /// assert_eq!(lex.skills_named("We run Kubernetes and Postgres."), ["Kubernetes", "PostgreSQL"]);
+    /// assert!(lex.skills_named("I look for duplicates.").is_empty());
+    /// assert!(lex.skills_named("We are looking for an engineer.").is_empty());
+    /// ```
+    pub fn skills_named(&self, text: &str) -> Vec<String> {
+        let words = text::words(text);
+        let mut out: Vec<String> = Vec::new();
+        for hit in self.find(&words, None) {
+            // The words as written, not a stem that happens to match
+            // ("looking" is not Looker).
+            let heard: Vec<&str> = words[hit.first..=hit.last]
+                .iter()
+                .map(|w| w.norm.as_str())
+                .collect();
+            let literal = self
+                .entries
+                .iter()
+                .filter(|e| e.name == hit.skill)
+                .flat_map(|e| e.patterns.iter())
+                .any(|p| p.words.iter().map(String::as_str).eq(heard.iter().copied()));
+            if hit.exact && literal && !out.contains(&hit.skill) {
                 out.push(hit.skill);
             }
         }

@@ -11,29 +11,30 @@
 //! (`questions_from = "unknown"`): it summarises, but scores nothing and
 //! reports no skill as missing. It never guesses a role from the transcript.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use super::answers::{align, AlignParams, AlignSegment, Alignment, Question};
-use super::competency::{
-    closest, overlap_similarity, Bindings, CompetencyLibrary, MappedBy, Mapping,
-};
+mod asked;
+mod judged;
+mod skills;
+
+use super::answers::Question;
+use super::competency::{overlap_similarity, Bindings, CompetencyLibrary};
 use super::digest::digest;
 use super::embed::{cosine, Embedder};
 use super::evidence::sentences::timed_sentences;
-use super::evidence::{evidence, Evidence, Similarities, FEATURE_NAMES, PRIVATE_LIFE};
+use super::evidence::{evidence, Similarities};
 use super::highlights::{strengths_and_concerns, summary_text, Highlights, RedFlag, RedFlagKind};
 use super::posting::Posting;
 use super::roles::{Role, Roles};
-use super::scoring::{criteria, raw_confidence, Reliability, Score, ScoringModel};
+use super::scoring::{Reliability, Score, ScoringModel};
 use super::sentiment::{Label, SentimentModel};
-use super::skills::{match_requisition, Piece, SkillLexicon};
+use super::skills::SkillLexicon;
 use super::summary::{AnalysisInfo, AnswerTranscript, Flag, Summary};
 use super::tone::{count_long_pauses, measure_answer, SegmentAudio};
 use super::{text, AnalysisError, AnalysisSection, EmbeddingsMode};
 use crate::speech::moonshine::ModelInfo;
-use crate::speech::Segment;
 use panelflow_core::outcome::Severity;
 
 /// What is known about the interview besides its media.
@@ -198,66 +199,6 @@ impl Analyzer {
         }
     }
 
-    /// The competency a question is judged on: bound by the pipeline, else
-    /// the closest by meaning to its text, else (no text) to the answer.
-    pub fn map_question(
-        &mut self,
-        question_id: Option<&str>,
-        question: &str,
-        answer: &str,
-    ) -> Option<Mapping> {
-        if let Some(id) = question_id
-            .and_then(|q| self.bindings.get(q))
-            .and_then(|c| c.first())
-        {
-            return Some(Mapping {
-                competency: id.clone(),
-                by: MappedBy::Pipeline,
-                similarity: 1.0,
-            });
-        }
-        let (text_in, by) = if question.trim().is_empty() {
-            (answer, MappedBy::Answer)
-        } else {
-            (question, MappedBy::Similarity)
-        };
-        if text_in.trim().is_empty() {
-            return None;
-        }
-        let library = self.library.clone();
-        let (competency, similarity) = closest(&library, text_in, |a, b| self.similarity(a, b))?;
-        Some(Mapping {
-            competency,
-            by,
-            similarity: r3(similarity),
-        })
-    }
-
-    /// The role of an interview: given, else the posting's, else the one
-    /// whose question ids the platform sent, else the pipeline default.
-    fn role(&self, ctx: &Context<'_>, media_qids: &[&str]) -> Option<(String, &'static str)> {
-        if let Some(r) = ctx.role.filter(|r| self.roles.0.contains_key(*r)) {
-            return Some((r.to_string(), "given"));
-        }
-        if let Some(p) = ctx.posting {
-            let mut labels = p.labels.clone();
-            labels.push(p.title.clone());
-            if let Some((k, _)) = self.roles.by_labels(&labels) {
-                return Some((k.to_string(), "posting"));
-            }
-        }
-        let mut ids: Vec<&str> = media_qids.to_vec();
-        ids.extend(ctx.questions.iter().map(|q| q.id.as_str()));
-        if let Some((k, _)) = self.roles.by_questions(&ids) {
-            return Some((k.to_string(), "question_ids"));
-        }
-        self.settings
-            .default_role
-            .clone()
-            .filter(|r| self.roles.0.contains_key(r))
-            .map(|r| (r, "default"))
-    }
-
     /// Analyses an interview: replaces the summary's media transcripts by
     /// answers per question and fills in competencies, scores, digests,
     /// highlights, skills, sentiment and flags. `audio[i]` holds the tone
@@ -315,7 +256,7 @@ impl Analyzer {
         } else if let Some(r) = role_def.as_ref().filter(|r| !r.questions.is_empty()) {
             (r.questions.clone(), "role")
         } else if media.len() == 1 {
-            match heard_questions(&media[0].segments) {
+            match asked::heard_questions(&media[0].segments) {
                 qs if !qs.is_empty() => (qs, "heard_in_recording"),
                 _ => (Vec::new(), "unknown"),
             }
@@ -567,58 +508,9 @@ impl Analyzer {
             answers[k].mapping = Some(mapping);
         }
 
-        // Skills against the requisition: the posting's and the role's; with
-        // neither, every known skill heard, and none reported missing.
-        let mut requested: Vec<String> = Vec::new();
-        if let Some(p) = ctx.posting {
-            requested.extend(self.skills.skills_named(&p.full_text()));
-        }
-        if let Some(r) = &role_def {
-            for s in &r.skills {
-                let name = self
-                    .skills
-                    .canonical(s)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| s.clone());
-                if !requested.contains(&name) {
-                    requested.push(name);
-                }
-            }
-        }
-        let open_search = requested.is_empty();
-        if open_search {
-            let all: String = answers
-                .iter()
-                .map(|a| a.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            requested = self.skills.skills_in(&all);
-        }
-        let pieces: Vec<Piece<'_>> = answers
-            .iter()
-            .filter(|a| a.answered)
-            .flat_map(|a| {
-                a.segments.iter().map(move |s| Piece {
-                    question_id: a.question_id.as_deref(),
-                    media_index: a.media_index,
-                    start: s.start,
-                    end: s.end,
-                    text: &s.text,
-                })
-            })
-            .collect();
-        let (matched, missing) = match_requisition(&self.skills, &requested, &pieces);
-        for a in answers.iter_mut() {
-            a.skills = matched
-                .iter()
-                .filter(|m| {
-                    m.mentions
-                        .iter()
-                        .any(|x| x.question_id == a.question_id && x.media_index == a.media_index)
-                })
-                .map(|m| m.skill.clone())
-                .collect();
-        }
+        // Skills against the requisition.
+        let (matched, missing, requested, open_search) =
+            self.skills_against_requisition(ctx.posting, role_def.as_ref(), &mut answers);
 
         // Overall sentiment (information only): answers weighted by words.
         let (sum, weight) = answers
@@ -693,359 +585,4 @@ impl Analyzer {
         };
         summary.analysis_completion_time = chrono::Utc::now().to_rfc3339();
     }
-
-    /// The general evidence of an answer to a question, as the score sees
-    /// it (for evaluation and fitting).
-    pub fn evidence_of(
-        &mut self,
-        question_id: Option<&str>,
-        question: &str,
-        segments: &[Segment],
-    ) -> (Option<Mapping>, Evidence) {
-        let sentences = timed_sentences(segments);
-        let answer: String = sentences
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mapping = self.map_question(question_id, question, &answer);
-        let anchors = mapping
-            .as_ref()
-            .and_then(|m| self.library.get(&m.competency))
-            .map(|c| c.anchors.to_vec());
-        let sims = match self.embed(&[answer.as_str()]) {
-            Some(v) => self.similarities(&v[0], question, anchors.as_deref()),
-            None => Similarities::default(),
-        };
-        (mapping, evidence(&sentences, question, sims))
-    }
-
-    /// The similarities of an answer's embedding to its question, to the
-    /// competency's anchors and to private life.
-    fn similarities(
-        &mut self,
-        answer: &[f32],
-        question: &str,
-        anchors: Option<&[String]>,
-    ) -> Similarities {
-        let mut probe: Vec<&str> = vec![PRIVATE_LIFE];
-        if let Some(a) = anchors {
-            probe.extend(a.iter().map(String::as_str));
-        }
-        if !question.is_empty() {
-            probe.push(question);
-        }
-        let Some(v) = self.embed(&probe) else {
-            return Similarities::default();
-        };
-        let at = |i: usize| cosine(answer, &v[i]);
-        let mut sims = Similarities {
-            to_private_life: Some(at(0)),
-            ..Similarities::default()
-        };
-        let mut next = 1;
-        if anchors.is_some_and(|a| a.len() == 4) {
-            sims.to_anchors = Some([at(1), at(2), at(3), at(4)]);
-            next = 5;
-        }
-        if !question.is_empty() {
-            sims.to_question = Some(at(next));
-        }
-        sims
-    }
-
-    /// A competency score from an answer's evidence.
-    pub fn score(
-        &self,
-        mapping: &Mapping,
-        question_id: &str,
-        ev: &Evidence,
-        reliability: &Reliability,
-    ) -> Score {
-        let prediction = self.scoring.predict(&ev.features);
-        let raw = raw_confidence(&prediction, ev, reliability);
-        let confidence = r3(self.scoring.calibrate(raw));
-        let (met, lowered) = criteria(&prediction);
-        let competency = self.library.get(&mapping.competency);
-        let values = ev.features.values();
-        let features = FEATURE_NAMES
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                (
-                    n.to_string(),
-                    [r3(values[i]), r3(prediction.contributions[i])],
-                )
-            })
-            .collect();
-        // Quotes of the features that moved the score.
-        let moved: Vec<&String> = met.iter().chain(&lowered).collect();
-        let evidence = ev
-            .quotes
-            .iter()
-            .filter(|q| moved.iter().any(|m| **m == q.feature))
-            .cloned()
-            .collect();
-        Score {
-            competency: mapping.competency.clone(),
-            name: competency.map_or_else(|| mapping.competency.clone(), |c| c.name.clone()),
-            question_id: question_id.to_string(),
-            mapped_by: mapping.by.as_str().to_string(),
-            mapping_similarity: mapping.similarity,
-            score: prediction.score,
-            level: r3(prediction.level),
-            anchor: competency
-                .map(|c| c.anchor(prediction.score).to_string())
-                .unwrap_or_default(),
-            criteria_met: met,
-            criteria_missing: lowered,
-            evidence,
-            features,
-            confidence,
-            low_confidence: confidence < self.settings.low_confidence,
-            weight: competency.map_or(1.0, |c| c.weight),
-            model_version: self.scoring.version.clone(),
-        }
-    }
-
-    /// The score of a question asked and not answered: the lowest level,
-    /// as sure as the answer's boundaries are.
-    fn unanswered_score(&self, mapping: &Mapping, question_id: &str, alignment: f64) -> Score {
-        let competency = self.library.get(&mapping.competency);
-        let confidence = r3(alignment.clamp(0.0, 1.0));
-        Score {
-            competency: mapping.competency.clone(),
-            name: competency.map_or_else(|| mapping.competency.clone(), |c| c.name.clone()),
-            question_id: question_id.to_string(),
-            mapped_by: mapping.by.as_str().to_string(),
-            mapping_similarity: mapping.similarity,
-            score: 1,
-            level: 1.0,
-            anchor: competency
-                .map(|c| c.anchor(1).to_string())
-                .unwrap_or_default(),
-            criteria_met: Vec::new(),
-            criteria_missing: vec!["no_answer".into()],
-            evidence: Vec::new(),
-            features: BTreeMap::new(),
-            confidence,
-            low_confidence: confidence < self.settings.low_confidence,
-            weight: competency.map_or(1.0, |c| c.weight),
-            model_version: self.scoring.version.clone(),
-        }
-    }
-
-    /// Aligns one recording's segments to the questions.
-    pub fn align_segments(&mut self, segments: &[Segment], questions: &[Question]) -> Alignment {
-        let seg_texts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
-        let q_texts: Vec<&str> = questions.iter().map(|q| q.text.as_str()).collect();
-        let seg_emb = self.embed(&seg_texts);
-        let q_emb = self.embed(&q_texts);
-        let mut sim = vec![vec![0.0; questions.len()]; segments.len()];
-        let mut spoken = vec![vec![0.0; questions.len()]; segments.len()];
-        for (i, s) in segments.iter().enumerate() {
-            for (q, question) in questions.iter().enumerate() {
-                let heard = text::content_overlap(&question.text, &s.text);
-                let within = text::content_overlap(&s.text, &question.text);
-                let cos = match (&seg_emb, &q_emb) {
-                    (Some(a), Some(b)) => Some(cosine(&a[i], &b[q])),
-                    _ => None,
-                };
-                sim[i][q] = cos.unwrap_or(0.5 * (heard + within));
-                spoken[i][q] = if heard >= 0.6 && within >= 0.5 {
-                    heard.max(within)
-                } else if cos.is_some_and(|c| c >= 0.8) && within >= 0.4 {
-                    cos.unwrap_or(0.0)
-                } else if asks_like_interviewer(&s.text)
-                    && (heard >= 0.25 || cos.is_some_and(|c| c >= 0.45))
-                {
-                    // Misheard, but phrased as an interviewer asks, and about this question.
-                    0.65
-                } else {
-                    0.0
-                };
-            }
-        }
-        let segs: Vec<AlignSegment> = segments
-            .iter()
-            .map(|s| AlignSegment {
-                start: s.start,
-                end: s.end,
-                words: s.text.split_whitespace().count(),
-            })
-            .collect();
-        align(&segs, &sim, &spoken, &AlignParams::default())
-    }
-
-    /// Answers per question from the media transcripts. Per-answer media
-    /// report the questions they lack as unanswered only when the question
-    /// list was given (`explicit`), not guessed from the job family.
-    fn answers(
-        &mut self,
-        media: Vec<AnswerTranscript>,
-        questions: &[Question],
-        explicit: bool,
-    ) -> (Vec<AnswerTranscript>, &'static str) {
-        let text_of = |id: &str| {
-            questions
-                .iter()
-                .find(|q| q.id == id)
-                .map(|q| q.text.clone())
-        };
-        let all_ids = !media.is_empty() && media.iter().all(|m| m.question_id.is_some());
-        if all_ids {
-            let mut out: Vec<AnswerTranscript> = media
-                .into_iter()
-                .map(|mut m| {
-                    if m.question.is_none() {
-                        m.question = m.question_id.as_deref().and_then(text_of);
-                    }
-                    finish_answer(&mut m, 1.0);
-                    m
-                })
-                .collect();
-            let seen: HashSet<String> = out.iter().filter_map(|a| a.question_id.clone()).collect();
-            for q in questions
-                .iter()
-                .filter(|q| explicit && !seen.contains(&q.id))
-            {
-                out.push(unanswered(q, usize::MAX, 0.9));
-            }
-            // Question order, then anything else.
-            out.sort_by_key(|a| {
-                a.question_id
-                    .as_deref()
-                    .and_then(|id| questions.iter().position(|q| q.id == id))
-                    .unwrap_or(usize::MAX)
-            });
-            return (out, "per_answer_media");
-        }
-        if media.len() == 1 && questions.len() >= 2 {
-            let Some(m) = media.into_iter().next() else {
-                return (Vec::new(), "aligned");
-            };
-            let alignment = self.align_segments(&m.segments, questions);
-            let mut out = Vec::with_capacity(questions.len());
-            for (q, aligned) in questions.iter().zip(alignment.questions) {
-                if aligned.answer.is_empty() {
-                    out.push(unanswered(q, m.media_index, aligned.confidence));
-                    continue;
-                }
-                let segments: Vec<Segment> = aligned
-                    .answer
-                    .iter()
-                    .filter_map(|&i| m.segments.get(i).cloned())
-                    .collect();
-                let mut a = AnswerTranscript {
-                    media_index: m.media_index,
-                    question_id: Some(q.id.clone()),
-                    question: Some(q.text.clone()),
-                    duration_s: 0.0,
-                    text: segments
-                        .iter()
-                        .map(|s| s.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    segments,
-                    ..AnswerTranscript::unanalysed(m.media_index)
-                };
-                finish_answer(&mut a, aligned.confidence);
-                out.push(a);
-            }
-            return (out, "aligned");
-        }
-        if media.len() >= 2 && !questions.is_empty() {
-            // Several files without question ids: in question order.
-            let out = media
-                .into_iter()
-                .enumerate()
-                .map(|(i, mut m)| {
-                    if let Some(q) = questions.get(i) {
-                        m.question_id = Some(q.id.clone());
-                        m.question = Some(q.text.clone());
-                    }
-                    finish_answer(&mut m, if i < questions.len() { 0.8 } else { 0.5 });
-                    m
-                })
-                .collect();
-            return (out, "per_answer_media");
-        }
-        let out = media
-            .into_iter()
-            .map(|mut m| {
-                if let Some(q) = questions.first() {
-                    m.question_id.get_or_insert_with(|| q.id.clone());
-                    m.question.get_or_insert_with(|| q.text.clone());
-                }
-                finish_answer(&mut m, 1.0);
-                m
-            })
-            .collect();
-        (out, "whole_recording")
-    }
-}
-
-fn unanswered(q: &Question, media_index: usize, confidence: f64) -> AnswerTranscript {
-    AnswerTranscript {
-        question_id: Some(q.id.clone()),
-        question: Some(q.text.clone()),
-        answered: false,
-        alignment_confidence: Some(r3(confidence)),
-        ..AnswerTranscript::unanalysed(if media_index == usize::MAX {
-            0
-        } else {
-            media_index
-        })
-    }
-}
-
-/// Start, end, alignment confidence and (for a cut-out answer) duration
-/// from the answer's segments.
-fn finish_answer(a: &mut AnswerTranscript, alignment_confidence: f64) {
-    a.start = a.segments.first().map(|s| s.start);
-    a.end = a.segments.last().map(|s| s.end);
-    if let (Some(s), Some(e), true) = (a.start, a.end, a.duration_s == 0.0) {
-        a.duration_s = r3((e - s).max(0.0));
-    }
-    a.answered = !a.text.trim().is_empty();
-    a.alignment_confidence = Some(r3(alignment_confidence));
-}
-
-/// Whether a segment opens the way interview questions do ("Tell us about…",
-/// "Describe…", "How do you…", "Why…").
-fn asks_like_interviewer(text_in: &str) -> bool {
-    const OPENINGS: [&str; 14] = [
-        "tell us",
-        "tell me",
-        "describe",
-        "how do you",
-        "how would you",
-        "why do you",
-        "why are you",
-        "why did you",
-        "what was",
-        "what is your",
-        "can you",
-        "could you",
-        "walk us",
-        "walk me",
-    ];
-    let words = text::norm_words(text_in);
-    let start = words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
-    OPENINGS.iter().any(|o| start.starts_with(o))
-}
-
-/// Questions an interviewer reads out in a recording that came without a
-/// question set: short segments phrased as interview questions ("Tell us
-/// about…", "How do you…?"), each taken as asked, in order.
-fn heard_questions(segments: &[Segment]) -> Vec<Question> {
-    segments
-        .iter()
-        .filter(|s| {
-            let words = s.text.split_whitespace().count();
-            (4..=30).contains(&words) && asks_like_interviewer(&s.text)
-        })
-        .enumerate()
-        .map(|(i, s)| Question::new(format!("asked-{}", i + 1), s.text.trim()))
-        .collect()
 }

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """The house rules, checked: no import circle between the top-level modules
-of any crate, and the crates depend on each other the way the README says.
+of any crate, none between its files, and the crates depend on each other
+the way the README says.
 
 1. Modules: in every crate of the workspace, the `crate::` paths of each
    file under `src/` (comments stripped) give edges between top-level
    modules (`src/<module>.rs` or `src/<module>/…`); any circle fails.
-2. Crates: `cargo metadata` gives each workspace crate's normal
+2. Files: the `crate::`, `super::` and `self::` paths of each file (in `use`
+   statements, braces expanded, and inline) resolved to the file that
+   defines the module they name give edges between files; a circle of files
+   fails (a child module's `use super::…` is an edge to its parent, so a
+   parent that also names an item of its child by path closes a circle).
+3. Crates: `cargo metadata` gives each workspace crate's normal
    dependencies on the others; they must be exactly the allowed ones
    (`panelflow-core` none; `panelflow-models` and `panelflow-connectors`
    only core; `panelflow-devkit` core and connectors; the engine
@@ -70,6 +76,89 @@ def module_edges(src):
     return edges
 
 
+USE = re.compile(r"\buse\s+([^;]+);", re.S)
+INLINE = re.compile(r"\b(?:crate|super|self)(?:::\w+)+")
+
+
+def expand(tree):
+    """`a::{b, c::{d, e}}` → [`a::b`, `a::c::d`, `a::c::e`]."""
+    tree = re.sub(r"\s+", "", tree)
+    if "{" not in tree:
+        return [tree.split(" as ")[0]]
+    head, rest = tree.split("{", 1)
+    body = rest[: rest.rfind("}")]
+    parts, depth, cur = [], 0, ""
+    for ch in body:
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        cur += ch
+    parts.append(cur)
+    out = []
+    for part in filter(None, parts):
+        out.extend(expand(head + part))
+    return out
+
+
+def file_modules(src):
+    """Module path (tuple) → file, for every `.rs` file under `src`."""
+    files = {}
+    for dirpath, _, names in os.walk(src):
+        for name in names:
+            if not name.endswith(".rs"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, name), src).split(os.sep)
+            if rel[0] == "bin":
+                continue
+            if rel[-1] in ("mod.rs", "lib.rs", "main.rs"):
+                module = tuple(rel[:-1])
+            else:
+                module = tuple(rel[:-1]) + (rel[-1][:-3],)
+            files[module] = os.path.join(*rel)
+    return files
+
+
+def file_edges(src):
+    """Edges between the files of the crate rooted at `src`."""
+    files = file_modules(src)
+    edges = {}
+    for module, rel in files.items():
+        with open(os.path.join(src, rel), encoding="utf-8", errors="replace") as f:
+            text = COMMENT.sub("", f.read())
+        # Unit tests (`#[cfg(test)] mod tests { use super::*; … }`, at the
+        # end of a file) belong to the file itself.
+        text = text.split("#[cfg(test)]")[0]
+        paths = [p for m in USE.finditer(text) for p in expand(m.group(1))]
+        paths += INLINE.findall(USE.sub("", text))
+        is_dir_module = rel.endswith("mod.rs") or rel in ("lib.rs", "main.rs")
+        for path in paths:
+            segs = [x for x in path.split("::") if x]
+            if not segs or segs[0] not in ("crate", "super", "self"):
+                continue
+            here = list(module)
+            parent = here if is_dir_module else here[:-1]
+            if segs[0] == "crate":
+                base, rest = [], segs[1:]
+            elif segs[0] == "self":
+                base, rest = here, segs[1:]
+            else:
+                base, rest = (parent[:-1] if is_dir_module else parent), segs[1:]
+                while rest and rest[0] == "super":
+                    base, rest = base[:-1], rest[1:]
+            target = None
+            for k in range(len(rest), -1, -1):
+                cand = tuple(base + rest[:k])
+                if cand in files:
+                    target = cand
+                    break
+            if target is not None and target != module:
+                edges.setdefault(files[module], set()).add(files[target])
+    return edges
+
+
 def circles(edges):
     """The modules that reach themselves."""
 
@@ -109,6 +198,14 @@ def main():
         if not quiet:
             for module in sorted(edges):
                 print(f"    {module} -> {', '.join(sorted(edges[module]))}")
+        failed |= bool(bad)
+
+    print("Files (crate::, super::, self:: paths between the files of a crate):")
+    for name in sorted(members):
+        src = os.path.join(os.path.dirname(members[name]["manifest_path"]), "src")
+        bad = circles(file_edges(src))
+        status = "in a circle: " + ", ".join(bad) if bad else "no circle"
+        print(f"  {name}: {status}")
         failed |= bool(bad)
 
     print("Crates (normal dependencies between workspace crates):")

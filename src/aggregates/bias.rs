@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use super::candidates::{CandidateFact, Scope};
 use super::records::{IdMap, Sym, F64};
 use super::reduce_total::ReduceTotal;
-use super::Time;
+use super::time::Time;
 use panelflow_connectors::parquet::aggregates::{ColType, Column, RowSink, TableRow};
 
 /// A protected characteristic, or the intersection of two.

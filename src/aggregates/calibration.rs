@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use super::panel::Observation;
 use super::records::{Sym, F64};
 use super::reduce_total::ReduceTotal;
-use super::Time;
+use super::time::Time;
 use panelflow_connectors::parquet::aggregates::{ColType, Column, RowSink, TableRow};
 
 /// Sums over a reviewer's observations, used as a difference type.

@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 
 use super::records::{DecisionRecord, DemographicsRecord, ScoreRow, Sym, F64};
 use super::reduce_total::ReduceTotal;
-use super::Time;
+use super::time::Time;
 
 /// Where an audit figure is computed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -47,7 +47,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 
 use super::records::IdMap;
-use super::Time;
+use super::time::Time;
 
 /// The `combine_local` operator.
 pub trait CombineLocal<'scope, T: Time, D, R> {

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use super::combine::CombineLocal;
 use super::records::{week_start, ScoreRow, SignalRow, Sym, F64};
 use super::reduce_total::ReduceTotal;
-use super::Time;
+use super::time::Time;
 use panelflow_connectors::parquet::aggregates::{ColType, Column, RowSink, TableRow};
 
 /// PSI below this is stable.

@@ -24,7 +24,7 @@ use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
 use super::records::{QuestionRecord, Sym};
-use super::Time;
+use super::time::Time;
 use panelflow_connectors::parquet::aggregates::{ColType, Column, RowSink, TableRow};
 use panelflow_models::analysis::wer::normalize;
 

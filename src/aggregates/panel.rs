@@ -36,7 +36,7 @@ use timely::dataflow::operators::vec::{Map, Partition};
 
 use super::records::{RatingRecord, ScoreRow, Sym, F64};
 use super::reduce_total::ReduceTotal;
-use super::Time;
+use super::time::Time;
 use panelflow_connectors::parquet::aggregates::{ColType, Column, RowSink, TableRow};
 
 /// What a panel is made of.

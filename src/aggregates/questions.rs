@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::records::{QuestionRecord, Sym, F64};
 use super::reduce_total::ReduceTotal;
-use super::Time;
+use super::time::Time;
 use panelflow_connectors::parquet::aggregates::{ColType, Column, RowSink, TableRow};
 
 /// One row of the `question_consistency` table.

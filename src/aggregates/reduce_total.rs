@@ -65,7 +65,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 
 use super::records::{IdHasher, IdMap};
-use super::Time;
+use super::time::Time;
 
 /// Per time not yet complete: a capability and the batches of updates.
 type Stash<T, D, R> = BTreeMap<T, (Capability<T>, Vec<Vec<(D, T, R)>>)>;

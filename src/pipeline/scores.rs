@@ -6,7 +6,8 @@ use panelflow_core::wire::{CompetencyScore, ScoreMessage, UNASSIGNED_POSTING};
 use panelflow_models::analysis::summary::Summary;
 
 /// The message the analysis publishes for an analysed interview: its
-/// competency scores under model `panelflow-scoring`, version `<scoring
+/// competency scores (one per competency: the mean when it was judged on
+/// several answers) under model `panelflow-scoring`, version `<scoring
 /// model version>/p<pipeline version>` (the drift aggregates compare score
 /// distributions per model version); `None` when the analysis scored
 /// nothing. The posting is [`UNASSIGNED_POSTING`] when unknown, the job
@@ -73,16 +74,34 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
             .filter(|f| summary.analysis.voice_in_decisions || !is_voice_flag(&f.name))
             .map(|f| f.name.clone())
             .collect(),
-        competencies: summary
-            .scores
-            .iter()
-            .map(|c| CompetencyScore {
-                competency: c.competency.as_str().into(),
-                score: f64::from(c.score),
-                confidence: finite(c.confidence).map(|x| x.clamp(0.0, 1.0)),
+        competencies: per_competency(summary)
+            .into_iter()
+            .map(|(competency, score, confidence)| CompetencyScore {
+                competency: competency.into(),
+                score,
+                confidence: finite(confidence).map(|x| x.clamp(0.0, 1.0)),
             })
             .collect(),
     })
+}
+
+/// One score per competency (the aggregates count a competency once per
+/// interview): the mean of its answers' scores, with the lowest confidence.
+fn per_competency(summary: &Summary) -> Vec<(String, f64, f64)> {
+    let mut out: Vec<(String, f64, f64, usize)> = Vec::new();
+    for s in &summary.scores {
+        match out.iter_mut().find(|(c, ..)| *c == s.competency) {
+            Some((_, sum, conf, n)) => {
+                *sum += f64::from(s.score);
+                *conf = conf.min(s.confidence);
+                *n += 1;
+            }
+            None => out.push((s.competency.clone(), f64::from(s.score), s.confidence, 1)),
+        }
+    }
+    out.into_iter()
+        .map(|(c, sum, conf, n)| (c, sum / n as f64, conf))
+        .collect()
 }
 
 /// Flags raised by the voice (pace, pauses): information for the recruiter,

@@ -76,7 +76,10 @@ pub fn run_with(out: &Path, workers: usize, store: Option<&Path>) -> anyhow::Res
             panelflow_connectors::parquet::storage::delete_tree(&path)
                 .with_context(|| format!("clearing the earlier demo's {}", path.display()))?;
         }
-        eprintln!("[demo] Parquet and aggregates go to {}", data_root.display());
+        eprintln!(
+            "[demo] Parquet and aggregates go to {}",
+            data_root.display()
+        );
     }
     let datasets = crate::cli::datasets_dir();
     let interviews = load_manifest(&datasets)?;

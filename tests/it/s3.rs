@@ -78,12 +78,18 @@ fn the_tables_land_on_s3_once_and_duckdb_reads_them() {
     let a = row("iv-a", ALICE);
     let b = row("iv-b", BOB);
     let report = first
-        .write_batch_with(&[a.clone(), b.clone()], &[segments(&a), segments(&b)].concat(), &AnalysisRows::default())
+        .write_batch_with(
+            &[a.clone(), b.clone()],
+            &[segments(&a), segments(&b)].concat(),
+            &AnalysisRows::default(),
+        )
         .expect("write");
     assert_eq!((report.interviews_written, report.segments_written), (2, 6));
     assert!(report.files.iter().all(|f| f.starts_with(&root)));
     // The other process, and a replay, write nothing.
-    let again = second.write_batch(&[a.clone(), b.clone()], &segments(&a)).expect("replay");
+    let again = second
+        .write_batch(&[a.clone(), b.clone()], &segments(&a))
+        .expect("replay");
     assert_eq!(
         (again.interviews_written, again.interviews_skipped_existing),
         (0, 2)
@@ -110,13 +116,18 @@ fn the_tables_land_on_s3_once_and_duckdb_reads_them() {
     assert_eq!(
         count(
             &s3,
-            &format!("select count(*) as n from read_parquet('{}')", first.segments_glob())
+            &format!(
+                "select count(*) as n from read_parquet('{}')",
+                first.segments_glob()
+            )
         ),
         6
     );
 
     // The aggregates' files on the same store, read back.
-    let layout = Layout::new(&PathBuf::from(format!("s3://{bucket}/warehouse/aggregates")));
+    let layout = Layout::new(&PathBuf::from(format!(
+        "s3://{bucket}/warehouse/aggregates"
+    )));
     let mut logs = InputLogs::new(&layout, 0, true);
     logs.apply(7, vec![(InputRecord::Decision(decision(ALICE)), 1)]);
     logs.flush().expect("flush");
@@ -125,7 +136,10 @@ fn the_tables_land_on_s3_once_and_duckdb_reads_them() {
     assert_eq!(
         count(
             &s3,
-            &format!("select count(*) as n from read_parquet('{}')", layout.input_glob("decisions"))
+            &format!(
+                "select count(*) as n from read_parquet('{}')",
+                layout.input_glob("decisions")
+            )
         ),
         1
     );
@@ -177,8 +191,11 @@ fn erase_export_and_explain_work_on_s3() {
     let (cfg, config_file) = s3_deployment(dir.path(), bucket);
     let sink = ParquetSink::open_for(&cfg.sinks.parquet_dir, &cfg.governance).expect("sink");
     let (a, b) = (row("iv-alice", ALICE), row("iv-bob", BOB));
-    sink.write_batch(&[a.clone(), b.clone()], &[segments(&a), segments(&b)].concat())
-        .expect("write");
+    sink.write_batch(
+        &[a.clone(), b.clone()],
+        &[segments(&a), segments(&b)].concat(),
+    )
+    .expect("write");
     let events: Vec<AuditEvent> = [&a, &b]
         .iter()
         .map(|r| {
@@ -207,7 +224,11 @@ fn erase_export_and_explain_work_on_s3() {
         .arg(&config_file)
         .output()
         .expect("panelflow explain");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let story: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(story["rows"].as_array().map(Vec::len), Some(1), "{story}");
 
@@ -220,16 +241,25 @@ fn erase_export_and_explain_work_on_s3() {
         .arg(&config_file)
         .output()
         .expect("panelflow export");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(&export_file).expect("out")).expect("json");
-    assert_eq!(doc["tables"]["interviews"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        doc["tables"]["interviews"].as_array().map(Vec::len),
+        Some(1)
+    );
     assert_eq!(doc["tables"]["segments"].as_array().map(Vec::len), Some(3));
     assert!(doc["tables"]["interviews"][0]["transcript"]
         .as_str()
         .is_some_and(|t| t.starts_with(SECRET)));
     assert_eq!(
-        doc["aggregates"]["inputs/decisions"].as_array().map(Vec::len),
+        doc["aggregates"]["inputs/decisions"]
+            .as_array()
+            .map(Vec::len),
         Some(1)
     );
     assert!(!doc.to_string().contains(BOB));
@@ -240,7 +270,11 @@ fn erase_export_and_explain_work_on_s3() {
         .arg(&config_file)
         .output()
         .expect("panelflow erase");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["rows_removed"]["interviews"], 1, "{report}");
     assert_eq!(report["rows_removed"]["segments"], 3, "{report}");
@@ -253,7 +287,10 @@ fn erase_export_and_explain_work_on_s3() {
              union all select candidate_id from read_parquet('{agg}/inputs/decisions/*.parquet')"
         ))
         .expect("duckdb");
-    let left: BTreeSet<&str> = left.iter().filter_map(|r| r["candidate_id"].as_str()).collect();
+    let left: BTreeSet<&str> = left
+        .iter()
+        .filter_map(|r| r["candidate_id"].as_str())
+        .collect();
     assert_eq!(left, BTreeSet::from([BOB]));
     // A replay of Alice's interview does not bring her back: her key stays claimed.
     assert_eq!(
@@ -303,8 +340,5 @@ fn the_pipeline_lands_on_s3_and_a_replay_writes_nothing() {
         s.duplicates.load(std::sync::atomic::Ordering::Relaxed) >= 1
     });
     run.stop();
-    assert_eq!(
-        count(&s3, &format!("select count(*) as n from {glob}")),
-        1
-    );
+    assert_eq!(count(&s3, &format!("select count(*) as n from {glob}")), 1);
 }

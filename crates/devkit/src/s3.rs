@@ -134,7 +134,8 @@ impl S3Server {
         let options: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let store = storage::s3_with_options(bucket, &options)
             .map_err(|e| S3Error::Server(e.to_string()))?;
-        storage::register(&format!("s3://{bucket}"), store).map_err(|e| S3Error::Server(e.to_string()))
+        storage::register(&format!("s3://{bucket}"), store)
+            .map_err(|e| S3Error::Server(e.to_string()))
     }
 
     /// Creates a bucket (S3 `PUT /bucket`).

@@ -636,9 +636,9 @@ impl ParquetSink {
             });
         }
         for r in &analysis.scores {
-            orphans
-                .entry(r.key())
-                .or_insert_with(|| format!("score {} has no interviews row in the batch", r.competency));
+            orphans.entry(r.key()).or_insert_with(|| {
+                format!("score {} has no interviews row in the batch", r.competency)
+            });
         }
         orphans.retain(|k, _| !batch_dates.contains_key(k));
         for (key, reason) in orphans {
@@ -961,7 +961,10 @@ impl ParquetSink {
 }
 
 /// One record batch as a whole Parquet file in memory.
-pub(crate) fn encode(batch: &RecordBatch, props: WriterProperties) -> Result<Vec<u8>, ParquetError> {
+pub(crate) fn encode(
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> Result<Vec<u8>, ParquetError> {
     let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props))?;
     writer.write(batch)?;
     writer.into_inner()

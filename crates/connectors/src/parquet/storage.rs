@@ -107,7 +107,10 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
+    fn io<'a>(
+        op: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(std::io::Error) -> StorageError + 'a {
         move |source| StorageError::Io {
             op,
             path: path.to_path_buf(),
@@ -144,8 +147,11 @@ pub enum Location {
 fn scheme(path: &Path) -> Option<(&str, &str)> {
     let s = path.to_str()?;
     let (scheme, rest) = s.split_once("://")?;
-    (!scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+'))
-        .then_some((scheme, rest))
+    (!scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+'))
+    .then_some((scheme, rest))
 }
 
 /// Whether `path` names an object store (`s3://…`) rather than a local path.
@@ -265,12 +271,13 @@ pub fn s3_with_options(
 ) -> Result<Arc<dyn ObjectStore>, StorageError> {
     let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
     for (k, v) in options {
-        let key = k.to_ascii_lowercase().parse().map_err(|e: object_store::Error| {
-            StorageError::Location {
+        let key = k
+            .to_ascii_lowercase()
+            .parse()
+            .map_err(|e: object_store::Error| StorageError::Location {
                 location: format!("s3://{bucket}"),
                 reason: format!("option {k}: {e}"),
-            }
-        })?;
+            })?;
         builder = builder.with_config(key, *v);
     }
     let store = builder.build().map_err(|e| StorageError::Location {
@@ -453,7 +460,8 @@ pub fn list_files(dir: &Path) -> Result<Vec<FileEntry>, StorageError> {
         Location::Object { store, key } => {
             let prefix = (!key.as_ref().is_empty()).then_some(&key);
             let metas: Vec<object_store::ObjectMeta> =
-                block_on(store.list(prefix).try_collect()).map_err(StorageError::object("list", dir))?;
+                block_on(store.list(prefix).try_collect())
+                    .map_err(StorageError::object("list", dir))?;
             for m in metas {
                 let Some(rel) = m.location.prefix_match(&key) else {
                     continue;
@@ -566,7 +574,11 @@ fn create_dir_all_durable(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn write_temp(dir: &Path, bytes: &[u8], durable: bool) -> Result<tempfile::NamedTempFile, StorageError> {
+fn write_temp(
+    dir: &Path,
+    bytes: &[u8],
+    durable: bool,
+) -> Result<tempfile::NamedTempFile, StorageError> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
@@ -650,7 +662,10 @@ mod tests {
         delete(&p).expect("deleting twice is fine");
         assert!(!exists(&p).expect("exists"));
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("k")).expect("dir").collect();
-        assert!(leftovers.is_empty(), "no temporary file left: {leftovers:?}");
+        assert!(
+            leftovers.is_empty(),
+            "no temporary file left: {leftovers:?}"
+        );
     }
 
     #[test]

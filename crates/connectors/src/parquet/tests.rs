@@ -3,12 +3,12 @@
 
 use super::storage::{TEMP_PREFIX, TEMP_SUFFIX};
 use super::*;
-use std::fs::{self, File};
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::LogicalType;
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use std::fs::{self, File};
 
 fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
@@ -287,7 +287,12 @@ fn a_crash_between_segments_and_interviews_is_completed_without_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = interview("a", "v1", "2024-05-01T10:00:00Z");
     let segments = segs("a", "v1", 0, 3);
-    crashed_write(dir.path(), &a, &segments, CLAIM_LEASE + Duration::from_secs(1));
+    crashed_write(
+        dir.path(),
+        &a,
+        &segments,
+        CLAIM_LEASE + Duration::from_secs(1),
+    );
     let sink = ParquetSink::open(dir.path()).expect("reopen");
     assert!(
         !sink.contains("a", "v1"),
@@ -317,7 +322,10 @@ fn a_fresh_claim_of_another_writer_makes_the_batch_wait() {
         matches!(err, ParquetSinkError::KeyBusy { ref interview_id, .. } if interview_id == "a"),
         "{err}"
     );
-    assert!(sink.read_interviews().expect("read").is_empty(), "nothing committed");
+    assert!(
+        sink.read_interviews().expect("read").is_empty(),
+        "nothing committed"
+    );
     // Once the other writer's lease has run out, the retry takes over; the
     // key this sink claimed on the failed try is its own to take back.
     let claim_path = sink.claim_path(&a.key());

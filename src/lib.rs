@@ -13,11 +13,13 @@
 //! - [`review`]: the recruiters' review page;
 //! - [`ops`]: erasure, export, explanation and backfill;
 //! - [`config`]: the pipeline file, composed of every part's section;
-//! - [`cli`]: the subcommands of the `panelflow` binary.
+//! - [`cli`]: the subcommands of the `panelflow` binary;
+//! - [`cores`]: workers × threads from the cores present.
 
 pub mod aggregates;
 pub mod cli;
 pub mod config;
+pub mod cores;
 pub mod ingest;
 pub mod ops;
 pub mod pipeline;

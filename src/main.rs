@@ -27,12 +27,12 @@ enum Command {
         /// One JSON object per file, one per line.
         #[arg(long)]
         json: bool,
-        /// ONNX Runtime threads per session.
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
-        /// Timely worker threads, each with its own models.
-        #[arg(long, default_value_t = 1)]
-        workers: usize,
+        /// ONNX Runtime threads per session (default: the cores left per worker).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Timely worker threads, each with its own models (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
         /// Segments per decoder call at most (1: one at a time).
         #[arg(long, default_value_t = 16)]
         batch: usize,
@@ -57,9 +57,9 @@ enum Command {
         /// Pipeline config; embedded defaults otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Timely worker threads in this process.
-        #[arg(long, default_value_t = 1)]
-        workers: usize,
+        /// Timely worker threads in this process (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
         /// Timely cluster mode: number of processes.
         #[arg(short = 'n', long)]
         processes: Option<usize>,
@@ -126,6 +126,11 @@ enum Command {
         /// Print every component's log here instead of writing it to OUT/panelflow.log.
         #[arg(short, long)]
         verbose: bool,
+        /// Where the Parquet and the aggregates go instead of OUT: a folder or
+        /// an object store (`s3://bucket/prefix`, credentials and endpoint
+        /// from the AWS_* environment).
+        #[arg(long)]
+        store: Option<PathBuf>,
     },
     /// Run the calibration, bias and drift aggregates over their Kafka topics into Parquet.
     Aggregate(panelflow::aggregates::runner::AggregateArgs),
@@ -171,6 +176,8 @@ fn main() -> ExitCode {
             batch_frames,
             summary,
         } => {
+            let (workers, threads) =
+                panelflow::cores::split_cores(panelflow::cores::cores(), workers, threads);
             let opts = panelflow::cli::transcribe::Options {
                 json,
                 threads,
@@ -189,6 +196,7 @@ fn main() -> ExitCode {
             process,
             hostfile,
         } => {
+            let workers = workers.unwrap_or_else(panelflow::cores::cores);
             let mut args = Vec::new();
             if let Some(n) = processes {
                 args = vec!["-w".into(), workers.to_string(), "-n".into(), n.to_string()];
@@ -236,9 +244,13 @@ fn main() -> ExitCode {
         })
         .map(|_| ExitCode::SUCCESS),
         #[cfg(feature = "dev")]
-        Command::Demo { out, workers, .. } => {
-            panelflow::cli::demo::run(&out, workers).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Demo {
+            out,
+            workers,
+            store,
+            ..
+        } => panelflow::cli::demo::run_with(&out, workers, store.as_deref())
+            .map(|()| ExitCode::SUCCESS),
         Command::Aggregate(args) => {
             panelflow::aggregates::runner::run_cli(&args).map(|()| ExitCode::SUCCESS)
         }

@@ -3,12 +3,25 @@
 //! topics from Kafka and writing the Parquet dataset.
 //!
 //! Each worker reads its share of the topics' partitions (partition `p` of
-//! every topic goes to worker `p mod workers`) from the beginning: the
+//! every topic goes to worker `p mod workers`, counting the workers of every
+//! process) from the beginning: the
 //! topics are the source of truth and the aggregates' state is rebuilt from
 //! them at every start, so the output folder's `inputs/`, `changelog/` and
 //! `snapshot/` — derived data — are replaced when the runner starts. Records
 //! are stamped with the wall clock (ms, rounded to `epoch_ms`); messages that
 //! are not valid records go to the dead-letter topic with the reason.
+//!
+//! # A timely cluster
+//! The aggregates need a global exchange by key (a bias scope, a reviewer,
+//! a model version gathers records from every partition), so they scale as
+//! one timely dataflow over several processes rather than as independent
+//! consumers: `panelflow aggregate -n 2 -p 0 --hostfile hosts.txt` on one
+//! machine and `-p 1` on the other (or `[cluster] hosts` in the file and
+//! `-p` alone). Process 0 clears the derived output before the cluster
+//! connects, so no worker writes before it is gone; every worker writes its
+//! input rows and the last worker the aggregates' change logs and
+//! snapshots, all under one `[output] dir` — an `s3://` URL when the
+//! processes run on different machines.
 //!
 //! ```toml
 //! [kafka]
@@ -22,6 +35,8 @@
 //! [aggregates]
 //! reference_weeks = 2
 //! bias = { impact_threshold = 0.8, small_share = 0.02 }
+//! [cluster]
+//! hosts = ["10.0.0.1:2101", "10.0.0.2:2101"]   # process i listens on hosts[i]
 //! ```
 //!
 //! ```
@@ -51,6 +66,7 @@ use super::AggregateConfig;
 use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
 use panelflow_connectors::kafka::{ensure_aggregate_topics, KafkaSection, TopicNames};
 use panelflow_connectors::parquet::aggregates::{Layout, CHANGELOG_DIR, INPUTS_DIR, SNAPSHOT_DIR};
+use panelflow_connectors::parquet::storage;
 use panelflow_core::outcome::Stage;
 use panelflow_core::topics::Topic;
 
@@ -99,6 +115,81 @@ pub struct RunnerConfig {
     pub output: OutputSection,
     /// The aggregates' settings.
     pub aggregates: AggregateConfig,
+    /// The timely cluster, when the aggregates run on several processes.
+    pub cluster: ClusterSection,
+}
+
+/// `[cluster]`: the processes of a timely cluster.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterSection {
+    /// `host:port` of each process, in process order (empty: one process).
+    pub hosts: Vec<String>,
+}
+
+/// How the aggregates' dataflow is laid out: worker threads per process,
+/// and the processes of a cluster.
+///
+/// ```
+/// use panelflow::aggregates::runner::Topology;
+/// let one = Topology::process(2);
+/// assert_eq!((one.workers, one.peers()), (2, 2));
+/// let cluster = Topology { workers: 1, process: 1, hosts: vec!["127.0.0.1:2101".into(), "127.0.0.1:2102".into()] };
+/// assert_eq!(cluster.peers(), 2);
+/// assert!(cluster.timely_config().is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// Worker threads in this process.
+    pub workers: usize,
+    /// This process's index among `hosts`.
+    pub process: usize,
+    /// Every process's `host:port` (empty or one: a single process).
+    pub hosts: Vec<String>,
+}
+
+impl Topology {
+    /// One process with `workers` threads.
+    pub fn process(workers: usize) -> Self {
+        Self {
+            workers: workers.max(1),
+            process: 0,
+            hosts: Vec::new(),
+        }
+    }
+
+    /// Processes in the cluster.
+    pub fn processes(&self) -> usize {
+        self.hosts.len().max(1)
+    }
+
+    /// Workers in the whole cluster.
+    pub fn peers(&self) -> usize {
+        self.workers.max(1) * self.processes()
+    }
+
+    /// The timely configuration.
+    pub fn timely_config(&self) -> anyhow::Result<timely::Config> {
+        if self.hosts.len() <= 1 {
+            return Ok(timely::Config::process(self.workers.max(1)));
+        }
+        anyhow::ensure!(
+            self.process < self.hosts.len(),
+            "process {} of a cluster of {}",
+            self.process,
+            self.hosts.len()
+        );
+        Ok(timely::Config {
+            communication: timely::CommunicationConfig::Cluster {
+                threads: self.workers.max(1),
+                process: self.process,
+                addresses: self.hosts.clone(),
+                report: false,
+                zerocopy: false,
+            },
+            worker: timely::WorkerConfig::default(),
+        })
+    }
 }
 
 impl RunnerConfig {
@@ -192,6 +283,17 @@ pub fn run(
     catch_up: bool,
     deadline: Option<Duration>,
 ) -> anyhow::Result<Arc<RunnerStats>> {
+    run_on(cfg, &Topology::process(workers), catch_up, deadline)
+}
+
+/// [`run`] as one process of a timely cluster (or a single process):
+/// returns this process's counters.
+pub fn run_on(
+    cfg: &RunnerConfig,
+    topology: &Topology,
+    catch_up: bool,
+    deadline: Option<Duration>,
+) -> anyhow::Result<Arc<RunnerStats>> {
     let mut kafka = cfg.kafka.clone();
     kafka.dead_letter_topic = cfg.topics.dead_letter.clone();
     kafka.partitions = cfg.topics.partitions;
@@ -201,16 +303,22 @@ pub fn run(
     rt.block_on(ensure_aggregate_topics(&kafka, &cfg.topics))?;
     drop(rt);
 
-    // Derived data: rebuilt from the topics at every start.
-    for d in [INPUTS_DIR, CHANGELOG_DIR, SNAPSHOT_DIR] {
+    // Derived data: rebuilt from the topics at every start, by process 0
+    // only and before the cluster connects (no worker of any process runs
+    // before every process has joined).
+    let derived: &[&str] = if topology.process == 0 {
+        &[INPUTS_DIR, CHANGELOG_DIR, SNAPSHOT_DIR]
+    } else {
+        &[]
+    };
+    for d in derived {
         let path = cfg.output.dir.join(d);
-        if path.exists() {
+        if storage::is_dir(&path)? {
             tracing::warn!(path = %path.display(), "replacing derived output (rebuilt from the topics)");
-            std::fs::remove_dir_all(&path)
-                .with_context(|| format!("removing {}", path.display()))?;
+            storage::delete_tree(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }
-    std::fs::create_dir_all(&cfg.output.dir)
+    storage::ensure_dir(&cfg.output.dir)
         .with_context(|| format!("creating {}", cfg.output.dir.display()))?;
     let phrases = Arc::new(
         cfg.aggregates
@@ -225,8 +333,14 @@ pub fn run(
     let kafka = Arc::new(kafka);
     let worker_stats = stats.clone();
     let worker_shutdown = shutdown.clone();
+    tracing::info!(
+        process = topology.process,
+        processes = topology.processes(),
+        workers = topology.workers,
+        "aggregates dataflow starting"
+    );
     let guards = timely::execute(
-        timely::Config::process(workers.max(1)),
+        topology.timely_config()?,
         move |worker| -> Result<(), String> {
             run_worker(
                 worker,
@@ -383,12 +497,61 @@ pub struct AggregateArgs {
     /// Output folder (overrides [output] dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Timely worker threads.
-    #[arg(long, default_value_t = 2)]
-    pub workers: usize,
+    /// Timely worker threads in this process (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Timely cluster: number of processes (with --hostfile, or [cluster]
+    /// hosts; without either, localhost:2101, 2102, …).
+    #[arg(short = 'n', long)]
+    pub processes: Option<usize>,
+    /// Timely cluster: this process's index (0-based).
+    #[arg(short = 'p', long, default_value_t = 0)]
+    pub process: usize,
+    /// Timely cluster: a file of `host:port` lines, one per process.
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
     /// Stop once every message the topics held at start is aggregated and written.
     #[arg(long)]
     pub until_caught_up: bool,
+}
+
+impl AggregateArgs {
+    /// The layout these flags and `[cluster]` ask for; workers default to
+    /// one per core ([`crate::cores::cores`]).
+    pub fn topology(&self, cfg: &RunnerConfig) -> anyhow::Result<Topology> {
+        let mut hosts = match &self.hostfile {
+            Some(f) => std::fs::read_to_string(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect(),
+            None => cfg.cluster.hosts.clone(),
+        };
+        if let Some(n) = self.processes {
+            if hosts.is_empty() {
+                hosts = (0..n).map(|i| format!("localhost:{}", 2101 + i)).collect();
+            }
+            anyhow::ensure!(
+                hosts.len() >= n,
+                "-n {n} but only {} hosts given",
+                hosts.len()
+            );
+            hosts.truncate(n);
+        }
+        anyhow::ensure!(
+            self.process < hosts.len().max(1),
+            "-p {} but the cluster has {} processes",
+            self.process,
+            hosts.len().max(1)
+        );
+        Ok(Topology {
+            workers: self.workers.unwrap_or_else(crate::cores::cores).max(1),
+            process: self.process,
+            hosts,
+        })
+    }
 }
 
 /// Runs `panelflow aggregate`.
@@ -397,12 +560,16 @@ pub fn run_cli(args: &AggregateArgs) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         cfg.output.dir = out.clone();
     }
+    let topology = args.topology(&cfg)?;
     eprintln!(
-        "panelflow aggregate: {} → {}",
+        "panelflow aggregate: {} → {} (process {} of {}, {} workers)",
         cfg.kafka.brokers,
-        cfg.output.dir.display()
+        cfg.output.dir.display(),
+        topology.process,
+        topology.processes(),
+        topology.workers
     );
-    let stats = run(&cfg, args.workers, args.until_caught_up, None)?;
+    let stats = run_on(&cfg, &topology, args.until_caught_up, None)?;
     println!(
         "aggregated {} messages ({} dead-lettered, {} redeliveries dropped) into {}",
         stats.consumed.load(Ordering::Relaxed),

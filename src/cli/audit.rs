@@ -21,6 +21,7 @@ use plotters::prelude::*;
 
 use crate::review::page::esc;
 use panelflow_connectors::parquet::aggregates::{read_rows, Cell, Rows, SNAPSHOT_DIR};
+use panelflow_connectors::parquet::storage;
 
 /// The snapshots of one aggregates dataset.
 #[derive(Debug, Clone)]
@@ -62,9 +63,9 @@ fn b(rows: &Rows, row: &[Cell], col: &str) -> bool {
 impl Audit {
     /// Reads the snapshots under `dir` (or `dir/aggregates`).
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let root = if dir.join(SNAPSHOT_DIR).is_dir() {
+        let root = if storage::is_dir(&dir.join(SNAPSHOT_DIR))? {
             dir.to_path_buf()
-        } else if dir.join("aggregates").join(SNAPSHOT_DIR).is_dir() {
+        } else if storage::is_dir(&dir.join("aggregates").join(SNAPSHOT_DIR))? {
             dir.join("aggregates")
         } else {
             bail!(
@@ -74,7 +75,7 @@ impl Audit {
         };
         let table = |name: &str| -> anyhow::Result<Rows> {
             let path = root.join(SNAPSHOT_DIR).join(format!("{name}.parquet"));
-            if !path.exists() {
+            if !storage::exists(&path)? {
                 return Ok(Rows::default());
             }
             read_rows(&path).with_context(|| format!("reading {}", path.display()))

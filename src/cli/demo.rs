@@ -44,6 +44,13 @@ const DEMO_PARTS: [&str; 9] = [
 
 /// Runs the demo (afresh: the demo's own folders under `out` are cleared first).
 pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
+    run_with(out, workers, None)
+}
+
+/// [`run`], with the Parquet dataset and the aggregates under `store` (a
+/// folder or an `s3://bucket/prefix` URL: `STORE/parquet`,
+/// `STORE/aggregates`, cleared first) instead of under `out`.
+pub fn run_with(out: &Path, workers: usize, store: Option<&Path>) -> anyhow::Result<()> {
     let started = Instant::now();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let out = out.canonicalize()?;
@@ -61,6 +68,18 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         };
         removed.with_context(|| format!("clearing the earlier demo's {}", path.display()))?;
         eprintln!("[demo] cleared the earlier demo's {}", path.display());
+    }
+    let data_root = store.map(Path::to_path_buf).unwrap_or_else(|| out.clone());
+    if store.is_some() {
+        for part in ["parquet", "aggregates"] {
+            let path = data_root.join(part);
+            panelflow_connectors::parquet::storage::delete_tree(&path)
+                .with_context(|| format!("clearing the earlier demo's {}", path.display()))?;
+        }
+        eprintln!(
+            "[demo] Parquet and aggregates go to {}",
+            data_root.display()
+        );
     }
     let datasets = crate::cli::datasets_dir();
     let interviews = load_manifest(&datasets)?;
@@ -101,11 +120,11 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     cfg.kafka.brokers = brokers;
     cfg.kafka.group_id = format!("panelflow-demo-{}", std::process::id());
     cfg.lever.base_url = lever.base_url();
-    cfg.sinks.parquet_dir = out.join("parquet");
+    cfg.sinks.parquet_dir = data_root.join("parquet");
     cfg.review.queue_dir = out.join("review");
-    cfg.review.aggregates_dir = out.join("aggregates");
+    cfg.review.aggregates_dir = data_root.join("aggregates");
     cfg.governance.audit_dir = out.join("audit");
-    cfg.governance.aggregates_dir = out.join("aggregates");
+    cfg.governance.aggregates_dir = data_root.join("aggregates");
     cfg.media.allow_private_networks = true; // the media server is on loopback
     cfg.ingest
         .secrets
@@ -297,7 +316,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
         "  Lever poll:         {} opportunities read: {} records to the ratings, decisions and demographics topics",
         polled.opportunities, polled.inserted
     );
-    populate(&out, &cfg.kafka.brokers)?;
+    populate(&out, &data_root, &cfg.kafka.brokers)?;
     Ok(())
 }
 
@@ -400,16 +419,16 @@ pub fn default_out() -> PathBuf {
 }
 
 /// The demo's simulated population ([`panelflow_devkit::simulate::demo_population`])
-/// sent to the demo's broker and aggregated into `out/aggregates` by a
+/// sent to the demo's broker and aggregated into `data_root/aggregates` by a
 /// `panelflow aggregate` dataflow; prints where the audit is.
-fn populate(out: &Path, brokers: &str) -> anyhow::Result<()> {
+fn populate(out: &Path, data_root: &Path, brokers: &str) -> anyhow::Result<()> {
     let population = panelflow_devkit::simulate::demo_population();
     let sent = panelflow_devkit::simulate::send_demo_population(brokers)?;
     eprintln!(
         "[demo] simulated {} candidates: {sent} messages to the aggregates' topics",
         population.candidates
     );
-    let agg_out = out.join("aggregates");
+    let agg_out = data_root.join("aggregates");
     let mut rcfg = crate::aggregates::runner::RunnerConfig::default();
     rcfg.kafka.brokers = brokers.into();
     rcfg.kafka.group_id = format!("panelflow-aggregate-demo-{}", std::process::id());
@@ -418,7 +437,7 @@ fn populate(out: &Path, brokers: &str) -> anyhow::Result<()> {
     println!("  bias audit, calibration, drift: {} (injected: female advanced ×0.6; rubric@1.0 +0.4 from week 4)", agg_out.display());
     println!(
         "  the audit report:   panelflow audit {} --html {}",
-        out.display(),
+        data_root.display(),
         out.join("audit.html").display()
     );
     Ok(())

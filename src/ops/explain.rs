@@ -95,7 +95,9 @@ pub fn story(
 ) -> Result<Story, EraseError> {
     let mut events = AuditLog::open(audit_dir)?.for_interview(interview_id)?;
     let mut rows = Vec::new();
-    if parquet_dir.is_dir() {
+    if panelflow_connectors::parquet::storage::is_dir(parquet_dir)
+        .map_err(panelflow_connectors::parquet::dataset::DatasetError::from)?
+    {
         // No key ring: only the non-PII columns are shown, and reading the
         // audit table needs none.
         let sink = ParquetSink::open_with_keys(parquet_dir, None)?;

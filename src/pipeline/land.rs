@@ -30,6 +30,9 @@ use crate::config::PipelineConfig;
 const FLUSH_ROWS: usize = 32;
 /// Longest a processed interview waits for its batch to fill.
 const FLUSH_AGE: Duration = Duration::from_secs(5);
+/// Days of written keys a starting worker preloads (bounded memory and
+/// reads, whatever the dataset's size).
+pub const ADMISSION_DAYS: u32 = 7;
 
 /// The sinks a worker writes to.
 pub struct Sinks {
@@ -45,10 +48,12 @@ pub struct Sinks {
 
 impl Sinks {
     /// Opens the sinks; returns them with the keys (interview id, pipeline
-    /// version) already written.
+    /// version) written in the last [`ADMISSION_DAYS`] days, which admission
+    /// skips before doing their work (older ones are caught by the Parquet
+    /// sink's key index when they land).
     pub fn open(cfg: &PipelineConfig) -> anyhow::Result<(Self, HashSet<Key>)> {
         let parquet = ParquetSink::open_for(&cfg.sinks.parquet_dir, &cfg.governance)?;
-        let written = parquet.existing_keys()?;
+        let written = parquet.recent_keys(ADMISSION_DAYS)?;
         let dead_letters = Rc::new(DeadLetterSink::new(&cfg.kafka)?);
         let audit = AuditLog::open(&cfg.governance.audit_dir)?;
         let sinks = Self {

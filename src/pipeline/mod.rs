@@ -127,7 +127,7 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
     let lever = cfg.lever.client(limiter)?;
     let context = Arc::new(LeverContext::new(&cfg, lever.clone()));
     panelflow_models::onnx::init()?;
-    std::fs::create_dir_all(&cfg.sinks.parquet_dir)
+    panelflow_connectors::parquet::storage::ensure_dir(&cfg.sinks.parquet_dir)
         .with_context(|| format!("creating {}", cfg.sinks.parquet_dir.display()))?;
 
     let config = timely::Config::from_args(opts.timely_args.clone().into_iter())

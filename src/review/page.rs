@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::{Principal, RolePolicy};
 use panelflow_connectors::parquet::aggregates::{read_rows, Cell, Rows, SNAPSHOT_DIR};
+use panelflow_connectors::parquet::storage;
 use panelflow_connectors::store::queue::{ReviewItem, ReviewStatus};
 use panelflow_core::writeback::MARKER_PREFIX;
 
@@ -230,15 +231,15 @@ pub fn load_calibration(
     candidate_id: &str,
     posting_id: Option<&str>,
 ) -> Result<Option<Value>, panelflow_connectors::parquet::aggregates::AggregatesSinkError> {
-    let root = if dir.join(SNAPSHOT_DIR).is_dir() {
+    let root = if storage::is_dir(&dir.join(SNAPSHOT_DIR))? {
         dir.to_path_buf()
-    } else if dir.join("aggregates").join(SNAPSHOT_DIR).is_dir() {
+    } else if storage::is_dir(&dir.join("aggregates").join(SNAPSHOT_DIR))? {
         dir.join("aggregates")
     } else {
         return Ok(None);
     };
     let panel_path = root.join(SNAPSHOT_DIR).join("panel_view.parquet");
-    if !panel_path.is_file() {
+    if !storage::exists(&panel_path)? {
         return Ok(None);
     }
     let panel = read_rows(&panel_path)?;
@@ -262,7 +263,7 @@ pub fn load_calibration(
     reviewers.dedup();
     let cal_path = root.join(SNAPSHOT_DIR).join("reviewer_calibration.parquet");
     let mut cal_rows = Vec::new();
-    if cal_path.is_file() {
+    if storage::exists(&cal_path)? {
         let cal = read_rows(&cal_path)?;
         for r in &cal.rows {
             let who = cal.get(r, "reviewer_id").as_str().unwrap_or_default();

@@ -165,6 +165,19 @@ impl Bench {
             .unwrap_or(0)
     }
 
+    /// Every request the emulator received, as (reads, writes): what one
+    /// interview costs of the Lever budget (printed for the README's sizing).
+    fn calls(&self, phase: &str) -> (usize, usize) {
+        let requests = self.lever.requests().expect("requests");
+        let writes = requests.iter().filter(|r| r.method != "GET").count();
+        let counts = (requests.len() - writes, writes);
+        eprintln!(
+            "lever calls for one interview, {phase}: {} reads, {} writes",
+            counts.0, counts.1
+        );
+        counts
+    }
+
     /// Requests that changed something for `opp` (writes only).
     fn writes(&self, opp: &str) -> usize {
         self.lever
@@ -229,6 +242,7 @@ fn pilot_writes_a_summary_note_and_nothing_else() {
         .all(|t| !t.starts_with("ai:")));
     assert!(bench.lever.feedback(&event.opportunity_id).is_empty());
     assert_eq!(bench.stage_moves(&event.opportunity_id), 0);
+    assert!(bench.calls("pilot").1 >= 1);
     // Kept for the review page, already written.
     let item = queue(&cfg)
         .get(&event.interview_id)
@@ -303,6 +317,7 @@ fn review_phase_writes_nothing_until_approved() {
     );
     assert!(bench.tags(&opp).contains(&"ai:scored".to_owned()));
     assert_eq!(bench.stage_moves(&opp), 0);
+    bench.calls("review (processed, then approved)");
     // Approving twice (a double click, a retry) writes nothing more.
     let again =
         panelflow_connectors::lever::writeback::apply(&bench.client(), &item.plan).expect("again");
@@ -335,6 +350,7 @@ fn automate_writes_directly_and_a_replay_writes_nothing_twice() {
     };
     check("first run");
     let writes = bench.writes(&opp);
+    bench.calls("automate");
 
     // A crash after the writes but before the row: the event is processed again.
     let mut restarted = bench.processor(&cfg);

@@ -7,6 +7,7 @@
 //! - [`media_server`]: a folder served over HTTP with byte ranges;
 //! - [`simulate`]: a simulated hiring funnel for the aggregates;
 //! - [`dataset`]: the bundled dataset's interviews as webhooks and events;
+//! - [`s3`]: a local S3-compatible server (moto) and DuckDB reading through it;
 //! - [`paths`]: where set-up put the broker and the Python tools.
 //!
 //! Its binary, `panelflow-dev`, serves the emulator, the broker and the media
@@ -17,4 +18,5 @@ pub mod dataset;
 pub mod emulator;
 pub mod media_server;
 pub mod paths;
+pub mod s3;
 pub mod simulate;

@@ -26,3 +26,15 @@ pub fn tansu_binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| cache_dir().join("tansu").join("bin").join("tansu"))
 }
+
+/// The virtualenv of the object-storage tools (set-up's
+/// `scripts/setup.d/30-object-store.sh`): `moto` in server mode (an
+/// S3-compatible server), `boto3`, and DuckDB with its `httpfs` extension
+/// from PyPI, pinned together.
+///
+/// ```
+/// assert!(panelflow_devkit::paths::s3_venv_dir().ends_with("s3venv"));
+/// ```
+pub fn s3_venv_dir() -> PathBuf {
+    cache_dir().join("s3venv")
+}

@@ -8,10 +8,11 @@
 //! ROOT/changelog/<aggregate>/part-<seq>-<uuid>.parquet         (columns…, time, diff)
 //! ROOT/snapshot/<aggregate>.parquet                            current rows (+ as_of_time)
 //! ```
-//! Every file is written to a hidden temporary file (`.part-….tmp`) in its
-//! final folder, fsynced, then renamed into place, so readers globbing
-//! `*.parquet` never see half a file; a snapshot is replaced by the rename in
-//! one step. The columns of every table are documented for analysts in
+//! `ROOT` is a folder or an object-store URL (`s3://bucket/prefix`, see
+//! [`super::storage`]). Every file appears whole or not at all — one `PUT`
+//! on object storage; locally a hidden temporary file (`.part-….tmp`) in its
+//! final folder, fsynced, then renamed into place — so readers globbing
+//! `*.parquet` never see half a file; a snapshot is replaced in one step. The columns of every table are documented for analysts in
 //! `schemas/aggregates/tables/<table>.json` (a test holds the code to them).
 //!
 //! Change-log and input rows carry `time` (the dataflow's logical time: ms
@@ -49,7 +50,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,11 +60,12 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+
+use super::storage::{self, StorageError};
 
 /// Version of the aggregates' table contracts, stored in each file's metadata.
 pub const SCHEMA_VERSION: &str = "1";
@@ -78,6 +79,9 @@ pub const SNAPSHOT_DIR: &str = "snapshot";
 /// Errors writing or reading the aggregates' Parquet files.
 #[derive(Debug, thiserror::Error)]
 pub enum AggregatesSinkError {
+    /// Reaching the folder or the object store failed.
+    #[error("aggregates sink: {0}")]
+    Storage(#[from] StorageError),
     /// A file-system operation failed.
     #[error("aggregates sink: {op} {}: {source}", path.display())]
     Io {
@@ -117,17 +121,6 @@ pub enum AggregatesSinkError {
         /// What is wrong.
         reason: String,
     },
-}
-
-fn io_err<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> AggregatesSinkError + 'a {
-    move |source| AggregatesSinkError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -506,8 +499,8 @@ fn props(table: &str, extra: &[(&str, String)]) -> WriterProperties {
         .build()
 }
 
-/// Writes `batch` to `path` through a hidden temporary file in the same
-/// folder and a rename (fsyncing file and folder when `durable`).
+/// Writes `batch` to `path` atomically ([`storage::put`]; locally fsyncing
+/// file and folder when `durable`).
 pub fn write_atomic(
     path: &Path,
     table: &str,
@@ -515,47 +508,14 @@ pub fn write_atomic(
     metadata: &[(&str, String)],
     durable: bool,
 ) -> Result<(), AggregatesSinkError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err("create folder", dir))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".part-").suffix(".parquet.tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(io_err("create temporary file in", dir))?;
-    let tmp_path = tmp.path().to_path_buf();
-    let pq = |op, source| AggregatesSinkError::Parquet {
-        op,
-        path: tmp_path.clone(),
-        source,
-    };
-    let mut writer = ArrowWriter::try_new(
-        tmp.as_file_mut(),
-        batch.schema(),
-        Some(props(table, metadata)),
-    )
-    .map_err(|e| pq("open writer for", e))?;
-    writer.write(batch).map_err(|e| pq("write", e))?;
-    writer.close().map_err(|e| pq("close", e))?;
-    if durable {
-        tmp.as_file()
-            .sync_all()
-            .map_err(io_err("fsync", &tmp_path))?;
-    }
-    tmp.persist(path).map_err(|e| AggregatesSinkError::Io {
-        op: "rename temporary file to",
-        path: path.to_path_buf(),
-        source: e.error,
+    let bytes = super::encode(batch, props(table, metadata)).map_err(|source| {
+        AggregatesSinkError::Parquet {
+            op: "write",
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
-    if durable {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("fsync folder", dir))?;
-    }
+    storage::put(path, bytes, durable)?;
     Ok(())
 }
 
@@ -784,24 +744,21 @@ impl Rows {
     }
 }
 
-/// Reads a Parquet file, or every `*.parquet` file of a folder, into cells.
+/// Reads a Parquet file, or every `*.parquet` file of a folder, into cells
+/// (a folder or an object-store prefix; none there reads as no rows).
 pub fn read_rows(path: &Path) -> Result<Rows, AggregatesSinkError> {
-    let mut files = Vec::new();
-    if path.is_dir() {
-        for entry in fs::read_dir(path).map_err(io_err("list folder", path))? {
-            let entry = entry.map_err(io_err("list folder", path))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".parquet") && !name.starts_with('.') {
-                files.push(entry.path());
-            }
-        }
-        files.sort();
+    let files: Vec<PathBuf> = if storage::exists(path)? {
+        vec![path.to_path_buf()]
     } else {
-        files.push(path.to_path_buf());
-    }
+        storage::list_files(path)?
+            .into_iter()
+            .map(|f| f.path)
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    };
     let mut out = Rows::default();
     for file in files {
-        let f = File::open(&file).map_err(io_err("open", &file))?;
+        let f = storage::read(&file)?;
         let pq = |op, source| AggregatesSinkError::Parquet {
             op,
             path: file.clone(),

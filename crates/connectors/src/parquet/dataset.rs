@@ -1,11 +1,10 @@
 //! Any Parquet table of a deployment, row by row: finding the files, reading
 //! them as JSON objects (decrypting PII columns), finding a candidate's rows
-//! and rewriting a file without some rows atomically. Erasure and export
-//! share it; it knows no table's columns beyond `candidate_id`,
+//! and rewriting a file without some rows atomically — in a folder or on
+//! object storage ([`super::storage`]). Erasure and export share it; it knows no table's columns beyond `candidate_id`,
 //! `interview_id` and `correlation_id`, so tables added later are covered.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
@@ -21,11 +20,15 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde_json::{Map, Value};
 
+use super::storage::{self, StorageError};
 use crate::store::crypto::{self, CryptoError, PiiKeys};
 
 /// Errors reading or rewriting a dataset.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
+    /// Reaching the folder or the object store failed.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
     /// A file-system operation failed.
     #[error("{op} {}: {source}", path.display())]
     Io {
@@ -79,41 +82,20 @@ pub struct TableFile {
     pub path: PathBuf,
 }
 
-/// Every committed `*.parquet` file under `root` (hidden `.`/`_` names
-/// skipped), with its table; none when `root` does not exist.
+/// Every committed `*.parquet` file under `root` (a folder or an
+/// object-store URL; hidden `.`/`_` names skipped), with its table; none
+/// when `root` does not exist.
 pub fn parquet_files(root: &Path) -> Result<Vec<TableFile>, DatasetError> {
-    let mut out = Vec::new();
-    if root.is_dir() {
-        walk(root, root, &mut out)?;
-    }
+    let mut out: Vec<TableFile> = storage::list_files(root)?
+        .into_iter()
+        .filter(|f| f.path.extension().is_some_and(|e| e == "parquet"))
+        .map(|f| TableFile {
+            table: table_of(root, &f.path),
+            path: f.path,
+        })
+        .collect();
     out.sort();
     Ok(out)
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<TableFile>) -> Result<(), DatasetError> {
-    let io = |source| DatasetError::Io {
-        op: "list folder",
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') {
-            continue;
-        }
-        let path = entry.path();
-        let kind = entry.file_type().map_err(io)?;
-        if kind.is_dir() {
-            walk(root, &path, out)?;
-        } else if kind.is_file() && name.ends_with(".parquet") {
-            out.push(TableFile {
-                table: table_of(root, &path),
-                path,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn table_of(root: &Path, path: &Path) -> String {
@@ -147,11 +129,7 @@ pub struct FileData {
 
 /// Reads a whole Parquet file.
 pub fn read_file(path: &Path) -> Result<FileData, DatasetError> {
-    let file = File::open(path).map_err(|source| DatasetError::Io {
-        op: "open",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = storage::read(path)?;
     let perr = |source| DatasetError::Parquet {
         op: "read",
         path: path.to_path_buf(),
@@ -340,8 +318,7 @@ pub fn subject_rows(
     Ok(out)
 }
 
-/// Rewrites `path` without the subject's rows, atomically (a hidden temporary
-/// file in the same folder, fsynced, renamed over it, folder fsynced), keeping
+/// Rewrites `path` without the subject's rows, atomically ([`write_atomic`]), keeping
 /// its schema and key-value metadata. A file left with no rows is kept empty
 /// (readers globbing a table always find a file). Returns the rows removed;
 /// a file without any of the subject's rows is not touched.
@@ -370,32 +347,14 @@ pub fn remove_rows(path: &Path, subject: &Subject) -> Result<usize, DatasetError
     Ok(removed)
 }
 
-/// Writes `batches` to `path` through a hidden temporary file and a rename.
+/// Writes `batches` to `path` atomically ([`storage::put`]: one `PUT`, or
+/// a hidden temporary file fsynced and renamed over it).
 pub fn write_atomic(
     path: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     metadata: Vec<KeyValue>,
 ) -> Result<(), DatasetError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let io = |op, source| DatasetError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".part-").suffix(".parquet.tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0o644);
-        builder.permissions(fs::Permissions::from_mode(mode));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| io("create temporary file for", e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_created_by(format!("panelflow {}", env!("CARGO_PKG_VERSION")))
@@ -406,20 +365,16 @@ pub fn write_atomic(
         path: path.to_path_buf(),
         source,
     };
-    let mut w = ArrowWriter::try_new(tmp.as_file_mut(), schema.clone(), Some(props))
+    let mut w = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))
         .map_err(|e| perr("open writer for", e))?;
     for b in batches {
         if b.num_rows() > 0 {
             w.write(b).map_err(|e| perr("write", e))?;
         }
     }
-    w.close().map_err(|e| perr("close", e))?;
-    tmp.as_file().sync_all().map_err(|e| io("fsync", e))?;
-    tmp.persist(path)
-        .map_err(|e| io("rename temporary file to", e.error))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io("fsync folder of", e))
+    let bytes = w.into_inner().map_err(|e| perr("close", e))?;
+    storage::put(path, bytes, true)?;
+    Ok(())
 }
 
 /// A record batch as JSON objects (strings, numbers, booleans, RFC 3339

@@ -24,33 +24,47 @@
 //! `[governance]`; [`ParquetSink::open`] from the defaults), and decrypted by
 //! `read_*`. See [`crate::store::crypto`] for the format and the keys.
 //!
+//! # Where: a folder or object storage
+//! The root is a local path, a `file://` URL or an `s3://bucket/prefix` URL
+//! ([`storage`]): the same tables, layout and files either way, so DuckDB,
+//! Spark or Polars read `s3://bucket/prefix/interviews/**/*.parquet` as they
+//! read the folder.
+//!
 //! # Atomicity and the commit marker
-//! Each file is written to a temporary file in its final folder whose name
-//! starts with `.` and ends in `.tmp` (so Hive-style readers and the
-//! `**/*.parquet` glob skip it), fsynced, renamed into place, and the folder
-//! fsynced. Segments are written before interviews: an `interviews` row is the
-//! marker that its key `(interview_id, pipeline_version)` is completely written.
-//! Analysts should read segments joined to interviews on the key.
+//! Each file appears whole or not at all ([`storage::put`]: one `PUT` on
+//! object storage; locally a hidden temporary file fsynced and renamed).
+//! Segments are written before interviews: an `interviews` row is the
+//! marker that its key `(interview_id, pipeline_version)` is completely
+//! written. Analysts should read segments joined to interviews on the key.
 //!
-//! # Idempotence
-//! A replay after a crash must write no second row. [`ParquetSink::existing_keys`]
-//! reads the keys of every committed interviews file (only those two columns),
-//! so a caller can skip work already done. The sink is also idempotent on its own:
-//! at [`ParquetSink::open`] it loads the keys committed on disk into an in-memory
-//! set, and [`ParquetSink::write_batch`] drops rows whose key is in it (and
-//! duplicates within the batch), adding each key once its file is durable.
-//! **That set is per process and loaded at open**: two processes writing the
-//! same root do not see each other's later writes, which is fine as long as each
-//! key is owned by one worker at a time (the dataflow exchanges events by
-//! interview id) and a restarted process opens a new sink. It holds every key
-//! of the dataset (two short strings each): millions of interviews cost tens to
-//! a few hundred MB; partition the root by pipeline or year beyond that.
+//! # Idempotence across processes: the key index
+//! A replay after a crash, a second delivery, or two processes that both got
+//! the same interview (a consumer-group rebalance) must write no second row.
+//! Before a batch is written, each new key is **claimed** in the key index,
+//! `ROOT/_keys/<h>/<hash>.json`, one small object per key created only if
+//! absent ([`storage::put_if_absent`]: S3 `If-None-Match`), naming the file
+//! that will commit it (`interviews/date=D/part-U.parquet`), the writer and
+//! the time. A key is committed when its claim names a file that exists.
+//! So the check costs one or two requests per *new* key of a batch — never a
+//! listing of the dataset — and sees every other process's writes:
+//! - claim absent: claimed, then written;
+//! - claim naming an existing file: committed, the rows are dropped;
+//! - claim by this sink, or older than [`CLAIM_LEASE`] (its writer died
+//!   between claim and commit): taken over — the segments, responses and
+//!   scores files its writer left for that part and date are deleted first,
+//!   so a key's rows are written once;
+//! - a fresh claim of another live writer: the batch fails with
+//!   [`ParquetSinkError::KeyBusy`] and the caller retries it (the pipeline's
+//!   land stage does, every second, keeping the offsets uncommitted), until
+//!   the other writer commits it or its lease runs out.
 //!
-//! A crash between the segments file and the interviews file leaves segments
-//! whose key has no interviews row. On the replay the sink writes the interviews
-//! row but not the segments a second time: it also remembers which keys already
-//! have segments on disk (a file is renamed whole, so a key's segments are all
-//! there or none).
+//! Each sink also keeps the keys it has seen committed in a bounded cache
+//! ([`KEY_CACHE`] keys), so a replay in the same process asks nothing.
+//! [`ParquetSink::recent_keys`] reads the keys of the last days' partitions
+//! (two columns) for callers that want to skip work before doing it.
+//! The index stays under `_keys/`, hidden from readers' globs; erasing a
+//! candidate keeps their claims (ids only, no PII), so a replay cannot bring
+//! their rows back.
 //!
 //! ```
 //! use panelflow_connectors::parquet::{InterviewRow, ParquetSink, SegmentRow};
@@ -61,8 +75,10 @@
 //! let seg = SegmentRow::example("iv-1", "pilot@1", 0, 0);
 //! let report = sink.write_batch(&[row.clone()], &[seg.clone()])?;
 //! assert_eq!(report.interviews_written, 1);
-//! // A replay writes nothing.
-//! assert_eq!(sink.write_batch(&[row], &[seg])?.interviews_written, 0);
+//! // A replay writes nothing, in this process or another.
+//! assert_eq!(sink.write_batch(&[row.clone()], &[seg.clone()])?.interviews_written, 0);
+//! let other = ParquetSink::open(dir.path())?;
+//! assert_eq!(other.write_batch(&[row], &[seg])?.interviews_skipped_existing, 1);
 //! # Ok(()) }
 //! ```
 
@@ -71,11 +87,11 @@ mod analysis_rows;
 mod audit_rows;
 pub mod dataset;
 mod rows;
+pub mod storage;
 
-use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arrow::array::RecordBatch;
@@ -87,16 +103,17 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 pub use analysis_rows::{responses_schema, scores_schema, AnalysisRows, ResponseRow, ScoreRow};
 pub use audit_rows::audit_schema;
+pub use storage::StorageError;
 
 use crate::store::audit::AuditEvent;
 use crate::store::crypto::{self, CryptoError, PiiKeys};
 use crate::store::GovernanceSection;
 pub use rows::{interviews_schema, segments_schema, InterviewRow, Key, SegmentRow, TIMESTAMP_TZ};
-use std::sync::Arc;
 
 /// Folder (under the sink's root) of the `interviews` table.
 pub const INTERVIEWS_DIR: &str = "interviews";
@@ -108,6 +125,8 @@ pub const RESPONSES_DIR: &str = "responses";
 pub const SCORES_DIR: &str = "scores";
 /// Folder (under the sink's root) of the `audit` table (the audit log's events).
 pub const AUDIT_DIR: &str = "audit";
+/// Folder (under the sink's root) of the key index (hidden from readers).
+pub const KEYS_DIR: &str = "_keys";
 /// Name of the Hive partition column (`date=YYYY-MM-DD`).
 pub const PARTITION_COLUMN: &str = "date";
 /// Version of the tables' column contract, stored in each file's key-value metadata.
@@ -118,12 +137,13 @@ pub const MAX_ROW_GROUP_ROWS: usize = 64 * 1024;
 pub const MAX_ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 /// Temporary files older than this, left by a crashed writer, are removed at open.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+/// How long a claim in the key index holds off other writers: a writer
+/// commits its claimed keys within seconds, so a claim this old whose file
+/// is missing belongs to a writer that died, and is taken over.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// Most keys a sink remembers as committed (a cache: past it, it starts over).
+pub const KEY_CACHE: usize = 200_000;
 
-/// Mode of the Parquet files (before the umask): readable by all.
-#[cfg(unix)]
-const FILE_MODE: u32 = 0o644;
-const TEMP_PREFIX: &str = ".part-";
-const TEMP_SUFFIX: &str = ".parquet.tmp";
 const KEY_COLUMNS: [&str; 2] = ["interview_id", "pipeline_version"];
 const READ_BATCH_ROWS: usize = 8192;
 
@@ -131,7 +151,8 @@ const READ_BATCH_ROWS: usize = 8192;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SinksSection {
-    /// Root of the Parquet dataset; `PANELFLOW_OUT` overrides.
+    /// Root of the Parquet dataset: a folder, `file:///…` or
+    /// `s3://bucket/prefix` ([`storage`]); `PANELFLOW_OUT` overrides.
     pub parquet_dir: PathBuf,
 }
 
@@ -146,17 +167,9 @@ impl Default for SinksSection {
 /// Errors of the Parquet sink; each names the file or folder involved.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetSinkError {
-    /// A file-system operation failed.
-    #[error("parquet sink: {op} {}: {source}", path.display())]
-    Io {
-        /// What was being done (`create folder`, `rename`, ...).
-        op: &'static str,
-        /// The path it was done to.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reaching the folder or the object store failed.
+    #[error("parquet sink: {0}")]
+    Storage(#[from] StorageError),
     /// The parquet crate failed to write or read a file.
     #[error("parquet sink: {op} {}: {source}", path.display())]
     Parquet {
@@ -198,6 +211,19 @@ pub enum ParquetSinkError {
         /// Why it was refused.
         reason: String,
     },
+    /// Another writer claimed a key of the batch moments ago and has not
+    /// committed it yet; retry the batch (nothing of it was written).
+    #[error("parquet sink: ({interview_id:?}, {pipeline_version:?}) is being written by {writer} (claimed {age_s:.0} s ago); retry")]
+    KeyBusy {
+        /// The key's interview id.
+        interview_id: String,
+        /// The key's pipeline version.
+        pipeline_version: String,
+        /// The other writer.
+        writer: String,
+        /// Age of its claim, seconds.
+        age_s: f64,
+    },
 }
 
 /// What one [`ParquetSink::write_batch`] did.
@@ -215,42 +241,62 @@ pub struct WriteReport {
     pub interviews_skipped_existing: usize,
     /// Interviews rows dropped because an earlier row of the same batch had their key.
     pub interviews_skipped_duplicate: usize,
-    /// Segments rows dropped: their key was already committed or already had
-    /// segments on disk, or they repeated `(key, media_index, segment_index)`.
+    /// Segments rows dropped: their key was already committed, or they
+    /// repeated `(key, media_index, segment_index)`.
     pub segments_skipped: usize,
-    /// The files written (renamed into place), segments first.
+    /// Claims taken over from a writer that died between claim and commit.
+    pub claims_taken_over: usize,
+    /// The files written, segments first.
     pub files: Vec<PathBuf>,
 }
 
-/// Keys known to be on disk, per process.
-#[derive(Debug, Default)]
-struct KnownKeys {
-    /// Keys with a committed interviews row.
-    committed: HashSet<Key>,
-    /// Keys with segments rows on disk (committed or left by a crashed write).
-    with_segments: HashSet<Key>,
-    /// Keys with responses rows on disk.
-    with_responses: HashSet<Key>,
-    /// Keys with scores rows on disk.
-    with_scores: HashSet<Key>,
+/// A key's entry in the key index.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Claim {
+    /// Partition date of the files that commit the key.
+    date: String,
+    /// File name of the batch (`part-<uuid>.parquet`) in each table's partition.
+    part: String,
+    /// The sink that claimed it.
+    writer: String,
+    /// When, ms since the epoch.
+    at_ms: i64,
 }
 
-/// Writes the `interviews` and `segments` tables under one root folder.
+/// What the key index says about one key.
+enum KeyState {
+    /// Nobody claimed it.
+    Free,
+    /// Committed: its claim names an interviews file that exists.
+    Committed,
+    /// Claimed but not committed, by this sink or by a writer whose lease
+    /// ran out: to be taken over.
+    Abandoned(Claim),
+    /// Claimed moments ago by another writer.
+    Busy(Claim),
+}
+
+/// Writes the `interviews`, `segments`, `responses`, `scores` and `audit`
+/// tables under one root (a folder or an object-store prefix).
 ///
 /// Thread-safe: `write_batch` takes `&self`; concurrent calls are serialised.
 #[derive(Debug)]
 pub struct ParquetSink {
     root: PathBuf,
-    known: Mutex<KnownKeys>,
+    /// This sink's name in the claims it makes.
+    writer: String,
+    /// Keys seen committed (bounded by [`KEY_CACHE`]).
+    known: Mutex<HashSet<Key>>,
     /// Key ring of the PII columns: `Some` encrypts on write and decrypts on read.
     keys: Option<Arc<PiiKeys>>,
 }
 
 impl ParquetSink {
-    /// Opens (creating if needed) the dataset at `root`: makes `root/interviews/`
-    /// and `root/segments/`, removes temporary files older than
-    /// [`STALE_TEMP_AGE`] left by crashed writers, and loads the keys already on
-    /// disk into the per-process known-key set.
+    /// Opens (creating if needed) the dataset at `root` — a folder, a
+    /// `file://` or an `s3://bucket/prefix` URL — and, on a local folder,
+    /// removes temporary files older than [`STALE_TEMP_AGE`] left by
+    /// crashed writers. Nothing is listed or read: the duplicate check asks
+    /// the key index per new key.
     ///
     /// PII columns are encrypted with the key ring of the default
     /// `[governance]` section (`PANELFLOW_PII_KEY`, else the generated
@@ -274,50 +320,39 @@ impl ParquetSink {
         root: &Path,
         keys: Option<Arc<PiiKeys>>,
     ) -> Result<Self, ParquetSinkError> {
-        for dir in [
-            root.to_path_buf(),
-            root.join(INTERVIEWS_DIR),
-            root.join(SEGMENTS_DIR),
-            root.join(RESPONSES_DIR),
-            root.join(SCORES_DIR),
-        ] {
-            fs::create_dir_all(&dir).map_err(|source| ParquetSinkError::Io {
-                op: "create folder",
-                path: dir.clone(),
-                source,
-            })?;
-        }
-        let sink = ParquetSink {
-            root: root.to_path_buf(),
-            known: Mutex::new(KnownKeys::default()),
-            keys,
+        let root = match storage::Location::parse(root)? {
+            storage::Location::Local(p) => p,
+            storage::Location::Object { .. } => root.to_path_buf(),
         };
         for table in [INTERVIEWS_DIR, SEGMENTS_DIR, RESPONSES_DIR, SCORES_DIR] {
-            remove_stale_temps(&sink.root.join(table))?;
+            storage::ensure_dir(&root.join(table))?;
         }
-        if sink.root.join(AUDIT_DIR).is_dir() {
-            remove_stale_temps(&sink.root.join(AUDIT_DIR))?;
+        if !storage::is_object_store(&root) {
+            for table in [
+                INTERVIEWS_DIR,
+                SEGMENTS_DIR,
+                RESPONSES_DIR,
+                SCORES_DIR,
+                AUDIT_DIR,
+            ] {
+                remove_stale_temps(&root.join(table));
+            }
         }
-        let committed = sink.existing_keys()?;
-        let with_segments = read_keys(&sink.root.join(SEGMENTS_DIR))?;
-        let with_responses = read_keys(&sink.root.join(RESPONSES_DIR))?;
-        let with_scores = read_keys(&sink.root.join(SCORES_DIR))?;
-        info!(
-            root = %root.display(),
-            committed = committed.len(),
-            with_segments = with_segments.len(),
-            "parquet sink opened"
+        let writer = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        *sink.lock() = KnownKeys {
-            committed,
-            with_segments,
-            with_responses,
-            with_scores,
-        };
-        Ok(sink)
+        info!(root = %root.display(), writer = %writer, "parquet sink opened");
+        Ok(ParquetSink {
+            root,
+            writer,
+            known: Mutex::new(HashSet::new()),
+            keys,
+        })
     }
 
-    /// The dataset's root folder.
+    /// The dataset's root (a folder, or an object-store URL).
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -348,6 +383,11 @@ impl ParquetSink {
         format!("{}/{SCORES_DIR}/**/*.parquet", self.root.display())
     }
 
+    /// Glob of the committed `audit` files.
+    pub fn audit_glob(&self) -> String {
+        format!("{}/{AUDIT_DIR}/**/*.parquet", self.root.display())
+    }
+
     /// Reads every committed `responses` row (for tests, tools and small datasets).
     pub fn read_responses(&self) -> Result<Vec<ResponseRow>, ParquetSinkError> {
         let mut out = Vec::new();
@@ -372,11 +412,6 @@ impl ParquetSink {
         Ok(out)
     }
 
-    /// Glob of the committed `audit` files.
-    pub fn audit_glob(&self) -> String {
-        format!("{}/{AUDIT_DIR}/**/*.parquet", self.root.display())
-    }
-
     /// The key ring in use (`None`: PII columns are written in plain text).
     pub fn keys(&self) -> Option<&Arc<PiiKeys>> {
         self.keys.as_ref()
@@ -384,12 +419,8 @@ impl ParquetSink {
 
     /// Reads every committed `audit` row, in file order (for tools and tests).
     pub fn read_audit(&self) -> Result<Vec<AuditEvent>, ParquetSinkError> {
-        let dir = self.root.join(AUDIT_DIR);
-        if !dir.is_dir() {
-            return Ok(Vec::new());
-        }
         let mut out = Vec::new();
-        for path in committed_files(&dir)? {
+        for path in committed_files(&self.root.join(AUDIT_DIR))? {
             for batch in read_file(&path, None)? {
                 out.extend(audit_rows::audit_from_batch(&batch, &path)?);
             }
@@ -443,32 +474,77 @@ impl ParquetSink {
         Ok(crypto::decrypt_batch(self.keys.as_deref(), table, batch)?)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, KnownKeys> {
-        // The sets are only updated after a file is durable, so they stay
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Key>> {
+        // The cache is only updated after a file is durable, so it stays
         // correct even if a writer panicked while holding the lock.
         self.known
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether this process knows `(interview_id, pipeline_version)` to be committed
-    /// (loaded at open, updated by this sink's writes).
-    pub fn contains(&self, interview_id: &str, pipeline_version: &str) -> bool {
-        self.lock()
-            .committed
-            .contains(&(interview_id.to_string(), pipeline_version.to_string()))
+    fn remember(known: &mut HashSet<Key>, key: Key) {
+        if known.len() >= KEY_CACHE {
+            known.clear();
+        }
+        known.insert(key);
     }
 
-    /// Number of keys this process knows to be committed.
+    /// Whether `(interview_id, pipeline_version)` is committed, by this
+    /// process or any other (the key index; `false` when it cannot be read).
+    pub fn contains(&self, interview_id: &str, pipeline_version: &str) -> bool {
+        self.is_committed(interview_id, pipeline_version)
+            .unwrap_or_else(|e| {
+                warn!(error = %e, "key index unreadable");
+                false
+            })
+    }
+
+    /// Whether `(interview_id, pipeline_version)` is committed, by this
+    /// process or any other: the cache, else one or two requests to the key index.
+    pub fn is_committed(
+        &self,
+        interview_id: &str,
+        pipeline_version: &str,
+    ) -> Result<bool, ParquetSinkError> {
+        let key = (interview_id.to_string(), pipeline_version.to_string());
+        if self.lock().contains(&key) {
+            return Ok(true);
+        }
+        let committed = matches!(self.key_state(&key)?, KeyState::Committed);
+        if committed {
+            Self::remember(&mut self.lock(), key);
+        }
+        Ok(committed)
+    }
+
+    /// Number of keys this sink remembers as committed (its cache).
     pub fn known_key_count(&self) -> usize {
-        self.lock().committed.len()
+        self.lock().len()
     }
 
     /// Reads the keys `(interview_id, pipeline_version)` of every committed
-    /// interviews file on disk (reading only those two columns; temporary files
-    /// are skipped). Unlike [`Self::contains`] this sees other processes' writes.
+    /// interviews file (reading only those two columns; temporary files
+    /// are skipped): the whole table, for tools such as backfill.
     pub fn existing_keys(&self) -> Result<HashSet<Key>, ParquetSinkError> {
-        read_keys(&self.root.join(INTERVIEWS_DIR))
+        read_keys(&committed_files(&self.root.join(INTERVIEWS_DIR))?)
+    }
+
+    /// The keys of the interviews partitions of the last `days` days (UTC,
+    /// today included): what a starting pipeline preloads to skip replays
+    /// before doing their work, bounded by the recent volume rather than the
+    /// dataset's. Older keys are still found by the key index at write time.
+    pub fn recent_keys(&self, days: u32) -> Result<HashSet<Key>, ParquetSinkError> {
+        let today = chrono::Utc::now().date_naive();
+        let mut files = Vec::new();
+        for back in 0..days.max(1) {
+            let date = today - chrono::Days::new(u64::from(back));
+            let dir = self
+                .root
+                .join(INTERVIEWS_DIR)
+                .join(format!("{PARTITION_COLUMN}={}", date.format("%Y-%m-%d")));
+            files.extend(committed_files(&dir)?);
+        }
+        read_keys(&files)
     }
 
     /// Reads every committed `interviews` row (for tests, tools and small datasets).
@@ -519,8 +595,8 @@ impl ParquetSink {
     /// [`Self::write_batch`] with the analysis tables: `responses` and
     /// `scores` rows are written after the segments and before the
     /// interviews rows (the commit marker), under the same rules as segments:
-    /// rows of a key already committed, or that already has rows in that
-    /// table on disk, are dropped; every row needs its interviews row.
+    /// rows of a key already committed are dropped; every row needs its
+    /// interviews row.
     pub fn write_batch_with(
         &self,
         interviews: &[InterviewRow],
@@ -530,24 +606,82 @@ impl ParquetSink {
         let mut known = self.lock();
         let mut report = WriteReport::default();
 
-        // Choose the interviews rows: new keys, first occurrence wins.
-        let mut batch_keys: HashSet<Key> = HashSet::new();
-        let mut accepted: Vec<&InterviewRow> = Vec::new();
-        let mut dates: std::collections::HashMap<Key, String> = Default::default();
+        // Check the batch before claiming anything.
+        let batch_dates: HashMap<Key, String> = interviews
+            .iter()
+            .map(|r| (r.key(), r.partition_date()))
+            .collect();
         for row in interviews {
             if row.interview_id.is_empty() || row.pipeline_version.is_empty() {
                 return Err(invalid(row.key(), "empty interview_id or pipeline_version"));
             }
+        }
+        // Rows whose interviews row is not in the batch: dropped when their
+        // key is committed already, else the batch is refused.
+        let mut orphans: BTreeMap<Key, String> = BTreeMap::new();
+        for seg in segments {
+            orphans.entry(seg.key()).or_insert_with(|| {
+                format!(
+                    "segment {} of media {} has no interviews row in the batch",
+                    seg.segment_index, seg.media_index
+                )
+            });
+        }
+        for r in &analysis.responses {
+            orphans.entry(r.key()).or_insert_with(|| {
+                format!(
+                    "response {} has no interviews row in the batch",
+                    r.question_index
+                )
+            });
+        }
+        for r in &analysis.scores {
+            orphans.entry(r.key()).or_insert_with(|| {
+                format!("score {} has no interviews row in the batch", r.competency)
+            });
+        }
+        orphans.retain(|k, _| !batch_dates.contains_key(k));
+        for (key, reason) in orphans {
+            if !known.contains(&key) && !matches!(self.key_state(&key)?, KeyState::Committed) {
+                return Err(invalid(key, &reason));
+            }
+        }
+
+        // Choose the interviews rows: new keys, first occurrence wins.
+        let part = format!("part-{}.parquet", uuid::Uuid::new_v4());
+        let mut batch_keys: HashSet<Key> = HashSet::new();
+        let mut candidates: Vec<&InterviewRow> = Vec::new();
+        for row in interviews {
             let key = row.key();
-            if known.committed.contains(&key) {
+            if known.contains(&key) {
                 debug!(interview_id = %key.0, pipeline_version = %key.1, "already committed; skipped");
                 report.interviews_skipped_existing += 1;
             } else if !batch_keys.insert(key.clone()) {
                 debug!(interview_id = %key.0, pipeline_version = %key.1, "repeated in batch; skipped");
                 report.interviews_skipped_duplicate += 1;
             } else {
-                dates.insert(key, row.partition_date());
+                candidates.push(row);
+            }
+        }
+
+        // Claim them in the key index.
+        let mut dates: HashMap<Key, String> = HashMap::new();
+        let mut accepted: Vec<&InterviewRow> = Vec::new();
+        for row in candidates {
+            let key = row.key();
+            let claim = Claim {
+                date: row.partition_date(),
+                part: part.clone(),
+                writer: self.writer.clone(),
+                at_ms: chrono::Utc::now().timestamp_millis(),
+            };
+            if self.claim(&key, &claim, &mut report)? {
+                dates.insert(key, claim.date);
                 accepted.push(row);
+            } else {
+                debug!(interview_id = %key.0, pipeline_version = %key.1, "committed by an earlier write; skipped");
+                report.interviews_skipped_existing += 1;
+                Self::remember(&mut known, key);
             }
         }
 
@@ -556,18 +690,9 @@ impl ParquetSink {
         let mut segments_by_date: BTreeMap<String, Vec<&SegmentRow>> = BTreeMap::new();
         for seg in segments {
             let key = seg.key();
-            if known.committed.contains(&key) || known.with_segments.contains(&key) {
+            let Some(date) = dates.get(&key) else {
                 report.segments_skipped += 1;
                 continue;
-            }
-            let Some(date) = dates.get(&key) else {
-                return Err(invalid(
-                    key,
-                    &format!(
-                        "segment {} of media {} has no interviews row in the batch",
-                        seg.segment_index, seg.media_index
-                    ),
-                ));
             };
             if !seen_segments.insert((key, seg.media_index, seg.segment_index)) {
                 report.segments_skipped += 1;
@@ -583,8 +708,6 @@ impl ParquetSink {
                 .or_default()
                 .push(row);
         }
-
-        let part = format!("part-{}.parquet", uuid::Uuid::new_v4());
 
         // Segments first: without their interviews row they are not committed.
         for (date, mut rows) in segments_by_date {
@@ -606,7 +729,6 @@ impl ParquetSink {
             let path = self.write_file(SEGMENTS_DIR, &date, &part, &batch)?;
             report.segments_written += rows.len();
             report.files.push(path);
-            known.with_segments.extend(rows.iter().map(|r| r.key()));
         }
 
         // The analysis tables, before the commit markers too.
@@ -614,17 +736,8 @@ impl ParquetSink {
         let mut seen_responses: HashSet<(Key, i32)> = HashSet::new();
         for r in &analysis.responses {
             let key = r.key();
-            if known.committed.contains(&key) || known.with_responses.contains(&key) {
-                continue;
-            }
             let Some(date) = dates.get(&key) else {
-                return Err(invalid(
-                    key,
-                    &format!(
-                        "response {} has no interviews row in the batch",
-                        r.question_index
-                    ),
-                ));
+                continue;
             };
             if seen_responses.insert((key, r.question_index)) {
                 responses_by_date.entry(date.clone()).or_default().push(r);
@@ -634,14 +747,8 @@ impl ParquetSink {
         let mut seen_scores: HashSet<(Key, String, String)> = HashSet::new();
         for r in &analysis.scores {
             let key = r.key();
-            if known.committed.contains(&key) || known.with_scores.contains(&key) {
-                continue;
-            }
             let Some(date) = dates.get(&key) else {
-                return Err(invalid(
-                    key,
-                    &format!("score {} has no interviews row in the batch", r.competency),
-                ));
+                continue;
             };
             if seen_scores.insert((key, r.competency.clone(), r.question_id.clone())) {
                 scores_by_date.entry(date.clone()).or_default().push(r);
@@ -659,7 +766,6 @@ impl ParquetSink {
             let path = self.write_file(RESPONSES_DIR, &date, &part, &batch)?;
             report.responses_written += rows.len();
             report.files.push(path);
-            known.with_responses.extend(rows.iter().map(|r| r.key()));
         }
         for (date, mut rows) in scores_by_date {
             rows.sort_by(|a, b| {
@@ -673,7 +779,6 @@ impl ParquetSink {
             let path = self.write_file(SCORES_DIR, &date, &part, &batch)?;
             report.scores_written += rows.len();
             report.files.push(path);
-            known.with_scores.extend(rows.iter().map(|r| r.key()));
         }
 
         // Then the interviews rows, the commit markers.
@@ -685,7 +790,9 @@ impl ParquetSink {
             let path = self.write_file(INTERVIEWS_DIR, &date, &part, &batch)?;
             report.interviews_written += rows.len();
             report.files.push(path);
-            known.committed.extend(rows.iter().map(|r| r.key()));
+            for r in rows {
+                Self::remember(&mut known, r.key());
+            }
         }
 
         info!(
@@ -694,10 +801,131 @@ impl ParquetSink {
             skipped_existing = report.interviews_skipped_existing,
             skipped_duplicate = report.interviews_skipped_duplicate,
             segments_skipped = report.segments_skipped,
+            taken_over = report.claims_taken_over,
             files = report.files.len(),
             "parquet batch written"
         );
         Ok(report)
+    }
+
+    /// The key index entry of `key`.
+    fn claim_path(&self, key: &Key) -> PathBuf {
+        let mut h = Sha256::new();
+        h.update(key.0.as_bytes());
+        h.update([0x1f]);
+        h.update(key.1.as_bytes());
+        let hex = hex::encode(h.finalize());
+        self.root
+            .join(KEYS_DIR)
+            .join(&hex[..2])
+            .join(format!("{hex}.json"))
+    }
+
+    /// The file that commits a claim.
+    fn committing_file(&self, claim: &Claim) -> PathBuf {
+        self.root
+            .join(INTERVIEWS_DIR)
+            .join(format!("{PARTITION_COLUMN}={}", claim.date))
+            .join(&claim.part)
+    }
+
+    fn key_state(&self, key: &Key) -> Result<KeyState, ParquetSinkError> {
+        let path = self.claim_path(key);
+        let Some(bytes) = storage::get(&path)? else {
+            return Ok(KeyState::Free);
+        };
+        let claim: Claim = match serde_json::from_slice(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                // Not written by this code (a claim is put whole): treat it
+                // as abandoned so a writer repairs it.
+                warn!(path = %path.display(), error = %e, "unreadable key claim; taking it over");
+                return Ok(KeyState::Abandoned(Claim {
+                    date: String::new(),
+                    part: String::new(),
+                    writer: String::new(),
+                    at_ms: 0,
+                }));
+            }
+        };
+        if !claim.part.is_empty() && storage::exists(&self.committing_file(&claim))? {
+            return Ok(KeyState::Committed);
+        }
+        let age_ms = chrono::Utc::now().timestamp_millis() - claim.at_ms;
+        if claim.writer == self.writer || age_ms >= CLAIM_LEASE.as_millis() as i64 {
+            Ok(KeyState::Abandoned(claim))
+        } else {
+            Ok(KeyState::Busy(claim))
+        }
+    }
+
+    /// Claims `key` for `claim`; `false` when it turns out committed.
+    fn claim(
+        &self,
+        key: &Key,
+        claim: &Claim,
+        report: &mut WriteReport,
+    ) -> Result<bool, ParquetSinkError> {
+        let path = self.claim_path(key);
+        let body = serde_json::to_vec(claim).map_err(|e| invalid(key.clone(), &e.to_string()))?;
+        // Twice at most: a claim that appears between our look and our
+        // conditional put is looked at again.
+        for _ in 0..2 {
+            match self.key_state(key)? {
+                KeyState::Committed => return Ok(false),
+                KeyState::Free => {
+                    if storage::put_if_absent(&path, body.clone())? {
+                        return Ok(true);
+                    }
+                }
+                KeyState::Abandoned(old) => {
+                    self.remove_uncommitted(&old)?;
+                    storage::put(&path, body.clone(), true)?;
+                    if old.writer != self.writer {
+                        warn!(interview_id = %key.0, pipeline_version = %key.1, writer = %old.writer,
+                              "took over a claim its writer did not commit");
+                        report.claims_taken_over += 1;
+                    }
+                    return Ok(true);
+                }
+                KeyState::Busy(other) => {
+                    return Err(ParquetSinkError::KeyBusy {
+                        interview_id: key.0.clone(),
+                        pipeline_version: key.1.clone(),
+                        writer: other.writer,
+                        age_s: (chrono::Utc::now().timestamp_millis() - other.at_ms) as f64
+                            / 1000.0,
+                    });
+                }
+            }
+        }
+        Err(ParquetSinkError::KeyBusy {
+            interview_id: key.0.clone(),
+            pipeline_version: key.1.clone(),
+            writer: "another writer".into(),
+            age_s: 0.0,
+        })
+    }
+
+    /// Deletes the segments, responses and scores files an uncommitted claim's
+    /// writer left (its interviews file was never written, so every row in
+    /// them belongs to a key that is not committed).
+    fn remove_uncommitted(&self, claim: &Claim) -> Result<(), ParquetSinkError> {
+        if claim.part.is_empty() || claim.date.is_empty() {
+            return Ok(());
+        }
+        for table in [SEGMENTS_DIR, RESPONSES_DIR, SCORES_DIR] {
+            let path = self
+                .root
+                .join(table)
+                .join(format!("{PARTITION_COLUMN}={}", claim.date))
+                .join(&claim.part);
+            if storage::exists(&path)? {
+                warn!(path = %path.display(), "removing the rows of a write that did not commit");
+                storage::delete(&path)?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes `batch` to `root/table/date=DATE/PART` atomically and durably.
@@ -708,18 +936,11 @@ impl ParquetSink {
         part: &str,
         batch: &RecordBatch,
     ) -> Result<PathBuf, ParquetSinkError> {
-        let table_dir = self.root.join(table);
-        let dir = table_dir.join(format!("{PARTITION_COLUMN}={date}"));
-        if !dir.is_dir() {
-            fs::create_dir_all(&dir).map_err(|source| ParquetSinkError::Io {
-                op: "create partition folder",
-                path: dir.clone(),
-                source,
-            })?;
-            // Make the new folder's entry durable too.
-            sync_dir(&table_dir)?;
-        }
-        let path = dir.join(part);
+        let path = self
+            .root
+            .join(table)
+            .join(format!("{PARTITION_COLUMN}={date}"))
+            .join(part);
         let sealed;
         let batch = match &self.keys {
             Some(keys) if crypto::pii_columns(table).is_some() => {
@@ -728,48 +949,25 @@ impl ParquetSink {
             }
             _ => batch,
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
-        // tempfile makes files private (0600); analysts' tools need to read them.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(fs::Permissions::from_mode(FILE_MODE));
-        }
-        let mut tmp = builder
-            .tempfile_in(&dir)
-            .map_err(|source| ParquetSinkError::Io {
-                op: "create temporary file in",
-                path: dir.clone(),
-                source,
-            })?;
-        let tmp_path = tmp.path().to_path_buf();
-        let parquet_err = |op, source| ParquetSinkError::Parquet {
-            op,
-            path: tmp_path.clone(),
-            source,
-        };
-        let mut writer =
-            ArrowWriter::try_new(tmp.as_file_mut(), batch.schema(), Some(props(table)))
-                .map_err(|e| parquet_err("open writer for", e))?;
-        writer.write(batch).map_err(|e| parquet_err("write", e))?;
-        writer.close().map_err(|e| parquet_err("close", e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|source| ParquetSinkError::Io {
-                op: "fsync",
-                path: tmp_path.clone(),
-                source,
-            })?;
-        tmp.persist(&path).map_err(|e| ParquetSinkError::Io {
-            op: "rename temporary file to",
+        let bytes = encode(batch, props(table)).map_err(|source| ParquetSinkError::Parquet {
+            op: "write",
             path: path.clone(),
-            source: e.error,
+            source,
         })?;
-        sync_dir(&dir)?;
+        storage::put(&path, bytes, true)?;
         debug!(path = %path.display(), rows = batch.num_rows(), "parquet file committed");
         Ok(path)
     }
+}
+
+/// One record batch as a whole Parquet file in memory.
+pub(crate) fn encode(
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> Result<Vec<u8>, ParquetError> {
+    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.into_inner()
 }
 
 fn invalid(key: Key, reason: &str) -> ParquetSinkError {
@@ -797,77 +995,40 @@ fn props(table: &str) -> WriterProperties {
         .build()
 }
 
-fn sync_dir(dir: &Path) -> Result<(), ParquetSinkError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| ParquetSinkError::Io {
-            op: "fsync folder",
-            path: dir.to_path_buf(),
-            source,
-        })
-}
-
-/// Whether a file or folder name is hidden from readers (`.` or `_` first).
-fn is_hidden(name: &str) -> bool {
-    name.starts_with('.') || name.starts_with('_')
-}
-
-fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, ParquetSinkError> {
-    let io = |source| ParquetSinkError::Io {
-        op: "list folder",
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io)? {
-        entries.push(entry.map_err(io)?);
-    }
-    entries.sort_by_key(|e| e.file_name());
-    Ok(entries)
-}
-
 /// Every committed `*.parquet` file under `dir`, skipping hidden files and folders.
 fn committed_files(dir: &Path) -> Result<Vec<PathBuf>, ParquetSinkError> {
-    let mut out = Vec::new();
-    for entry in read_dir(dir)? {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if is_hidden(name) {
-            continue;
-        }
-        let path = entry.path();
-        let kind = entry.file_type().map_err(|source| ParquetSinkError::Io {
-            op: "stat",
-            path: path.clone(),
-            source,
-        })?;
-        if kind.is_dir() {
-            out.extend(committed_files(&path)?);
-        } else if kind.is_file() && name.ends_with(".parquet") {
-            out.push(path);
-        }
-    }
-    Ok(out)
+    Ok(storage::list_files(dir)?
+        .into_iter()
+        .map(|f| f.path)
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect())
 }
 
-/// Removes this sink's temporary files older than [`STALE_TEMP_AGE`] under `dir`.
-fn remove_stale_temps(dir: &Path) -> Result<(), ParquetSinkError> {
-    for entry in read_dir(dir)? {
+/// Removes this sink's temporary files older than [`STALE_TEMP_AGE`] under a
+/// local `dir` (best effort: a failure is logged).
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(kind) = entry.file_type() else {
             continue;
         };
-        if kind.is_dir() && !is_hidden(&name) {
-            remove_stale_temps(&path)?;
-        } else if kind.is_file() && name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+        if kind.is_dir() && !storage::is_hidden(&name) {
+            remove_stale_temps(&path);
+        } else if kind.is_file()
+            && name.starts_with(storage::TEMP_PREFIX)
+            && name.ends_with(storage::TEMP_SUFFIX)
+        {
             let age = entry
                 .metadata()
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|m| SystemTime::now().duration_since(m).ok());
             if age.is_some_and(|a| a > STALE_TEMP_AGE) {
-                match fs::remove_file(&path) {
+                match std::fs::remove_file(&path) {
                     Ok(()) => warn!(path = %path.display(), "removed a stale temporary file"),
                     Err(e) => {
                         warn!(path = %path.display(), error = %e, "cannot remove a stale temporary file")
@@ -876,22 +1037,17 @@ fn remove_stale_temps(dir: &Path) -> Result<(), ParquetSinkError> {
             }
         }
     }
-    Ok(())
 }
 
 /// Reads a whole file, or only the `columns` named.
 fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, ParquetSinkError> {
-    let file = File::open(path).map_err(|source| ParquetSinkError::Io {
-        op: "open",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = storage::read(path)?;
     let perr = |source| ParquetSinkError::Parquet {
         op: "read",
         path: path.to_path_buf(),
         source,
     };
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(perr)?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
     if let Some(columns) = columns {
         let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
         builder = builder.with_projection(mask);
@@ -911,12 +1067,12 @@ fn read_file(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>, 
         .collect()
 }
 
-/// The keys of every committed file under a table folder (two columns read).
-fn read_keys(table_dir: &Path) -> Result<HashSet<Key>, ParquetSinkError> {
+/// The keys of `files` (two columns read).
+fn read_keys(files: &[PathBuf]) -> Result<HashSet<Key>, ParquetSinkError> {
     let mut keys = HashSet::new();
-    for path in committed_files(table_dir)? {
-        for batch in read_file(&path, Some(&KEY_COLUMNS))? {
-            rows::keys_from_batch(&batch, &path, &mut keys)?;
+    for path in files {
+        for batch in read_file(path, Some(&KEY_COLUMNS))? {
+            rows::keys_from_batch(&batch, path, &mut keys)?;
         }
     }
     Ok(keys)

@@ -1,12 +1,14 @@
 //! Unit tests of the Parquet sink: round trip through the parquet crate's
 //! reader, idempotence, temporary files, and the column contract in `schemas/`.
 
+use super::storage::{TEMP_PREFIX, TEMP_SUFFIX};
 use super::*;
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::LogicalType;
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use std::fs::{self, File};
 
 fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
@@ -174,12 +176,13 @@ fn rewriting_the_same_rows_writes_nothing() {
     assert_eq!(again.segments_skipped, 2);
     assert!(again.files.is_empty());
 
-    // A replay in a new process (a new sink loads the keys from disk); a new
-    // pipeline version of the same interview is a new key.
+    // A replay in a new process (the key index tells it); a new pipeline
+    // version of the same interview is a new key.
     drop(sink);
     let sink = ParquetSink::open(dir.path()).expect("reopen");
-    assert_eq!(sink.known_key_count(), 2);
+    assert_eq!(sink.known_key_count(), 0, "nothing is loaded at open");
     assert!(sink.contains("a", "v1"));
+    assert!(!sink.contains("a", "v2"));
     let third = sink
         .write_batch(&[a.clone(), a_v2.clone()], &segs("a", "v2", 0, 1))
         .expect("write");
@@ -227,7 +230,7 @@ fn temporary_and_hidden_files_are_ignored() {
     // Reopening removes only the stale temp file: a fresh one may belong to a
     // writer still running.
     let sink = ParquetSink::open(dir.path()).expect("reopen");
-    assert_eq!(sink.known_key_count(), 1);
+    assert!(sink.contains("a", "v1"));
     assert!(!stale_tmp.exists(), "stale temp file removed at open");
     assert!(fresh_tmp.exists(), "fresh temp file kept");
 }
@@ -260,30 +263,124 @@ fn a_failed_write_leaves_no_visible_file() {
     assert_eq!(sink.known_key_count(), 0);
 }
 
+/// What a writer that dies between its segments file and its interviews
+/// file leaves: its claim and the segments file.
+fn crashed_write(root: &Path, row: &InterviewRow, segments: &[SegmentRow], age: Duration) {
+    let sink = ParquetSink::open(root).expect("open");
+    let claim = Claim {
+        date: row.partition_date(),
+        part: "part-crashed.parquet".into(),
+        writer: "a writer that died".into(),
+        at_ms: chrono::Utc::now().timestamp_millis() - age.as_millis() as i64,
+    };
+    assert!(sink
+        .claim(&row.key(), &claim, &mut WriteReport::default())
+        .expect("claim"));
+    let refs: Vec<&SegmentRow> = segments.iter().collect();
+    let batch = rows::segments_batch(&refs).expect("batch");
+    sink.write_file(SEGMENTS_DIR, &claim.date, &claim.part, &batch)
+        .expect("write");
+}
+
 #[test]
 fn a_crash_between_segments_and_interviews_is_completed_without_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = interview("a", "v1", "2024-05-01T10:00:00Z");
     let segments = segs("a", "v1", 0, 3);
-    {
-        // Simulate the crash: the segments file is committed, the interviews one is not.
-        let sink = ParquetSink::open(dir.path()).expect("open");
-        let refs: Vec<&SegmentRow> = segments.iter().collect();
-        let batch = rows::segments_batch(&refs).expect("batch");
-        sink.write_file(SEGMENTS_DIR, "2024-05-01", "part-crashed.parquet", &batch)
-            .expect("write");
-    }
+    crashed_write(
+        dir.path(),
+        &a,
+        &segments,
+        CLAIM_LEASE + Duration::from_secs(1),
+    );
     let sink = ParquetSink::open(dir.path()).expect("reopen");
     assert!(
         !sink.contains("a", "v1"),
         "segments alone do not commit a key"
     );
+    assert_eq!(sink.read_segments().expect("read").len(), 3);
     let report = sink.write_batch(&[a], &segments).expect("replay");
     assert_eq!(report.interviews_written, 1);
-    assert_eq!(report.segments_written, 0);
-    assert_eq!(report.segments_skipped, 3);
+    assert_eq!(report.claims_taken_over, 1);
+    // The dead writer's segments went, the replay's are the only ones.
+    assert_eq!(report.segments_written, 3);
     assert_eq!(sink.read_segments().expect("read").len(), 3);
     assert_eq!(sink.read_interviews().expect("read").len(), 1);
+}
+
+#[test]
+fn a_fresh_claim_of_another_writer_makes_the_batch_wait() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = interview("a", "v1", "2024-05-01T10:00:00Z");
+    crashed_write(dir.path(), &a, &segs("a", "v1", 0, 1), Duration::ZERO);
+    let sink = ParquetSink::open(dir.path()).expect("open");
+    let b = interview("b", "v1", "2024-05-01T10:00:00Z");
+    let err = sink
+        .write_batch(&[b.clone(), a.clone()], &[])
+        .expect_err("a key in flight elsewhere");
+    assert!(
+        matches!(err, ParquetSinkError::KeyBusy { ref interview_id, .. } if interview_id == "a"),
+        "{err}"
+    );
+    assert!(
+        sink.read_interviews().expect("read").is_empty(),
+        "nothing committed"
+    );
+    // Once the other writer's lease has run out, the retry takes over; the
+    // key this sink claimed on the failed try is its own to take back.
+    let claim_path = sink.claim_path(&a.key());
+    let mut claim: Claim =
+        serde_json::from_slice(&storage::read(&claim_path).expect("claim")).expect("json");
+    claim.at_ms -= CLAIM_LEASE.as_millis() as i64 + 1000;
+    storage::put(&claim_path, serde_json::to_vec(&claim).expect("json"), true).expect("age");
+    let report = sink.write_batch(&[b, a], &[]).expect("retry");
+    assert_eq!(report.interviews_written, 2);
+    assert_eq!(report.claims_taken_over, 1);
+}
+
+#[test]
+fn two_processes_on_one_root_write_a_key_once() {
+    // The duplicate rows of the issue: each process loaded the keys at open
+    // and did not see the other's later writes.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = ParquetSink::open(dir.path()).expect("first process");
+    let second = ParquetSink::open(dir.path()).expect("second process");
+    let a = interview("a", "v1", "2024-05-01T10:00:00Z");
+    let report = first
+        .write_batch(std::slice::from_ref(&a), &segs("a", "v1", 0, 2))
+        .expect("first");
+    assert_eq!(report.interviews_written, 1);
+    let report = second
+        .write_batch(std::slice::from_ref(&a), &segs("a", "v1", 0, 2))
+        .expect("second");
+    assert_eq!(report.interviews_written, 0);
+    assert_eq!(report.interviews_skipped_existing, 1);
+    assert_eq!(report.segments_skipped, 2);
+    assert_eq!(second.read_interviews().expect("read").len(), 1);
+    assert_eq!(second.read_segments().expect("read").len(), 2);
+    // The index is hidden from readers.
+    assert!(committed_files(dir.path())
+        .expect("list")
+        .iter()
+        .all(|p| !p.to_string_lossy().contains(KEYS_DIR)));
+}
+
+#[test]
+fn recent_keys_read_only_the_last_days() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = ParquetSink::open(dir.path()).expect("open");
+    let today = Utc::now().to_rfc3339();
+    sink.write_batch(
+        &[
+            interview("old", "v1", "2024-05-01T10:00:00Z"),
+            interview("new", "v1", &today),
+        ],
+        &[],
+    )
+    .expect("write");
+    let recent = sink.recent_keys(7).expect("recent");
+    assert_eq!(recent, [("new".to_string(), "v1".to_string())].into());
+    assert_eq!(sink.existing_keys().expect("all").len(), 2);
 }
 
 #[test]

@@ -528,11 +528,13 @@ fn feedback_draft_is_edited_in_chromium_and_saved_as_a_secret_note() {
     b.goto(&format!("{}/feedback/{}", server.url(), open.interview_id));
     assert!(b.text(&b.find("#message")).contains("No decision yet"));
 
+    // From the interview's page to its feedback draft, as a recruiter goes.
     b.goto(&format!(
-        "{}/feedback/{}",
+        "{}/interviews/{}",
         server.url(),
         decided.interview_id
     ));
+    b.click(&b.find("#feedback-link"));
     assert!(b.text(&b.find("#decision")).starts_with("archived"));
     let strengths = b.find_all("li.strength");
     let areas = b.find_all("li.area");

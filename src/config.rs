@@ -81,6 +81,10 @@ pub struct PipelineConfig {
     /// `panelflow poll-lever`: human scorecards, decisions and EEO answers
     /// read from Lever for the aggregates.
     pub lever_poll: crate::ingest::lever_poll::LeverPollSection,
+    /// The hiring manager's briefing (`panelflow brief`); left out of the
+    /// config hash while it holds only defaults.
+    #[serde(skip_serializing_if = "crate::briefing::BriefingSection::is_default")]
+    pub briefing: crate::briefing::BriefingSection,
 }
 
 /// Name, version and phase.
@@ -184,6 +188,27 @@ impl From<&PipelineConfig> for crate::ingest::lever_poll::PollConfig {
             kafka: cfg.kafka.clone(),
             lever: cfg.lever.clone(),
             sinks: cfg.sinks.clone(),
+        }
+    }
+}
+
+impl From<&PipelineConfig> for crate::briefing::BriefingConfig {
+    fn from(cfg: &PipelineConfig) -> Self {
+        Self {
+            briefing: cfg.briefing.clone(),
+            phase: cfg.pipeline.phase,
+            pipeline: format!("{}@{}", cfg.pipeline.name, cfg.pipeline.version),
+            config_hash: cfg.config_hash(),
+            notice: cfg.writeback.notice.clone(),
+            perform_as: cfg.lever.perform_as.clone(),
+            parquet_dir: cfg.sinks.parquet_dir.clone(),
+            governance: cfg.governance.clone(),
+            aggregates_dir: cfg
+                .briefing
+                .aggregates_dir
+                .clone()
+                .unwrap_or_else(|| cfg.review.aggregates_dir.clone()),
+            competencies: cfg.analysis.competencies.clone(),
         }
     }
 }

@@ -10,13 +10,15 @@
 //! - [`source`]: the one Kafka → timely source, for the pipeline and the aggregates;
 //! - [`aggregates`]: calibration, bias and drift as differential dataflows;
 //! - [`writeback`]: what each rollout phase writes to Lever, and the note's text;
-//! - [`review`]: the recruiters' review page;
+//! - [`review`]: the recruiters' review page, and feedback drafts for candidates;
+//! - [`briefing`]: the hiring manager's debrief briefing, attached in Lever;
 //! - [`ops`]: erasure, export, explanation and backfill;
 //! - [`config`]: the pipeline file, composed of every part's section;
 //! - [`cli`]: the subcommands of the `panelflow` binary;
 //! - [`cores`]: workers × threads from the cores present.
 
 pub mod aggregates;
+pub mod briefing;
 pub mod cli;
 pub mod config;
 pub mod cores;

@@ -147,6 +147,8 @@ enum Command {
     Erase(panelflow::cli::erase::EraseArgs),
     /// Everything held about one candidate, as JSON (decrypted), with the candidate notice.
     Export(panelflow::cli::export::ExportArgs),
+    /// The hiring manager's briefing for a debrief: PDF file and secret note in Lever, replaced when a scorecard or interview arrives.
+    Brief(panelflow::cli::brief::BriefArgs),
     /// The whole story of one interview: every audit step, its rows per pipeline version, its Lever writes.
     Explain(panelflow::cli::explain::ExplainArgs),
     /// Replay stored interviews through a newer pipeline version; or tag past candidates for a posting's talent pool.
@@ -259,6 +261,7 @@ fn main() -> ExitCode {
         }
         Command::Erase(args) => panelflow::cli::erase::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Export(args) => panelflow::cli::export::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Brief(args) => panelflow::cli::brief::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Explain(args) => panelflow::cli::explain::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Backfill(args) => panelflow::cli::backfill::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => panelflow::cli::serve::run_cli(&args).map(|()| ExitCode::SUCCESS),

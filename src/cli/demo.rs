@@ -30,7 +30,7 @@ const DEMO_TIMEOUT: Duration = Duration::from_secs(900);
 pub const LOG_FILE: &str = "panelflow.log";
 
 /// What a demo writes under its output folder (and clears before it runs).
-const DEMO_PARTS: [&str; 9] = [
+const DEMO_PARTS: [&str; 10] = [
     "broker",
     "lever",
     "lever_poll",
@@ -40,6 +40,7 @@ const DEMO_PARTS: [&str; 9] = [
     "aggregates",
     "pipeline.toml",
     "audit.html",
+    "briefing.pdf",
 ];
 
 /// Runs the demo (afresh: the demo's own folders under `out` are cleared first).
@@ -126,6 +127,9 @@ pub fn run_with(out: &Path, workers: usize, store: Option<&Path>) -> anyhow::Res
     cfg.governance.audit_dir = out.join("audit");
     cfg.governance.aggregates_dir = data_root.join("aggregates");
     cfg.media.allow_private_networks = true; // the media server is on loopback
+    // The debrief briefing, on in this pilot for the demo, at the on-site stage.
+    cfg.briefing.enabled = Some(true);
+    cfg.briefing.stages = vec!["On-site interview".into()];
     cfg.ingest
         .secrets
         .insert("generic".into(), DEMO_GENERIC_SECRET.into());
@@ -317,6 +321,121 @@ pub fn run_with(out: &Path, workers: usize, store: Option<&Path>) -> anyhow::Res
         polled.opportunities, polled.inserted
     );
     populate(&out, &data_root, &cfg.kafka.brokers)?;
+    brief_and_draft(&cfg, &out, &datasets)?;
+    Ok(())
+}
+
+/// The debrief side of the demo, for the candidate the panel moved on: the
+/// hiring manager's briefing (a PDF file and a secret note in Lever, with a
+/// copy at `OUT/briefing.pdf`), and the candidate's feedback draft through
+/// the review page's own routes, saved as a secret note (never sent).
+fn brief_and_draft(cfg: &PipelineConfig, out: &Path, datasets: &Path) -> anyhow::Result<()> {
+    use crate::briefing::{compose::Verdict, pdf, replace, BriefingConfig};
+    use crate::review::auth::{token_sha256, Authenticator, ReviewUser, Role};
+    use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
+
+    let path = datasets.join("lever_opportunities.json");
+    let opportunities: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+    )?;
+    let opp = opportunities
+        .first()
+        .and_then(|o| o["id"].as_str())
+        .context("no opportunity in lever_opportunities.json")?
+        .to_owned();
+    let client = LeverClient::new(
+        &cfg.lever.base_url,
+        LeverAuth::ApiKey(DEMO_LEVER_KEY.into()),
+        ClientOptions::default(),
+    )?;
+    let (report, briefing) = replace::brief(&client, &BriefingConfig::from(cfg), &opp, "demo")?;
+    match &briefing {
+        Some(b) => {
+            let copy = out.join("briefing.pdf");
+            std::fs::write(&copy, pdf::render(b))?;
+            let diverging = b
+                .competencies
+                .iter()
+                .filter(|c| c.verdict == Verdict::Diverge)
+                .count();
+            println!(
+                "  briefing:           {} — {} competencies ({diverging} diverging), PDF file {} and a secret note on opportunity {opp}; a copy at {}",
+                b.candidate,
+                b.competencies.len(),
+                report.file_id.as_deref().unwrap_or("-"),
+                copy.display()
+            );
+        }
+        None => println!(
+            "  briefing:           none for {opp} ({})",
+            report.skipped.as_deref().unwrap_or("not written")
+        ),
+    }
+
+    // The feedback draft, through the review server as a recruiter uses it.
+    let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let mut rcfg = cfg.clone();
+    rcfg.review.users = vec![ReviewUser {
+        name: "demo-recruiter".into(),
+        role: Role::Recruiter,
+        groups: vec![cfg.review.pilot_group.clone()],
+        token_sha256: Some(token_sha256(&token)),
+        token_env: None,
+    }];
+    let item = panelflow_connectors::store::queue::ReviewQueue::open_for(
+        &cfg.review.queue_dir,
+        &cfg.governance,
+    )?
+    .latest()?
+    .into_iter()
+    .find(|i| i.opportunity_id == opp && !i.summary.is_null());
+    let Some(item) = item else {
+        println!("  feedback draft:     no analysed interview of {opp} in the review queue");
+        return Ok(());
+    };
+    let auth = Authenticator::new(&rcfg.review, uuid::Uuid::new_v4().as_bytes().to_vec())?;
+    let app = crate::review::server::ReviewApp::new(&rcfg, auth, Some(client))?;
+    let server = crate::review::server::spawn(app, "127.0.0.1:0".parse()?)?;
+    let url = format!(
+        "{}/feedback/{}",
+        server.url(),
+        crate::review::page::path_segment(&item.interview_id)
+    );
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let view: Value = http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("accept", "application/json")
+        .send()?
+        .json()?;
+    let Some(text) = view["text"].as_str() else {
+        println!(
+            "  feedback draft:     none for {} ({})",
+            item.interview_id,
+            view["message"].as_str().unwrap_or("no draft")
+        );
+        server.stop();
+        return Ok(());
+    };
+    let saved: Value = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("accept", "application/json")
+        .form(&[("draft", text)])
+        .send()?
+        .json()?;
+    server.stop();
+    let items = view["draft"]["items"].as_array().map_or(0, Vec::len);
+    println!(
+        "  feedback draft:     {items} points for {} ({}), saved as the secret note \"Feedback draft (not sent)\" {}; edit it at /feedback/{} on panelflow serve",
+        item.interview_id,
+        view["decision"].as_str().unwrap_or("decided"),
+        saved["note_id"].as_str().unwrap_or("(not saved)"),
+        item.interview_id
+    );
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod audit;
 pub mod backfill;
+pub mod brief;
 #[cfg(feature = "dev")]
 pub mod demo;
 pub mod erase;

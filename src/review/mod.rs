@@ -4,9 +4,12 @@
 //! - [`auth`]: users, roles, sessions and what each role may see;
 //! - [`page`]: the server-rendered HTML;
 //! - [`server`]: `panelflow serve`, the page over HTTP, which writes an
-//!   approved item's plan to Lever.
+//!   approved item's plan to Lever;
+//! - [`feedback`]: feedback drafts for candidates with a decision, edited
+//!   in the page and saved to Lever as a secret note (never sent).
 
 pub mod auth;
+pub mod feedback;
 pub mod page;
 pub mod server;
 

@@ -544,9 +544,11 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
     let mut b = String::new();
     let _ = write!(
         b,
-        "<p><a href=\"/queue\">← Queue</a></p><h1 id=\"interview-id\">{}</h1>\
+        "<p><a href=\"/queue\">← Queue</a> · <a id=\"feedback-link\" href=\"/feedback/{}\">Feedback draft</a></p>\
+         <h1 id=\"interview-id\">{}</h1>\
          <p>Status: <span id=\"status\">{}</span> · Candidate <code>{}</code> · Opportunity <code>{}</code> · \
          Posting {} · Job family {} · Pipeline version {} · Waiting {}</p>",
+        path_segment(id),
         esc(id),
         status_badge(s(view, "status")),
         esc(s(view, "candidate_id")),

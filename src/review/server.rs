@@ -8,6 +8,7 @@
 //! | `GET /interviews/{id}` | one interview |
 //! | `POST /interviews/{id}/approve\|edit\|reject\|retry` | decide (forms: CSRF token) |
 //! | `GET /api/queue`, `GET /api/interviews/{id}` | the same as JSON |
+//! | `GET`, `POST /feedback/{id}` | the feedback draft of a decided candidate ([`super::feedback`]) |
 //! | `GET /healthz` | liveness |
 //!
 //! Every results route needs a signed-in user (cookie or `Authorization:
@@ -265,7 +266,42 @@ pub fn router(app: Arc<ReviewApp>) -> Router {
         .route("/interviews/{id}", get(interview_html))
         .route("/api/interviews/{id}", get(interview_json))
         .route("/interviews/{id}/{action}", post(decide))
+        .merge(super::feedback::routes::<ReviewApp>())
         .with_state(app)
+}
+
+/// The feedback drafts' view of the server (`/feedback/{id}`).
+impl super::feedback::FeedbackHost for ReviewApp {
+    fn signed_in(
+        &self,
+        headers: &HeaderMap,
+        as_json: bool,
+    ) -> Result<super::feedback::SignedIn, Response> {
+        self.reader(headers, as_json)
+            .map(|c| super::feedback::SignedIn {
+                who: c.who,
+                csrf: c.csrf,
+                nonce: c.nonce,
+            })
+    }
+    fn csrf_ok(&self, caller: &super::feedback::SignedIn, token: &str) -> bool {
+        caller
+            .nonce
+            .as_ref()
+            .is_none_or(|n| self.auth.check_csrf(n, token))
+    }
+    fn queue(&self) -> &ReviewQueue {
+        &self.queue
+    }
+    fn lever(&self) -> Option<&LeverClient> {
+        self.lever.as_ref()
+    }
+    fn record(&self, events: &[AuditEvent]) {
+        ReviewApp::record(self, events)
+    }
+    fn secure(&self, resp: Response) -> Response {
+        secure_headers(resp)
+    }
 }
 
 /// Serves the page on `listener` until `shutdown` resolves; first writes

@@ -13,6 +13,7 @@ mod support;
 mod aggregate_inputs;
 mod aggregates;
 mod analysis;
+mod briefing;
 mod cluster;
 mod context;
 mod governance;

@@ -25,6 +25,10 @@
 //! | `PUT /v1/opportunities/:id/archived` | `{reason}` archives (`archived: {reason, archivedAt}`), `{reason: null}` restores → `{data: opportunity}` |
 //! | `GET /v1/eeo/responses/pii[?created_at_start=MS]` | paged EEO answers (`{opportunityId, contactId, postingId, gender, race, createdAt, …}`) |
 //! | `GET /v1/feedback_templates` | paged |
+//! | `GET /v1/opportunities?stage_id=S` | paged, the opportunities at stage `S` |
+//! | `GET /v1/opportunities/:id/panels`, `/resumes` | paged (by their `opportunityId`); a résumé carries Lever's `file` and `parsedData: {positions, schools}` |
+//! | `POST /v1/opportunities/:id/files[?perform_as=U]` | `multipart/form-data`, the part `file` → 200 `{data: {id, name, ext, downloadUrl, uploadedAt, status, size}}` |
+//! | `DELETE /v1/opportunities/:id/files/:fid`, `/notes/:nid` | 204 (gone from the listing) |
 //! | `POST /oauth/token` | OAuth 2.0 refresh-token grant (form or JSON) → `{access_token, token_type, expires_in, refresh_token, scope}`; off until enabled |
 //!
 //! Paged listings take `limit` (default and maximum 100) and `offset`, the
@@ -51,7 +55,7 @@
 //! - `GET /_emulator/paths` — accepted `/v1` requests per `METHOD /path`;
 //! - `POST /_emulator/resources/{kind}` — add `postings`, `applications`,
 //!   `contacts`, `requisitions`, `interviews`, `files`, `stages`,
-//!   `feedback_templates` or `eeo_responses` (objects
+//!   `feedback_templates`, `eeo_responses`, `panels` or `resumes` (objects
 //!   with an `id`, an object or an array); `DIR/<kind>.json` seeds them at
 //!   start like `opportunities.json`;
 //! - `POST /_emulator/oauth` `{client_id, client_secret, refresh_token,
@@ -255,7 +259,7 @@ impl Store {
 }
 
 /// The kinds of read-only resources the emulator stores besides opportunities.
-pub const RESOURCE_KINDS: [&str; 9] = [
+pub const RESOURCE_KINDS: [&str; 11] = [
     "postings",
     "applications",
     "contacts",
@@ -265,6 +269,8 @@ pub const RESOURCE_KINDS: [&str; 9] = [
     "stages",
     "feedback_templates",
     "eeo_responses",
+    "panels",
+    "resumes",
 ];
 
 /// The OAuth client the token endpoint accepts, and the tokens it issued.
@@ -365,6 +371,7 @@ struct Incoming {
     path: String,
     query: Option<String>,
     authorization: Option<String>,
+    content_type: Option<String>,
     body: Bytes,
 }
 
@@ -578,7 +585,20 @@ impl Shared {
                     .collect()
             })
             .unwrap_or_default();
-        let body: Result<Option<Value>, String> = if req.body.iter().all(u8::is_ascii_whitespace) {
+        let upload = req
+            .content_type
+            .as_deref()
+            .and_then(multipart_boundary)
+            .map(|b| {
+                parse_upload(&req.body, &b)
+                    .ok_or_else(|| "no `file` part in the multipart body".to_owned())
+            });
+        let body: Result<Option<Value>, String> = if let Some(upload) = &upload {
+            upload
+                .as_ref()
+                .map(|u| Some(u.describe()))
+                .map_err(Clone::clone)
+        } else if req.body.iter().all(u8::is_ascii_whitespace) {
             Ok(None)
         } else {
             serde_json::from_slice(&req.body)
@@ -591,13 +611,23 @@ impl Shared {
             Ok(body) => match split_path(&req.path) {
                 Some(segments) => {
                     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-                    self.route(
+                    let upload = upload.and_then(Result::ok);
+                    self.route_briefing(
                         &req.method,
                         &segs,
                         &query,
-                        body.as_ref(),
+                        upload.as_ref(),
                         perform_as.as_deref(),
                     )
+                    .unwrap_or_else(|| {
+                        self.route(
+                            &req.method,
+                            &segs,
+                            &query,
+                            body.as_ref(),
+                            perform_as.as_deref(),
+                        )
+                    })
                 }
                 None => Reply::not_found(format!("no such resource: {}", req.path)),
             },
@@ -1297,6 +1327,274 @@ impl Shared {
     }
 }
 
+// ---------------------------------------------------------------------------
+// The hiring manager's briefing: files (upload, list, delete), removing a
+// note, panels, résumés with `parsedData`, and opportunities by stage.
+
+/// A file part of a `multipart/form-data` upload.
+#[derive(Debug, Clone)]
+struct Upload {
+    name: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+impl Upload {
+    /// What the request log keeps of it (never the bytes).
+    fn describe(&self) -> Value {
+        json!({ "file": {
+            "name": self.name,
+            "contentType": self.content_type,
+            "size": self.bytes.len(),
+            "sha256": hex::encode(Sha256::digest(&self.bytes)),
+        }})
+    }
+}
+
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (kind, params) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_owned())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+fn find_bytes(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// The part named `file` of a multipart body.
+fn parse_upload(body: &[u8], boundary: &str) -> Option<Upload> {
+    let delim = format!("--{boundary}");
+    let mut at = find_bytes(body, delim.as_bytes(), 0)?;
+    loop {
+        let start = at + delim.len();
+        if body.get(start..start + 2) == Some(b"--") {
+            return None; // the closing delimiter: no file part
+        }
+        let head_end = find_bytes(body, b"\r\n\r\n", start)?;
+        let head = String::from_utf8_lossy(&body[start..head_end]).to_string();
+        let next = find_bytes(body, format!("\r\n{delim}").as_bytes(), head_end + 4)?;
+        let param = |line: &str, key: &str| {
+            line.split(';').find_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+            })
+        };
+        let mut name = None;
+        let mut filename = None;
+        let mut content_type = "application/octet-stream".to_owned();
+        for line in head.lines() {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            if k.trim().eq_ignore_ascii_case("content-disposition") {
+                name = param(v, "name");
+                filename = param(v, "filename");
+            } else if k.trim().eq_ignore_ascii_case("content-type") {
+                content_type = v.trim().to_owned();
+            }
+        }
+        if name.as_deref() == Some("file") {
+            return Some(Upload {
+                name: filename
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| "file".into()),
+                content_type,
+                bytes: body[head_end + 4..next].to_vec(),
+            });
+        }
+        at = next + 2;
+    }
+}
+
+impl Shared {
+    /// Where uploaded files' bytes are kept (`DIR/files/<id>`).
+    fn files_dir(&self) -> PathBuf {
+        self.state_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("files")
+    }
+
+    /// The briefing's routes; `None` for other requests.
+    fn route_briefing(
+        &self,
+        method: &Method,
+        segs: &[&str],
+        query: &BTreeMap<String, String>,
+        upload: Option<&Upload>,
+        perform_as: Option<&str>,
+    ) -> Option<Reply> {
+        let reply = match segs {
+            ["opportunities"] if *method == Method::GET && query.contains_key("stage_id") => {
+                let store = lock(&self.store);
+                let stage = query.get("stage_id").map(String::as_str);
+                let at: Vec<&Value> = store
+                    .opportunities
+                    .values()
+                    .filter(|o| o.get("stage").and_then(Value::as_str) == stage)
+                    .collect();
+                paged(&at, query)
+            }
+            ["opportunities", id, kind @ ("panels" | "resumes")] if *method == Method::GET => {
+                let store = lock(&self.store);
+                if !store.opportunities.contains_key(*id) {
+                    return Some(opp_not_found(id));
+                }
+                let items: Vec<&Value> = store
+                    .listed(kind)
+                    .into_iter()
+                    .filter(|v| v.get("opportunityId").and_then(Value::as_str) == Some(*id))
+                    .collect();
+                paged(&items, query)
+            }
+            ["opportunities", id, "files"] if *method == Method::POST => match upload {
+                Some(u) => self.add_file(id, u, perform_as),
+                None => {
+                    Reply::bad_request("a multipart/form-data body with a `file` part is required")
+                }
+            },
+            ["opportunities", id, "files", fid] if *method == Method::DELETE => {
+                self.delete_file(id, fid)
+            }
+            ["opportunities", id, "notes", nid] if *method == Method::DELETE => {
+                self.delete_note(id, nid)
+            }
+            _ => return None,
+        };
+        Some(reply)
+    }
+
+    fn add_file(&self, id: &str, upload: &Upload, perform_as: Option<&str>) -> Reply {
+        if !lock(&self.store).opportunities.contains_key(id) {
+            return opp_not_found(id);
+        }
+        let file_id = uuid::Uuid::new_v4().to_string();
+        let dir = self.files_dir();
+        let stored = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join(&file_id), &upload.bytes));
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "lever emulator: storing an uploaded file failed");
+            return Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "could not store the file",
+            );
+        }
+        let ext = upload
+            .name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        let file = json!({
+            "id": file_id,
+            "name": upload.name,
+            "ext": ext,
+            "downloadUrl": format!("/v1/opportunities/{id}/files/{file_id}/download"),
+            "uploadedAt": now_ms(),
+            "status": "processed",
+            "size": upload.bytes.len(),
+            "user": perform_as,
+            "opportunityId": id,
+        });
+        let res = self.write(|s| {
+            let opp = s
+                .opportunities
+                .get_mut(id)
+                .ok_or_else(|| opp_not_found(id))?;
+            set_field(opp, "updatedAt", json!(now_ms()));
+            s.put_resource("files", file_id.clone(), file.clone());
+            Ok(())
+        });
+        match res {
+            Ok(()) => Reply::ok(StatusCode::OK, json!({ "data": file })),
+            Err(r) => r,
+        }
+    }
+
+    fn delete_file(&self, id: &str, file_id: &str) -> Reply {
+        let res = self.write(|s| {
+            if !s.opportunities.contains_key(id) {
+                return Err(opp_not_found(id));
+            }
+            let owned = s
+                .resources
+                .get("files")
+                .and_then(|m| m.get(file_id))
+                .is_some_and(|f| f.get("opportunityId").and_then(Value::as_str) == Some(id));
+            if !owned {
+                return Err(Reply::not_found(format!("file {file_id:?} not found")));
+            }
+            if let Some(m) = s.resources.get_mut("files") {
+                m.remove(file_id);
+            }
+            if let Some(o) = s.order.get_mut("files") {
+                o.retain(|f| f != file_id);
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => {
+                let _ = std::fs::remove_file(self.files_dir().join(file_id));
+                Reply::ok(StatusCode::NO_CONTENT, Value::Null)
+            }
+            Err(r) => r,
+        }
+    }
+
+    fn delete_note(&self, id: &str, note_id: &str) -> Reply {
+        let res = self.write(|s| {
+            if !s.opportunities.contains_key(id) {
+                return Err(opp_not_found(id));
+            }
+            let notes = s.notes.entry(id.to_owned()).or_default();
+            let before = notes.len();
+            notes.retain(|n| n.get("id").and_then(Value::as_str) != Some(note_id));
+            if notes.len() == before {
+                return Err(Reply::not_found(format!("note {note_id:?} not found")));
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => Reply::ok(StatusCode::NO_CONTENT, Value::Null),
+            Err(r) => r,
+        }
+    }
+}
+
+impl EmulatorHandle {
+    /// The files on an opportunity, as `GET /opportunities/:id/files` lists them.
+    pub fn files(&self, opportunity_id: &str) -> Vec<Value> {
+        lock(&self.shared.store)
+            .listed("files")
+            .into_iter()
+            .filter(|f| f.get("opportunityId").and_then(Value::as_str) == Some(opportunity_id))
+            .cloned()
+            .collect()
+    }
+
+    /// The bytes of an uploaded file, while it is on its opportunity.
+    pub fn file_bytes(&self, file_id: &str) -> Option<Vec<u8>> {
+        let held = lock(&self.shared.store)
+            .resources
+            .get("files")
+            .is_some_and(|m| m.contains_key(file_id));
+        held.then(|| std::fs::read(self.shared.files_dir().join(file_id)).ok())
+            .flatten()
+    }
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
     Reply::ok(
         status,
@@ -1551,6 +1849,10 @@ async fn v1_handler(
         query: uri.query().map(str::to_owned),
         authorization: headers
             .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body,

@@ -236,6 +236,15 @@ impl Browser {
         )
     }
 
+    /// A PNG screenshot of the page as the browser shows it.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        let png = self.s(reqwest::Method::GET, "/screenshot", None);
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .expect("a base64 screenshot")
+    }
+
     /// The browser's cookies.
     pub fn cookies(&self) -> Vec<Value> {
         self.s(reqwest::Method::GET, "/cookie", None)

@@ -41,6 +41,8 @@ use url::Url;
 
 use super::ratelimit::TokenBucket;
 
+mod files;
+
 /// Longest single back-off sleep (also caps `Retry-After`).
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Most bytes of an error body kept in [`LeverError::Status`].
@@ -431,6 +433,16 @@ impl LeverClient {
     /// Sends one call with limiter, retries and error mapping; returns the
     /// parsed JSON body (`Null` for an empty body).
     fn execute(&self, call: Call<'_>) -> Result<Value, LeverError> {
+        self.execute_with(call, None)
+    }
+
+    /// [`execute`](Self::execute), with `raw` (content type and bytes, e.g.
+    /// a multipart upload) as the body in place of JSON.
+    fn execute_with(
+        &self,
+        call: Call<'_>,
+        raw: Option<(&str, &[u8])>,
+    ) -> Result<Value, LeverError> {
         let path = call.path();
         let method_s = call.method.to_string();
         for_each_segment_check(&call, &method_s, &path)?;
@@ -465,6 +477,11 @@ impl LeverClient {
             };
             if let Some(body) = &call.body {
                 req = req.json(body);
+            }
+            if let Some((content_type, bytes)) = raw {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(bytes.to_vec());
             }
             let started = std::time::Instant::now();
             let resp = match req.send() {

@@ -81,6 +81,8 @@ pub struct PipelineConfig {
     /// `panelflow poll-lever`: human scorecards, decisions and EEO answers
     /// read from Lever for the aggregates.
     pub lever_poll: crate::ingest::lever_poll::LeverPollSection,
+    /// Where `panelflow run` serves `/metrics`.
+    pub metrics: crate::metrics::MetricsSection,
 }
 
 /// Name, version and phase.
@@ -141,7 +143,8 @@ impl PipelineConfig {
         toml::from_str(text)
     }
 
-    /// Applies `PANELFLOW_BROKERS`, `PANELFLOW_LEVER_URL`, `PANELFLOW_OUT`.
+    /// Applies `PANELFLOW_BROKERS`, `PANELFLOW_LEVER_URL`, `PANELFLOW_OUT`,
+    /// `PANELFLOW_METRICS_LISTEN`.
     pub fn apply_env(&mut self) {
         if let Ok(v) = std::env::var("PANELFLOW_BROKERS") {
             self.kafka.brokers = v;
@@ -151,6 +154,9 @@ impl PipelineConfig {
         }
         if let Ok(v) = std::env::var("PANELFLOW_OUT") {
             self.sinks.parquet_dir = PathBuf::from(v);
+        }
+        if let Ok(v) = std::env::var("PANELFLOW_METRICS_LISTEN") {
+            self.metrics.listen = Some(v).filter(|v| !v.is_empty());
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`writeback`]: what each rollout phase writes to Lever, and the note's text;
 //! - [`review`]: the recruiters' review page;
 //! - [`ops`]: erasure, export, explanation and backfill;
+//! - [`metrics`]: the `/metrics` endpoint of `run` and `ingest`;
 //! - [`config`]: the pipeline file, composed of every part's section;
 //! - [`cli`]: the subcommands of the `panelflow` binary.
 
@@ -19,6 +20,7 @@ pub mod aggregates;
 pub mod cli;
 pub mod config;
 pub mod ingest;
+pub mod metrics;
 pub mod ops;
 pub mod pipeline;
 pub mod review;

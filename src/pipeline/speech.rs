@@ -95,9 +95,17 @@ impl SpeechStage {
         let mut seconds = 0.0f64;
         let model = self.transcriber.model().clone();
         for (i, item) in media.context.resolved.media.iter().enumerate() {
+            // One breaker per host and port: two servers on one address are
+            // two dependencies.
             let host = url::Url::parse(&item.url)
                 .ok()
-                .and_then(|u| u.host_str().map(str::to_owned))
+                .and_then(|u| {
+                    let h = u.host_str()?.to_owned();
+                    Some(match u.port_or_known_default() {
+                        Some(p) => format!("{h}:{p}"),
+                        None => h,
+                    })
+                })
                 .unwrap_or_default();
             let breaker = self.hosts.get(&host);
             let at = chrono::Utc::now();

@@ -391,7 +391,10 @@ fn voice_and_sentiment_never_move_a_score_and_hedging_lowers_only_confidence() {
     // Sentiment is no input to a score; other words do change the answer's
     // embedding (its similarity to the anchors) in the third decimal.
     assert_eq!(c.score, g.score, "sentiment moved a score: {c:?} {g:?}");
-    assert!((c.level - g.level).abs() < 0.02, "sentiment moved a score: {c:?} {g:?}");
+    assert!(
+        (c.level - g.level).abs() < 0.02,
+        "sentiment moved a score: {c:?} {g:?}"
+    );
     assert_eq!(
         (c.score, c.level),
         (p.score, p.level),

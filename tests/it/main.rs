@@ -19,6 +19,7 @@ mod ingest;
 mod lever_emulator;
 mod parquet_duckdb;
 mod pipeline;
+mod reliability;
 mod review_page;
 mod sources;
 mod speech_batch;

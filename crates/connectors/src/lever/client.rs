@@ -223,7 +223,8 @@ impl LeverError {
     /// stored it): look again before writing again.
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            LeverError::Transport { .. } => true,
+            // No answer, or a 2xx whose body could not be read.
+            LeverError::Transport { .. } | LeverError::Decode { .. } => true,
             LeverError::RetriesExhausted { status, .. } => matches!(status, 500 | 502 | 504),
             _ => false,
         }

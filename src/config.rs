@@ -85,6 +85,8 @@ pub struct PipelineConfig {
     /// config hash while it holds only defaults.
     #[serde(skip_serializing_if = "crate::briefing::BriefingSection::is_default")]
     pub briefing: crate::briefing::BriefingSection,
+    /// Where `panelflow run` serves `/metrics`.
+    pub metrics: crate::metrics::MetricsSection,
 }
 
 /// Name, version and phase.
@@ -145,7 +147,8 @@ impl PipelineConfig {
         toml::from_str(text)
     }
 
-    /// Applies `PANELFLOW_BROKERS`, `PANELFLOW_LEVER_URL`, `PANELFLOW_OUT`.
+    /// Applies `PANELFLOW_BROKERS`, `PANELFLOW_LEVER_URL`, `PANELFLOW_OUT`,
+    /// `PANELFLOW_METRICS_LISTEN`.
     pub fn apply_env(&mut self) {
         if let Ok(v) = std::env::var("PANELFLOW_BROKERS") {
             self.kafka.brokers = v;
@@ -155,6 +158,9 @@ impl PipelineConfig {
         }
         if let Ok(v) = std::env::var("PANELFLOW_OUT") {
             self.sinks.parquet_dir = PathBuf::from(v);
+        }
+        if let Ok(v) = std::env::var("PANELFLOW_METRICS_LISTEN") {
+            self.metrics.listen = Some(v).filter(|v| !v.is_empty());
         }
     }
 

@@ -13,6 +13,7 @@
 //! - [`review`]: the recruiters' review page, and feedback drafts for candidates;
 //! - [`briefing`]: the hiring manager's debrief briefing, attached in Lever;
 //! - [`ops`]: erasure, export, explanation and backfill;
+//! - [`metrics`]: the `/metrics` endpoint of `run` and `ingest`;
 //! - [`config`]: the pipeline file, composed of every part's section;
 //! - [`cli`]: the subcommands of the `panelflow` binary;
 //! - [`cores`]: workers × threads from the cores present.
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod cores;
 pub mod ingest;
+pub mod metrics;
 pub mod ops;
 pub mod pipeline;
 pub mod review;

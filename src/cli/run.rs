@@ -18,6 +18,17 @@ pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> a
     if !timely_args.is_empty() {
         opts.timely_args = timely_args;
     }
+    let _metrics = match cfg.metrics.listen.as_deref() {
+        Some(addr) => {
+            let addr: std::net::SocketAddr = addr
+                .parse()
+                .map_err(|e| anyhow::anyhow!("[metrics] listen {addr:?}: {e}"))?;
+            let server = crate::metrics::serve(addr)?;
+            eprintln!("panelflow run: metrics on http://{}/metrics", server.addr());
+            Some(server)
+        }
+        None => None,
+    };
     let shutdown = opts.shutdown.clone();
     let stats = opts.stats.clone();
     std::thread::spawn(move || {

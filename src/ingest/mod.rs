@@ -63,7 +63,9 @@ use panelflow_core::webhook::{SourceError, Verdict, WebhookRequest, WebhookSourc
 pub struct IngestSection {
     /// Webhooks whose `triggeredAt` is older than this are refused as replays.
     pub max_age_s: u64,
-    /// Largest webhook body accepted.
+    /// Largest webhook body accepted (512 KiB by default: below the
+    /// pipeline's `[kafka] max_event_bytes`, itself below the broker's
+    /// message size, so an accepted webhook always fits on the topic).
     pub max_body_bytes: usize,
     /// Per-source secrets; `PANELFLOW_<SOURCE>_SECRET` overrides.
     pub secrets: BTreeMap<String, String>,
@@ -76,7 +78,7 @@ impl Default for IngestSection {
     fn default() -> Self {
         Self {
             max_age_s: 300,
-            max_body_bytes: 1 << 20,
+            max_body_bytes: 512 << 10,
             secrets: BTreeMap::new(),
             regions: BTreeMap::new(),
         }
@@ -243,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/{source}", post(webhook))
         .route("/webhooks/{source}/{token}", post(webhook_with_token))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::handler))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -354,6 +357,9 @@ async fn handle_webhook(
             match inner.producer.produce_event(topic, &event).await {
                 Ok((partition, offset)) => {
                     inner.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                    panelflow_connectors::metrics::EVENTS_IN
+                        .with_label_values(&["ingest", topic.as_str()])
+                        .inc();
                     tracing::info!(
                         source = source.name(),
                         interview_id = %event.interview_id,

@@ -1,11 +1,19 @@
-//! The exchange by interview id and the admission: every event goes to the
-//! worker its interview id hashes to, and an event whose key (interview id,
-//! pipeline version) is written already — or on its way, as a second
-//! delivery of one webhook is — is counted as a duplicate and goes no
-//! further. What is admitted starts its way through the stages.
+//! The exchange by opportunity and the admission: every event goes to the
+//! worker its *opportunity* id hashes to — so one worker of one process
+//! owns an opportunity's writes at a time (the topic is keyed by
+//! opportunity too, so one consumer reads them) — and an event whose key
+//! (interview id, pipeline version) is written already, or being processed
+//! now, is counted as a duplicate and goes no further. What is admitted
+//! starts its way through the stages.
+//!
+//! The worker's [`Ledger`] is shared with its land operator, which tells it
+//! when a key is written (or sent to a retry topic, which frees it for the
+//! retry).
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -14,29 +22,88 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::Stream;
 
+use panelflow_connectors::metrics;
 use panelflow_connectors::parquet::Key;
 use panelflow_core::event::InterviewCompleted;
 
 use super::interview::Interview;
+use super::source::Incoming;
 use super::RunStats;
 
-/// Stable routing hash of an interview id.
+/// Stable routing hash of an id.
 ///
 /// ```
 /// use panelflow::pipeline::admit::route;
-/// assert_eq!(route("int-1"), route("int-1"));
+/// assert_eq!(route("opp-1"), route("opp-1"));
 /// ```
-pub fn route(interview_id: &str) -> u64 {
+pub fn route(id: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    interview_id.hash(&mut h);
+    id.hash(&mut h);
     h.finish()
 }
 
-/// The keys a worker has written or admitted, and its pipeline version.
-#[derive(Debug)]
+/// The routing key of an event: its opportunity (its interview when it
+/// names none), so every write to one opportunity is made by one worker.
+pub fn owner_key(event: &InterviewCompleted) -> &str {
+    if event.opportunity_id.is_empty() {
+        &event.interview_id
+    } else {
+        &event.opportunity_id
+    }
+}
+
+/// What one worker knows of its keys: written (and whether as `failed`),
+/// and being processed now.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    written: HashMap<Key, bool>,
+    in_progress: HashSet<Key>,
+}
+
+impl Ledger {
+    /// A ledger knowing the keys `written` before this run.
+    pub fn new(written: HashSet<Key>) -> Self {
+        Self {
+            written: written.into_iter().map(|k| (k, false)).collect(),
+            in_progress: HashSet::new(),
+        }
+    }
+
+    /// Whether `key` may start now: not being processed, and not written —
+    /// unless it was written as failed and `redriven`. Admitted keys are
+    /// in progress until [`finished`](Self::finished).
+    pub fn admit(&mut self, key: Key, redriven: bool) -> bool {
+        if self.in_progress.contains(&key) {
+            return false;
+        }
+        match self.written.get(&key) {
+            Some(true) if redriven => {}
+            Some(_) => return false,
+            None => {}
+        }
+        self.in_progress.insert(key)
+    }
+
+    /// `key` is finished: `Some(failed)` when its row is written, `None`
+    /// when it went to a retry topic (its next try may be admitted).
+    pub fn finished(&mut self, key: &Key, landed: Option<bool>) {
+        self.in_progress.remove(key);
+        if let Some(failed) = landed {
+            self.written.insert(key.clone(), failed);
+        }
+    }
+
+    /// Keys being processed now.
+    pub fn in_progress(&self) -> usize {
+        self.in_progress.len()
+    }
+}
+
+/// A worker's admission: its pipeline version and its ledger.
+#[derive(Debug, Clone)]
 pub struct Admission {
     version: String,
-    written: HashSet<Key>,
+    ledger: Rc<RefCell<Ledger>>,
 }
 
 impl Admission {
@@ -44,35 +111,45 @@ impl Admission {
     pub fn new(version: &str, written: HashSet<Key>) -> Self {
         Self {
             version: version.to_owned(),
-            written,
+            ledger: Rc::new(RefCell::new(Ledger::new(written))),
         }
     }
 
+    /// The ledger, shared with the land operator.
+    pub fn ledger(&self) -> Rc<RefCell<Ledger>> {
+        self.ledger.clone()
+    }
+
+    /// The key of `event` under this version.
+    pub fn key(&self, event: &InterviewCompleted) -> Key {
+        (event.interview_id.clone(), self.version.clone())
+    }
+
     /// Whether `event` is new: its key is not written nor on its way. A new
-    /// key is remembered.
+    /// key is remembered as on its way.
     ///
     /// ```
     /// use panelflow::pipeline::admit::Admission;
     /// use panelflow_core::event::InterviewCompleted;
     /// let mut admission = Admission::new("1", Default::default());
     /// let event = InterviewCompleted::new("generic", "int-1", "c", "o", vec![]);
-    /// assert!(admission.admit(&event));
-    /// assert!(!admission.admit(&event), "a second delivery is a duplicate");
+    /// assert!(admission.admit(&event, false));
+    /// assert!(!admission.admit(&event, false), "a second delivery is a duplicate");
     /// ```
-    pub fn admit(&mut self, event: &InterviewCompleted) -> bool {
-        self.written
-            .insert((event.interview_id.clone(), self.version.clone()))
+    pub fn admit(&mut self, event: &InterviewCompleted, redriven: bool) -> bool {
+        let key = self.key(event);
+        self.ledger.borrow_mut().admit(key, redriven)
     }
 }
 
-/// The admission operator: events exchanged by interview id; the new ones
+/// The admission operator: events exchanged by opportunity id; the new ones
 /// become [`Interview`]s, duplicates are counted in `stats` and dropped.
 pub fn admit<'scope>(
-    events: Stream<'scope, u64, Vec<InterviewCompleted>>,
+    events: Stream<'scope, u64, Vec<Incoming>>,
     mut admission: Admission,
     stats: Arc<RunStats>,
 ) -> Stream<'scope, u64, Vec<Interview>> {
-    let exchange = Exchange::new(|e: &InterviewCompleted| route(&e.interview_id));
+    let exchange = Exchange::new(|i: &Incoming| route(owner_key(&i.event)));
     events.unary::<CapacityContainerBuilder<Vec<Interview>>, _, _, _>(
         exchange,
         "Admit",
@@ -81,12 +158,13 @@ pub fn admit<'scope>(
                 input.for_each_stamp(|cap, data| {
                     let mut session = output.session(&cap);
                     for container in data {
-                        for event in container.drain(..) {
-                            if admission.admit(&event) {
-                                session.give(Interview::start(event));
+                        for incoming in container.drain(..) {
+                            if admission.admit(&incoming.event, incoming.redriven) {
+                                session.give(Interview::retried(incoming.event, incoming.attempt));
                             } else {
                                 stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                                tracing::info!(interview_id = %event.interview_id, "already written; skipped");
+                                metrics::OUTCOMES.with_label_values(&["duplicate"]).inc();
+                                tracing::info!(interview_id = %incoming.event.interview_id, attempt = incoming.attempt, "already written or in progress; skipped");
                             }
                         }
                     }
@@ -94,4 +172,32 @@ pub fn admit<'scope>(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> Key {
+        (id.to_owned(), "v".to_owned())
+    }
+
+    #[test]
+    fn retries_are_admitted_once_the_first_try_is_finished() {
+        let mut l = Ledger::default();
+        assert!(l.admit(key("a"), false));
+        assert!(!l.admit(key("a"), false), "in progress");
+        l.finished(&key("a"), None); // sent to a retry topic
+        assert!(l.admit(key("a"), false), "the retry");
+        l.finished(&key("a"), Some(false));
+        assert!(!l.admit(key("a"), false), "written");
+        assert!(
+            !l.admit(key("a"), true),
+            "written as transcribed: a redrive is a duplicate"
+        );
+        assert!(l.admit(key("b"), false));
+        l.finished(&key("b"), Some(true));
+        assert!(!l.admit(key("b"), false));
+        assert!(l.admit(key("b"), true), "a failed one may be redriven");
+    }
 }

@@ -57,7 +57,12 @@ impl AnalyseStage {
         let event = interview.event.clone();
         let span = tracing::info_span!("interview", interview_id = %event.interview_id, correlation_id = %event.correlation_id);
         let _guard = span.enter();
-        // The recordings are read: their files go with `media.fetched`.
+        let _timer = panelflow_connectors::metrics::stage_timer("analyse");
+        // The test hook (dev builds only): a panic the stage must isolate.
+        #[cfg(feature = "dev")]
+        if event.interview_id.contains(super::TEST_PANIC_MARKER) {
+            panic!("test hook: injected panic for {}", event.interview_id);
+        }
         let Transcribed { media, transcripts } = transcribed;
         let context = media.context;
         let mut texts = Vec::with_capacity(transcripts.len());

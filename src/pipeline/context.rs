@@ -48,7 +48,10 @@ impl ContextStage {
             return refused;
         }
         let at = chrono::Utc::now();
-        match self.context.resolve(&event) {
+        let timer = panelflow_connectors::metrics::stage_timer("context");
+        let resolved = self.context.resolve(&event);
+        drop(timer);
+        match resolved {
             Ok(resolved) => {
                 interview.audit.push(
                     self.who
@@ -64,7 +67,16 @@ impl ContextStage {
                 Flow::Going(interview, Context { resolved, posting })
             }
             Err(e) => {
-                let err = StageError::new(Stage::Context, e.code(), e.to_string());
+                // Lever unwell (429/5xx, time-out, an open circuit): try again later.
+                let transient = matches!(
+                    &e,
+                    panelflow_connectors::lever::context::ContextError::Lever(l) if l.is_transient()
+                );
+                let err = if transient {
+                    StageError::transient(Stage::Context, e.code(), e.to_string())
+                } else {
+                    StageError::new(Stage::Context, e.code(), e.to_string())
+                };
                 interview.audit.push(
                     self.who
                         .step(&event, Stage::Context, StepOutcome::Failed)

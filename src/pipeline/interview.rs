@@ -10,7 +10,8 @@ use panelflow_core::event::InterviewCompleted;
 use panelflow_core::outcome::Stage;
 use panelflow_core::wire::{DeadLetter, ScoreMessage};
 
-/// A stage failure: which stage, a stable code, and why.
+/// A stage failure: which stage, a stable code, why, and whether a later
+/// try may succeed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageError {
     /// The stage that failed.
@@ -19,16 +20,35 @@ pub struct StageError {
     pub code: String,
     /// Human-readable reason.
     pub reason: String,
+    /// Transient (a dependency unwell: Lever 429/5xx or time-out, a media
+    /// host time-out, an open circuit): the interview waits on a retry
+    /// topic. Permanent (bad media, a refused URL, residency, a panic): it
+    /// fails now.
+    pub transient: bool,
 }
 
 impl StageError {
-    /// A failure of `stage`.
+    /// A permanent failure of `stage`.
     pub fn new(stage: Stage, code: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             stage,
             code: code.into(),
             reason: reason.into(),
+            transient: false,
         }
+    }
+
+    /// A transient failure of `stage`: retried later.
+    pub fn transient(stage: Stage, code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            transient: true,
+            ..Self::new(stage, code, reason)
+        }
+    }
+
+    /// The failure of a stage that panicked: permanent, with the panic's message.
+    pub fn panicked(stage: Stage, message: &str) -> Self {
+        Self::new(stage, "panic", format!("panicked: {message}"))
     }
 }
 
@@ -38,24 +58,32 @@ impl std::fmt::Display for StageError {
     }
 }
 
-/// An interview on its way: the event, when its processing began, and the
-/// audit events its stages recorded so far.
+/// An interview on its way: the event, when its processing began, how
+/// many tries it had before, and the audit events its stages recorded so far.
 #[derive(Debug, Clone)]
 pub struct Interview {
     /// The event.
     pub event: InterviewCompleted,
     /// When the first stage took it.
     pub started: Instant,
+    /// Tries before this one that failed transiently (0 on the event topic).
+    pub attempt: u32,
     /// Its story so far.
     pub audit: Vec<AuditEvent>,
 }
 
 impl Interview {
-    /// An interview starting now.
+    /// An interview starting now, on its first try.
     pub fn start(event: InterviewCompleted) -> Self {
+        Self::retried(event, 0)
+    }
+
+    /// An interview starting now after `attempt` transient failures.
+    pub fn retried(event: InterviewCompleted, attempt: u32) -> Self {
         Self {
             event,
             started: Instant::now(),
+            attempt,
             audit: Vec::new(),
         }
     }
@@ -106,4 +134,25 @@ pub struct Processed {
     /// The AI scores for the aggregates (`[kafka] scores_topic`), keyed by
     /// candidate id, when the analysis scored the interview.
     pub score_message: Option<ScoreMessage>,
+    /// Set when the interview failed transiently and waits for another
+    /// try: the land stage puts its event on this retry tier instead of
+    /// writing its rows.
+    pub retry: Option<Retry>,
+}
+
+/// An interview sent to a delayed retry topic.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    /// The event, as it came.
+    pub event: InterviewCompleted,
+    /// Transient failures so far, this one included.
+    pub attempt: u32,
+    /// The retry topic.
+    pub topic: String,
+    /// Its tier's label (`1m`, `10m`, `1h`).
+    pub tier: String,
+    /// When it is due, ms since the epoch.
+    pub due_ms: i64,
+    /// The failure.
+    pub error: StageError,
 }

@@ -1,10 +1,12 @@
 //! The land stage: finished interviews held under their time and written
-//! as one batch — dead letters, the AI scores for the aggregates, the audit
+//! as one batch — dead letters, the events of interviews that wait for
+//! another try on a retry topic, the AI scores for the aggregates, the audit
 //! log, then Parquet (segments, responses and scores, then the interviews
 //! rows that mark the keys done) — once the time is complete (or the batch
 //! full or old). A time's capability is released only once all its rows
 //! are durable, which is what lets the source commit its offsets.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -17,12 +19,15 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
+use panelflow_connectors::kafka::consumer as kc;
 use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
+use panelflow_connectors::metrics;
 use panelflow_connectors::parquet::{AnalysisRows, Key, ParquetSink};
 use panelflow_connectors::store::audit::AuditLog;
 use panelflow_core::outcome::Outcome;
 
-use super::interview::Processed;
+use super::admit::Ledger;
+use super::interview::{Processed, Retry};
 use super::RunStats;
 use crate::config::PipelineConfig;
 
@@ -71,7 +76,9 @@ impl Sinks {
     /// as done.
     pub fn write(&self, batch: &[Processed]) -> anyhow::Result<()> {
         for p in batch {
-            if let Some(dl) = &p.dead_letter {
+            if let Some(retry) = &p.retry {
+                self.send_retry(retry)?;
+            } else if let Some(dl) = &p.dead_letter {
                 self.dead_letters.send(dl)?;
             }
         }
@@ -96,23 +103,58 @@ impl Sinks {
         let events: Vec<_> = batch.iter().flat_map(|p| p.audit.iter().cloned()).collect();
         self.audit.append(&events)?;
         self.parquet.write_audit(&events)?;
-        let interviews: Vec<_> = batch.iter().map(|p| p.interview.clone()).collect();
-        let segments: Vec<_> = batch
-            .iter()
-            .flat_map(|p| p.segments.iter().cloned())
-            .collect();
+        // An interview waiting on a retry topic has no rows yet.
+        let landed = || batch.iter().filter(|p| p.retry.is_none());
+        let interviews: Vec<_> = landed().map(|p| p.interview.clone()).collect();
+        let segments: Vec<_> = landed().flat_map(|p| p.segments.iter().cloned()).collect();
         let analysis = AnalysisRows {
-            responses: batch
-                .iter()
+            responses: landed()
                 .flat_map(|p| p.analysis.responses.iter().cloned())
                 .collect(),
-            scores: batch
-                .iter()
+            scores: landed()
                 .flat_map(|p| p.analysis.scores.iter().cloned())
                 .collect(),
         };
-        self.parquet
-            .write_batch_with(&interviews, &segments, &analysis)?;
+        if !interviews.is_empty() {
+            self.parquet
+                .write_batch_with(&interviews, &segments, &analysis)?;
+        }
+        Ok(())
+    }
+
+    /// Puts a retried interview's event on its retry topic (keyed by its
+    /// opportunity, with its due time and attempt count in headers) and
+    /// waits for the broker's acknowledgement.
+    fn send_retry(&self, retry: &Retry) -> anyhow::Result<()> {
+        let payload = serde_json::to_vec(&retry.event)?;
+        let due = retry.due_ms.to_string();
+        let attempt = retry.attempt.to_string();
+        let error = retry.error.to_string();
+        let error = if error.len() > 1024 {
+            let mut end = 1024;
+            while !error.is_char_boundary(end) {
+                end -= 1;
+            }
+            &error[..end]
+        } else {
+            &error
+        };
+        self.dead_letters.send_with_headers(
+            &retry.topic,
+            panelflow_connectors::kafka::event_key(&retry.event),
+            &payload,
+            &retry.event.interview_id,
+            &[
+                (kc::DUE_HEADER, &due),
+                (kc::ATTEMPT_HEADER, &attempt),
+                (kc::ERROR_HEADER, error),
+                (kc::INTERVIEW_HEADER, &retry.event.interview_id),
+            ],
+        )?;
+        metrics::RETRIES
+            .with_label_values(&[retry.tier.as_str(), retry.error.stage.as_str()])
+            .inc();
+        tracing::info!(interview_id = %retry.event.interview_id, attempt = retry.attempt, tier = %retry.tier, error = %retry.error, "interview sent to a retry topic");
         Ok(())
     }
 }
@@ -129,6 +171,7 @@ struct Pending {
 pub fn land<'scope>(
     results: Stream<'scope, u64, Vec<Processed>>,
     sinks: Sinks,
+    ledger: Rc<RefCell<Ledger>>,
     stats: Arc<RunStats>,
 ) -> Stream<'scope, u64, Vec<(String, Outcome)>> {
     let scope = results.scope();
@@ -164,13 +207,26 @@ pub fn land<'scope>(
                         match sinks.write(&pending.done) {
                             Ok(()) => {
                                 let mut session = output.session(&pending.cap);
+                                let mut ledger = ledger.borrow_mut();
                                 for p in pending.done.drain(..) {
-                                    let counter = if p.interview.outcome == Outcome::Failed {
+                                    let key = p.interview.key();
+                                    if p.retry.is_some() {
+                                        stats.retried.fetch_add(1, Ordering::Relaxed);
+                                        metrics::OUTCOMES.with_label_values(&["retried"]).inc();
+                                        ledger.finished(&key, None);
+                                        continue;
+                                    }
+                                    let failed = p.interview.outcome == Outcome::Failed;
+                                    let counter = if failed {
                                         &stats.failed
                                     } else {
                                         &stats.transcribed
                                     };
                                     counter.fetch_add(1, Ordering::Relaxed);
+                                    metrics::OUTCOMES
+                                        .with_label_values(&[p.interview.outcome.as_str()])
+                                        .inc();
+                                    ledger.finished(&key, Some(failed));
                                     session.give((p.interview.interview_id, p.interview.outcome));
                                 }
                                 pending.first_done_at = None;

@@ -43,6 +43,9 @@ pub mod writeback;
 pub use interview::Processed;
 pub use processor::Processor;
 
+use interview::{Flow, Interview, StageError};
+use panelflow_core::outcome::Stage;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +72,8 @@ pub struct RunStats {
     pub transcribed: AtomicU64,
     /// Interviews that failed a stage (failed row + dead letter).
     pub failed: AtomicU64,
+    /// Interviews sent to a retry topic after a transient failure.
+    pub retried: AtomicU64,
     /// Events skipped because their key was already written.
     pub duplicates: AtomicU64,
     /// Lever notes written or found already present.
@@ -85,6 +90,7 @@ impl RunStats {
             "malformed": self.malformed.load(Ordering::Relaxed),
             "transcribed": self.transcribed.load(Ordering::Relaxed),
             "failed": self.failed.load(Ordering::Relaxed),
+            "retried": self.retried.load(Ordering::Relaxed),
             "duplicates": self.duplicates.load(Ordering::Relaxed),
             "noted": self.noted.load(Ordering::Relaxed),
             "committed": self.committed.load(Ordering::Relaxed),
@@ -152,6 +158,22 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A flow that a stage panicked on: a going interview fails for good with
+/// the panic's message; failures and finished ones pass as they were.
+fn panicked<T, U>(flow: Flow<T>, stage: Stage, message: &str) -> Flow<U> {
+    match flow {
+        Flow::Going(interview, _) => Flow::Failed(interview, StageError::panicked(stage, message)),
+        Flow::Failed(interview, error) => Flow::Failed(interview, error),
+        Flow::Done(done) => Flow::Done(done),
+    }
+}
+
+/// Interview ids containing this panic in the analysis stage, in builds
+/// with the `dev` feature only: the test hook that proves a panic is
+/// isolated to its interview.
+#[cfg(feature = "dev")]
+pub const TEST_PANIC_MARKER: &str = "panelflow-test-panic";
+
 fn run_worker(
     worker: &mut timely::worker::Worker,
     cfg: &Arc<PipelineConfig>,
@@ -160,7 +182,12 @@ fn run_worker(
     context: Arc<LeverContext>,
 ) -> anyhow::Result<()> {
     let index = worker.index();
-    let consumer = Arc::new(source::subscribe(cfg).context("Kafka consumer")?);
+    let mut feed = source::connect(cfg, index).context("Kafka consumer")?;
+    let rx = std::mem::replace(&mut feed.rx, std::sync::mpsc::channel().1);
+    // The poller stops with the run.
+    feed.stop = opts.shutdown.clone();
+    let processor = Processor::with_context(cfg, lever, context).context("loading models")?;
+    let who = processor.identity();
     let Processor {
         batch,
         context: mut context_stage,
@@ -169,42 +196,92 @@ fn run_worker(
         mut analyse,
         mut writeback,
         ..
-    } = Processor::with_context(cfg, lever, context).context("loading models")?;
+    } = processor;
     let (sinks, written) = land::Sinks::open(cfg).context("opening sinks")?;
     let dead_letters = sinks.dead_letters.clone();
     let pending = source::PendingOffsets::default();
     let admission = Admission::new(&cfg.pipeline.version, written);
+    let ledger = admission.ledger();
     let noted = opts.stats.clone();
 
     let probe = ProbeHandle::new();
     worker.dataflow::<u64, _, _>(|scope| {
-        let events = source::events(scope, consumer.clone(), pending.clone(), dead_letters, opts);
+        let events = source::events(scope, rx, pending.clone(), dead_letters, cfg, opts);
         let admitted = admit::admit(events, admission, opts.stats.clone());
-        let contexts = stage::stage(admitted, "Context", Pipeline, batch, move |i| {
-            context_stage.run(i)
-        });
-        let fetched = stage::stage(contexts, "Media", Pipeline, batch, move |f| media.run(f));
-        let transcribed = stage::stage(fetched, "Speech", Pipeline, batch, move |f| speech.run(f));
-        let analysed = stage::stage(transcribed, "Analyse", Pipeline, batch, move |f| {
-            analyse.run(f)
-        });
-        let done = stage::stage(analysed, "Writeback", Pipeline, batch, move |f| {
-            let done = writeback.run(f);
-            let notes = done
-                .iter()
-                .filter(|p| p.interview.lever_note_id.is_some())
-                .count();
-            noted.noted.fetch_add(notes as u64, Ordering::Relaxed);
-            done
-        });
-        land::land(done, sinks, opts.stats.clone()).probe_with(&probe);
+        let contexts = stage::stage(
+            admitted,
+            "context",
+            Pipeline,
+            batch,
+            move |i| context_stage.run(i),
+            |i: Interview, m: &str| Flow::Failed(i, StageError::panicked(Stage::Context, m)),
+        );
+        let fetched = stage::stage(
+            contexts,
+            "media",
+            Pipeline,
+            batch,
+            move |f| media.run(f),
+            |f, m: &str| panicked(f, Stage::Media, m),
+        );
+        let transcribed = stage::stage(
+            fetched,
+            "speech",
+            Pipeline,
+            batch,
+            move |f| speech.run(f),
+            |f, m: &str| panicked(f, Stage::Speech, m),
+        );
+        let analysed = stage::stage(
+            transcribed,
+            "analysis",
+            Pipeline,
+            batch,
+            move |f| analyse.run(f),
+            |f, m: &str| panicked(f, Stage::Analysis, m),
+        );
+        let done = stage::stage(
+            analysed,
+            "writeback",
+            Pipeline,
+            batch,
+            move |f| {
+                let done = writeback.run(f);
+                let notes = done
+                    .iter()
+                    .filter(|p| p.interview.lever_note_id.is_some())
+                    .count();
+                noted.noted.fetch_add(notes as u64, Ordering::Relaxed);
+                done
+            },
+            move |f: Flow<analyse::Analysed>, m: &str| match f {
+                Flow::Done(done) => *done,
+                Flow::Going(i, _) | Flow::Failed(i, _) => {
+                    let err = StageError::panicked(Stage::LeverWrite, m);
+                    let mut failed = rows::failed(&who, &i.event, &err, i.elapsed_ms());
+                    failed.audit = i.audit;
+                    failed
+                }
+            },
+        );
+        land::land(done, sinks, ledger, opts.stats.clone()).probe_with(&probe);
     });
     tracing::info!(worker = index, "worker running");
 
     let mut draining = false;
     loop {
         worker.step_or_park(Some(Duration::from_millis(50)));
-        source::commit_completed(&consumer, &pending, &probe, &opts.stats);
+        source::commit_completed(
+            &feed.consumer,
+            &pending,
+            &probe,
+            &opts.stats,
+            &feed.in_flight,
+        );
+        if let Err(e) = feed.check(false) {
+            opts.shutdown.store(true, Ordering::SeqCst);
+            return Err(e.context("Kafka consumer"));
+        }
         if opts.shutdown.load(Ordering::SeqCst) && !draining {
             draining = true;
             tracing::info!(worker = index, "draining");
@@ -213,7 +290,14 @@ fn run_worker(
             break;
         }
     }
-    source::commit_completed(&consumer, &pending, &probe, &opts.stats);
+    source::commit_completed(
+        &feed.consumer,
+        &pending,
+        &probe,
+        &opts.stats,
+        &feed.in_flight,
+    );
+    feed.stop()?;
     tracing::info!(worker = index, "worker done");
     Ok(())
 }

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use panelflow_connectors::lever::client::LeverClient;
-use panelflow_connectors::media::fetch::FetchPolicy;
 use panelflow_connectors::store::queue::ReviewQueue;
 use panelflow_core::event::InterviewCompleted;
 use panelflow_models::analysis::analyzer::Analyzer;
@@ -87,8 +86,8 @@ impl Processor {
         Ok(Self {
             batch: cfg.speech.batch_interviews.max(1),
             context: ContextStage::new(who.clone(), context),
-            media: MediaStage::new(who.clone(), FetchPolicy::from_section(&cfg.media)),
-            speech: SpeechStage::new(who.clone(), transcriber, measure_tone),
+            media: MediaStage::new(who.clone(), cfg.media.max_items),
+            speech: SpeechStage::new(who.clone(), transcriber, measure_tone, &cfg.media),
             analyse: AnalyseStage::new(who.clone(), analyzer),
             writeback: WritebackStage::new(
                 who.clone(),
@@ -98,6 +97,11 @@ impl Processor {
             ),
             who,
         })
+    }
+
+    /// Who processes: the pipeline and its models (what every row carries).
+    pub fn identity(&self) -> Arc<Identity> {
+        self.who.clone()
     }
 
     /// The pipeline identity its rows carry.

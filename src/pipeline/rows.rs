@@ -80,6 +80,7 @@ pub fn failed(
         dead_letter: Some(DeadLetter::new(event, err.stage, &reason)),
         audit: Vec::new(),
         score_message: None,
+        retry: None,
     }
 }
 

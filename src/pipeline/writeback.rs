@@ -60,16 +60,77 @@ impl WritebackStage {
             .collect()
     }
 
+    /// An interview that failed transiently: its event goes to `tier`'s
+    /// retry topic, due after the tier's delay; nothing else is written.
+    fn retry(
+        &mut self,
+        mut interview: Interview,
+        err: &StageError,
+        tier: &panelflow_connectors::kafka::RetryTier,
+    ) -> Processed {
+        let event = interview.event.clone();
+        let attempt = interview.attempt + 1;
+        let due_ms = chrono::Utc::now().timestamp_millis()
+            + i64::try_from(tier.delay.as_millis()).unwrap_or(i64::MAX / 2);
+        tracing::warn!(error = %err, attempt, tier = %tier.label, "transient failure; retrying later");
+        interview
+            .audit
+            .push(
+                self.who
+                    .record(&event, err.stage, "retry")
+                    .with_detail(serde_json::json!({
+                        "code": err.code,
+                        "reason": err.reason,
+                        "attempt": attempt,
+                        "retry_topic": tier.topic,
+                    })),
+            );
+        let mut p = rows::failed(&self.who, &event, err, interview.elapsed_ms());
+        p.dead_letter = None;
+        p.audit = interview.audit;
+        p.retry = Some(super::interview::Retry {
+            event,
+            attempt,
+            topic: tier.topic.clone(),
+            tier: tier.label.clone(),
+            due_ms,
+            error: err.clone(),
+        });
+        p
+    }
+
     fn rules(&self) -> Rules<'_> {
         Rules::from(&*self.cfg)
     }
 
-    /// A failed interview; a failed media or speech step is also shown to a
-    /// recruiter (review and automate phases).
+    /// A failed interview. A transient failure waits on the next retry
+    /// topic while there is one, and fails for good after the last
+    /// (naming how many tries it had); a failed media or speech step is
+    /// also shown to a recruiter (review and automate phases).
     fn failed(&mut self, mut interview: Interview, err: &StageError) -> Processed {
         let event = interview.event.clone();
         let span = tracing::info_span!("interview", interview_id = %event.interview_id, correlation_id = %event.correlation_id);
         let _guard = span.enter();
+        let exhausted;
+        let err = if err.transient {
+            let tiers = self.cfg.kafka.retry_tiers();
+            if let Some(tier) = tiers.get(interview.attempt as usize) {
+                return self.retry(interview, err, tier);
+            }
+            exhausted = StageError::new(
+                err.stage,
+                err.code.clone(),
+                format!(
+                    "{} (gave up after {} tries, the last of {} retry topics)",
+                    err.reason,
+                    interview.attempt + 1,
+                    tiers.len()
+                ),
+            );
+            &exhausted
+        } else {
+            err
+        };
         tracing::warn!(error = %err, "interview failed");
         let mut failed = rows::failed(&self.who, &event, err, interview.elapsed_ms());
         if let Some(plan) = plan_failed(
@@ -143,6 +204,7 @@ impl WritebackStage {
         match (&plan.route, &self.writer) {
             (Route::Direct, Some(client)) if !plan.is_empty() => {
                 let at = chrono::Utc::now();
+                let _timer = panelflow_connectors::metrics::stage_timer("writeback");
                 match panelflow_connectors::lever::writeback::apply(client, &plan) {
                     Ok(report) => {
                         interview.audit.push(
@@ -157,6 +219,11 @@ impl WritebackStage {
                         note_id = report.note_id.clone();
                         let (audit, _) = self.enqueue(&event, item.with_write_report(report));
                         interview.audit.push(audit);
+                    }
+                    Err(e) if e.is_transient() => {
+                        let err =
+                            StageError::transient(e.step, "lever_write_failed", e.to_string());
+                        return self.failed(interview, &err);
                     }
                     Err(e) => {
                         let err = StageError::new(e.step, "lever_write_failed", e.to_string());
@@ -221,6 +288,7 @@ impl WritebackStage {
             dead_letter: None,
             audit: interview.audit,
             score_message: scores::score_message(&summary),
+            retry: None,
         }
     }
 

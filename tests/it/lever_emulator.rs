@@ -57,6 +57,7 @@ fn fast_client(emu: &EmulatorHandle) -> LeverClient {
             base_backoff: Duration::from_millis(10),
             max_attempts: 4,
             timeout: Duration::from_secs(10),
+            ..ClientOptions::default()
         },
     )
 }

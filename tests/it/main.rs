@@ -21,6 +21,7 @@ mod ingest;
 mod lever_emulator;
 mod parquet_duckdb;
 mod pipeline;
+mod reliability;
 mod review_page;
 mod s3;
 mod sources;

@@ -8,11 +8,15 @@
 //! - [`media`]: fetching recordings under size and time caps (`[media]`);
 //! - [`parquet`]: the interview tables and the aggregates' tables;
 //! - [`store`]: the audit log, the review queue and the PII key ring (`[governance]`);
-//! - [`serve`]: an HTTP server on a thread of its own.
+//! - [`serve`]: an HTTP server on a thread of its own;
+//! - [`metrics`]: the Prometheus metrics every part records, and their text form;
+//! - [`breaker`]: a circuit breaker per dependency.
 
+pub mod breaker;
 pub mod kafka;
 pub mod lever;
 pub mod media;
+pub mod metrics;
 pub mod parquet;
 pub mod serve;
 pub mod store;

@@ -51,6 +51,10 @@
 //! - `POST /_emulator/faults` `{status: 429|5xx, count: N, retry_after?: S}` —
 //!   the next N authorised, admitted `/v1` requests fail with that status
 //!   (arming replaces faults still pending; `count: 0` clears them);
+//! - `POST /_emulator/lost-replies` `{percent: P}` — from now on, P % of
+//!   note writes (`POST /v1/opportunities/:id/notes`) store the note and then
+//!   lose the reply: the connection is cut after the headers, so the client
+//!   never learns the note exists (`percent: 0` stops it);
 //! - `GET /_emulator/stats` — counts of accepted and refused requests since start;
 //! - `GET /_emulator/paths` — accepted `/v1` requests per `METHOD /path`;
 //! - `POST /_emulator/resources/{kind}` — add `postings`, `applications`,
@@ -209,6 +213,9 @@ pub struct EmulatorStats {
     pub rate_limited: u64,
     /// Failed on purpose by an injected fault.
     pub faulted: u64,
+    /// Notes stored whose reply was then dropped on purpose (a lost reply).
+    #[serde(default)]
+    pub lost_replies: u64,
 }
 
 /// The persisted state.
@@ -302,6 +309,8 @@ struct Shared {
     limiter: TokenBucket,
     store: Mutex<Store>,
     fault: Mutex<Option<Fault>>,
+    /// Percent of note writes whose reply is lost.
+    lost_replies: Mutex<f64>,
     stats: Mutex<EmulatorStats>,
     log: Mutex<File>,
     paths: Mutex<BTreeMap<String, u64>>,
@@ -318,11 +327,13 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// An answer: status, JSON body, optional `Retry-After`.
+/// An answer: status, JSON body, optional `Retry-After`; `lose` cuts the
+/// connection instead of sending the body (a lost reply).
 struct Reply {
     status: StatusCode,
     body: Value,
     retry_after: Option<u64>,
+    lose: bool,
 }
 
 impl Reply {
@@ -331,6 +342,7 @@ impl Reply {
             status,
             body,
             retry_after: None,
+            lose: false,
         }
     }
     fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
@@ -338,6 +350,7 @@ impl Reply {
             status,
             body: json!({ "code": code, "message": message.into() }),
             retry_after: None,
+            lose: false,
         }
     }
     fn bad_request(message: impl Into<String>) -> Self {
@@ -350,6 +363,17 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
+        if self.lose {
+            // The headers go out, then the body fails: the server aborts the
+            // connection and the client gets no answer it can read.
+            let mut resp = Response::new(axum::body::Body::new(CutBody));
+            *resp.status_mut() = self.status;
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            return resp;
+        }
         let mut resp = (self.status, Json(self.body)).into_response();
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
@@ -362,6 +386,21 @@ impl IntoResponse for Reply {
             );
         }
         resp
+    }
+}
+
+/// A response body that fails at once: the connection is cut mid-reply.
+struct CutBody;
+
+impl http_body::Body for CutBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other("reply lost on purpose"))))
     }
 }
 
@@ -475,6 +514,7 @@ impl Shared {
             limiter: TokenBucket::new(cfg.rate_per_s, cfg.burst),
             store: Mutex::new(store),
             fault: Mutex::new(None),
+            lost_replies: Mutex::new(0.0),
             stats: Mutex::new(EmulatorStats::default()),
             log: Mutex::new(log),
             paths: Mutex::new(BTreeMap::new()),
@@ -632,6 +672,19 @@ impl Shared {
                 None => Reply::not_found(format!("no such resource: {}", req.path)),
             },
         };
+        let mut reply = reply;
+        if req.method == Method::POST
+            && req.path.ends_with("/notes")
+            && reply.status == StatusCode::CREATED
+        {
+            let percent = *lock(&self.lost_replies);
+            let draw = (uuid::Uuid::new_v4().as_u128() % 10_000) as f64 / 100.0;
+            if draw < percent {
+                lock(&self.stats).lost_replies += 1;
+                tracing::info!(path = %req.path, "lever emulator: note stored, reply lost on purpose");
+                reply.lose = true;
+            }
+        }
         let record = RecordedRequest {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             method: req.method.to_string(),
@@ -1930,6 +1983,20 @@ async fn oauth_token(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: By
     blocking(move || sh.token(content_type.as_deref(), &body)).await
 }
 
+async fn emu_lost_replies(State(sh): State<Arc<Shared>>, body: Bytes) -> Reply {
+    let percent = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b.get("percent").and_then(Value::as_f64));
+    match percent {
+        Some(p) if (0.0..=100.0).contains(&p) => {
+            *lock(&sh.lost_replies) = p;
+            tracing::info!(percent = p, "lever emulator: note replies lost");
+            Reply::ok(StatusCode::OK, json!({ "percent": p }))
+        }
+        _ => Reply::bad_request("`percent` (0-100) is required"),
+    }
+}
+
 async fn emu_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Reply {
     let body = match serde_json::from_slice::<Value>(&body) {
         Ok(b) => b,
@@ -1949,6 +2016,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/stats", get(emu_stats))
         .route("/_emulator/opportunities", post(emu_add_opportunities))
         .route("/_emulator/faults", post(emu_faults))
+        .route("/_emulator/lost-replies", post(emu_lost_replies))
         .route("/_emulator/paths", get(emu_paths))
         .route("/_emulator/resources/{kind}", post(emu_add_resources))
         .route("/_emulator/oauth", post(emu_oauth))
@@ -2199,6 +2267,12 @@ impl EmulatorHandle {
         if let Some(s) = lock(&self.shared.oauth).as_mut() {
             s.access.clear();
         }
+    }
+
+    /// From now on, `percent` % of note writes store the note and lose the
+    /// reply (as `POST /_emulator/lost-replies`); 0 stops it.
+    pub fn lose_note_replies(&self, percent: f64) {
+        *lock(&self.shared.lost_replies) = percent.clamp(0.0, 100.0);
     }
 
     /// Like [`inject_faults`](Self::inject_faults), but only writes fail

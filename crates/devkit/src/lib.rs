@@ -6,6 +6,7 @@
 //! - [`broker`]: the local Tansu Kafka broker, started and stopped;
 //! - [`media_server`]: a folder served over HTTP with byte ranges;
 //! - [`simulate`]: a simulated hiring funnel for the aggregates;
+//! - [`chaos`]: the chaos run (kills, outages, lost replies) and the backlog measure;
 //! - [`dataset`]: the bundled dataset's interviews as webhooks and events;
 //! - [`s3`]: a local S3-compatible server (moto) and DuckDB reading through it;
 //! - [`paths`]: where set-up put the broker and the Python tools.
@@ -14,6 +15,7 @@
 //! server from the command line and runs the simulator.
 
 pub mod broker;
+pub mod chaos;
 pub mod dataset;
 pub mod emulator;
 pub mod media_server;

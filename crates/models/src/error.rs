@@ -26,6 +26,16 @@ pub enum MediaError {
     /// Voice-activity model failure.
     #[error("voice activity model: {0}")]
     Vad(String),
+    /// The container declares a sample rate outside what is decoded (8–192 kHz).
+    #[error("unsupported sample rate: {rate} Hz (accepted: {min}–{max} Hz)")]
+    SampleRate {
+        /// The declared rate.
+        rate: u32,
+        /// Lowest accepted.
+        min: u32,
+        /// Highest accepted.
+        max: u32,
+    },
 }
 
 impl MediaError {
@@ -38,6 +48,7 @@ impl MediaError {
             MediaError::Corrupt(_) => "media_corrupt",
             MediaError::Io(_) => "media_io",
             MediaError::Vad(_) => "media_vad",
+            MediaError::SampleRate { .. } => "media_sample_rate",
         }
     }
 }

@@ -35,7 +35,7 @@ struct Wanted {
 
 /// Creates the pipeline's topics when missing: the event topic (with
 /// `partitions` partitions, warned about when it has fewer), the dead-letter
-/// topic, and the aggregates' input topics the section names (scores,
+/// topic, the retry topics, and the aggregates' input topics the section names (scores,
 /// ratings, decisions, demographics; an empty name is skipped).
 pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
     let partitions = kafka.partitions.max(1);
@@ -53,6 +53,14 @@ pub async fn ensure_topics(kafka: &KafkaSection) -> Result<(), KafkaIoError> {
             check_partitions: false,
         },
     ];
+    for tier in kafka.retry_tiers() {
+        wanted.push(Wanted {
+            name: tier.topic,
+            partitions,
+            kept: false,
+            check_partitions: false,
+        });
+    }
     for input in [
         &kafka.scores_topic,
         &kafka.ratings_topic,

@@ -20,6 +20,7 @@ use rdkafka::ClientContext;
 
 use crate::kafka::KafkaSection;
 use crate::kafka::{producer_config, MESSAGE_TIMEOUT_MS};
+use crate::metrics;
 use panelflow_core::wire::DeadLetter;
 
 /// Errors writing a dead letter.
@@ -91,6 +92,108 @@ pub struct DeadLetterSink {
     producer: RwLock<(u64, Arc<AckProducer>)>,
     topic: String,
     timeout: Duration,
+    max_bytes: usize,
+}
+
+/// Room kept under the broker's limit for the key, headers and the record's
+/// own framing.
+const FRAMING_ROOM: usize = 4096;
+/// Longest text kept of one field of a cut dead letter.
+const KEPT_TEXT: usize = 512;
+/// Fields of an event a cut dead letter always keeps (ids and provenance).
+const KEPT_FIELDS: &[&str] = &[
+    "schema_version",
+    "source",
+    "interview_id",
+    "candidate_id",
+    "opportunity_id",
+    "correlation_id",
+    "source_ref",
+    "source_event",
+    "region",
+    "received_at",
+    "triggered_at",
+    "payload_sha256",
+];
+
+fn cut_text(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// `letter`, cut to serialize within `max_bytes`: when it is larger, its
+/// event keeps only its ids and provenance ([`KEPT_FIELDS`], each cut to
+/// 512 bytes), the count of its media, and a `panelflow_truncated` object
+/// saying how large the letter was and which fields were dropped; the
+/// reason is cut to 4 KiB. A letter that fits is returned as it is.
+///
+/// ```
+/// use panelflow_connectors::kafka::dead_letter::fit;
+/// use panelflow_core::{event::InterviewCompleted, outcome::Stage, wire::DeadLetter};
+/// let mut e = InterviewCompleted::new("generic", "int-1", "cand-1", "opp-1", vec![]);
+/// e.unknown_fields.insert("blob".into(), "x".repeat(900 * 1024).into());
+/// let letter = DeadLetter::new(&e, Stage::DecodeEvent, "too large");
+/// let cut = fit(&letter, 64 * 1024);
+/// assert!(serde_json::to_vec(&cut).unwrap().len() <= 64 * 1024);
+/// assert_eq!(cut.event["interview_id"], "int-1");
+/// assert_eq!(cut.event["panelflow_truncated"]["dropped"][0], "unknown_fields");
+/// ```
+pub fn fit(letter: &DeadLetter, max_bytes: usize) -> DeadLetter {
+    let size = serde_json::to_vec(letter).map(|v| v.len()).unwrap_or(0);
+    if size <= max_bytes {
+        return letter.clone();
+    }
+    let mut cut = letter.clone();
+    cut.reason = cut_text(&letter.reason, 4096);
+    let mut kept = serde_json::Map::new();
+    let mut dropped = Vec::new();
+    match &letter.event {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                if KEPT_FIELDS.contains(&k.as_str()) {
+                    let v = match v {
+                        serde_json::Value::String(s) => {
+                            serde_json::Value::String(cut_text(s, KEPT_TEXT))
+                        }
+                        other if other.to_string().len() <= KEPT_TEXT => other.clone(),
+                        _ => {
+                            dropped.push(k.clone());
+                            continue;
+                        }
+                    };
+                    kept.insert(k.clone(), v);
+                } else {
+                    dropped.push(k.clone());
+                }
+            }
+            if let Some(media) = map.get("media").and_then(serde_json::Value::as_array) {
+                kept.insert("media_count".into(), media.len().into());
+            }
+        }
+        serde_json::Value::String(raw) => {
+            kept.insert("payload_prefix".into(), cut_text(raw, KEPT_TEXT).into());
+            dropped.push("payload".into());
+        }
+        _ => dropped.push("event".into()),
+    }
+    dropped.sort();
+    kept.insert(
+        "panelflow_truncated".into(),
+        serde_json::json!({
+            "original_bytes": size,
+            "limit_bytes": max_bytes,
+            "dropped": dropped,
+            "note": "cut to fit the broker's message size: ids and reason kept, large fields dropped",
+        }),
+    );
+    cut.event = serde_json::Value::Object(kept);
+    cut
 }
 
 impl std::fmt::Debug for DeadLetterSink {
@@ -112,6 +215,10 @@ impl DeadLetterSink {
             producer: RwLock::new((0, Arc::new(producer))),
             topic: kafka.dead_letter_topic.clone(),
             timeout: Duration::from_millis(MESSAGE_TIMEOUT_MS + 2000),
+            max_bytes: kafka
+                .max_message_bytes
+                .saturating_sub(FRAMING_ROOM)
+                .max(1024),
         })
     }
 
@@ -158,8 +265,10 @@ impl DeadLetterSink {
     }
 
     /// Writes one record keyed by its interview id and blocks until the
-    /// broker acknowledged it; returns its partition and offset.
+    /// broker acknowledged it; returns its partition and offset. A letter
+    /// larger than the broker takes is cut to fit first ([`fit`]).
     pub fn send(&self, letter: &DeadLetter) -> Result<(i32, i64), DeadLetterError> {
+        let letter = &fit(letter, self.max_bytes);
         let payload = serde_json::to_vec(letter).map_err(|source| DeadLetterError::Serialize {
             interview_id: letter.interview_id.clone(),
             source,
@@ -178,6 +287,9 @@ impl DeadLetterSink {
             offset = at.1,
             "dead letter written"
         );
+        metrics::DEAD_LETTERS
+            .with_label_values(&[letter.stage.as_str()])
+            .inc();
         Ok(at)
     }
 
@@ -192,8 +304,21 @@ impl DeadLetterSink {
         payload: &[u8],
         interview_id: &str,
     ) -> Result<(i32, i64), DeadLetterError> {
+        self.send_with_headers(topic, key, payload, interview_id, &[])
+    }
+
+    /// [`send_to`](Self::send_to) with headers (a retried event's due time
+    /// and attempt count).
+    pub fn send_with_headers(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        interview_id: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(i32, i64), DeadLetterError> {
         let (generation, producer) = self.current();
-        let result = self.send_with(&producer, topic, key, payload, interview_id);
+        let result = self.send_with(&producer, topic, key, payload, interview_id, headers);
         if matches!(result, Err(DeadLetterError::Delivery { .. })) {
             drop(producer);
             self.replace(generation);
@@ -208,6 +333,7 @@ impl DeadLetterSink {
         key: &str,
         payload: &[u8],
         interview_id: &str,
+        headers: &[(&str, &str)],
     ) -> Result<(i32, i64), DeadLetterError> {
         let deadline = Instant::now() + self.timeout;
         let fail = |source: KafkaError| DeadLetterError::Delivery {
@@ -216,9 +342,17 @@ impl DeadLetterSink {
             source,
         };
         let (tx, rx) = sync_channel::<Ack>(1);
+        let mut owned = rdkafka::message::OwnedHeaders::new();
+        for (k, v) in headers {
+            owned = owned.insert(rdkafka::message::Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
         let mut record = BaseRecord::with_opaque_to(topic, Box::new(tx))
             .key(key)
-            .payload(payload);
+            .payload(payload)
+            .headers(owned);
         // Enqueue, making room by polling while the local queue is full.
         loop {
             match producer.send(record) {

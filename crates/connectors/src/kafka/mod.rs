@@ -21,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
+pub mod consumer;
 pub mod dead_letter;
 pub mod publisher;
 
@@ -65,6 +66,27 @@ pub struct KafkaSection {
     pub group_id: String,
     /// Partitions to create when the topic is missing.
     pub partitions: i32,
+    /// Delays of the retry topics, seconds: an interview whose failure is
+    /// transient (Lever 429/5xx or time-out, a media host time-out, the
+    /// broker) waits on `TOPIC.retry.<delay>` (`1m`, `10m`, `1h` by default)
+    /// for each in turn, then fails for good (a `failed` row and a dead
+    /// letter naming the last failure).
+    pub retry_delays_s: Vec<u64>,
+    /// Messages one worker may have read and not yet committed; past this
+    /// its partitions are paused until commits bring it below.
+    pub max_in_flight_events: u64,
+    /// Bytes (keys and payloads) one worker may have read and not yet committed.
+    pub max_in_flight_bytes: u64,
+    /// The largest message the broker takes (`message.max.bytes`); dead
+    /// letters are cut to fit under it.
+    pub max_message_bytes: usize,
+    /// Events larger than this are refused at the source with a dead letter
+    /// (ingest's body limit sits below it).
+    pub max_event_bytes: usize,
+    /// Prefix of the consumers' `group.instance.id` (static membership):
+    /// stable for one `run` process across restarts, distinct between
+    /// processes. Empty: `PANELFLOW_INSTANCE_ID`, else the host name.
+    pub instance_id: Option<String>,
     /// Extra librdkafka properties (SASL, TLS, ...), passed through as is.
     pub properties: BTreeMap<String, String>,
 }
@@ -81,8 +103,71 @@ impl Default for KafkaSection {
             demographics_topic: Topic::Demographics.default_name().into(),
             group_id: "panelflow".into(),
             partitions: 4,
+            retry_delays_s: vec![60, 600, 3600],
+            max_in_flight_events: 32,
+            max_in_flight_bytes: 8 << 20,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_event_bytes: 768 << 10,
+            instance_id: None,
             properties: BTreeMap::new(),
         }
+    }
+}
+
+/// The broker's default largest message (Apache Kafka's `message.max.bytes`
+/// is 1 048 588; librdkafka's producer refuses more than 1 000 000).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
+
+/// A retry tier: its topic and delay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryTier {
+    /// `TOPIC.retry.<label>`.
+    pub topic: String,
+    /// `1m`, `10m`, `1h`, `30s`.
+    pub label: String,
+    /// How long a message waits there.
+    pub delay: Duration,
+}
+
+/// `1m` for 60 s, `10m`, `1h`, `90s`.
+///
+/// ```
+/// use panelflow_connectors::kafka::delay_label;
+/// assert_eq!(delay_label(60), "1m");
+/// assert_eq!(delay_label(3600), "1h");
+/// assert_eq!(delay_label(45), "45s");
+/// ```
+pub fn delay_label(secs: u64) -> String {
+    if secs >= 3600 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs >= 60 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+impl KafkaSection {
+    /// The retry tiers, in order.
+    pub fn retry_tiers(&self) -> Vec<RetryTier> {
+        self.retry_delays_s
+            .iter()
+            .map(|s| {
+                let label = delay_label(*s);
+                RetryTier {
+                    topic: format!("{}.retry.{label}", self.topic),
+                    label,
+                    delay: Duration::from_secs(*s),
+                }
+            })
+            .collect()
+    }
+
+    /// The topics `panelflow run` reads: the event topic and its retry topics.
+    pub fn input_topics(&self) -> Vec<String> {
+        let mut t = vec![self.topic.clone()];
+        t.extend(self.retry_tiers().into_iter().map(|r| r.topic));
+        t
     }
 }
 
@@ -248,9 +333,12 @@ pub fn admin_config(kafka: &KafkaSection) -> ClientConfig {
     with_properties(base_config(kafka), kafka)
 }
 
-/// Produces one event as JSON to `topic`, keyed by its interview id, and
-/// waits for the broker's acknowledgement (all in-sync replicas). Returns
-/// the partition and offset it landed at.
+/// Produces one event as JSON to `topic`, keyed by its opportunity id (so
+/// every event of one opportunity lands in one partition, read by one
+/// consumer: one writer per opportunity) with its interview id in the
+/// [`consumer::INTERVIEW_HEADER`] header, and waits for the broker's
+/// acknowledgement (all in-sync replicas). Returns the partition and offset
+/// it landed at.
 ///
 /// One event is one message, so a failure leaves nothing half-written; a
 /// time-out can still mean the broker stored it (the caller's retry then
@@ -260,7 +348,24 @@ pub async fn produce_event(
     topic: &str,
     event: &InterviewCompleted,
 ) -> Result<(i32, i64), KafkaIoError> {
-    produce_json(producer, topic, event.key(), event).await
+    let headers = [(consumer::INTERVIEW_HEADER, event.interview_id.as_str())];
+    produce_json_with(producer, topic, event_key(event), event, &headers).await
+}
+
+/// The Kafka key of an event: its opportunity id (its interview id when it
+/// names none).
+///
+/// ```
+/// use panelflow_core::event::InterviewCompleted;
+/// let e = InterviewCompleted::new("generic", "int-1", "cand-1", "opp-1", vec![]);
+/// assert_eq!(panelflow_connectors::kafka::event_key(&e), "opp-1");
+/// ```
+pub fn event_key(event: &InterviewCompleted) -> &str {
+    if event.opportunity_id.is_empty() {
+        &event.interview_id
+    } else {
+        &event.opportunity_id
+    }
 }
 
 /// Produces one record as JSON to `topic` under `key` and waits for the
@@ -272,11 +377,32 @@ pub async fn produce_json<T: serde::Serialize + ?Sized>(
     key: &str,
     value: &T,
 ) -> Result<(i32, i64), KafkaIoError> {
+    produce_json_with(producer, topic, key, value, &[]).await
+}
+
+/// [`produce_json`] with headers.
+pub async fn produce_json_with<T: serde::Serialize + ?Sized>(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    value: &T,
+    headers: &[(&str, &str)],
+) -> Result<(i32, i64), KafkaIoError> {
     let payload = serde_json::to_vec(value).map_err(|source| KafkaIoError::Serialize {
         key: key.to_string(),
         source,
     })?;
-    let record = FutureRecord::to(topic).key(key).payload(&payload);
+    let mut owned = rdkafka::message::OwnedHeaders::new();
+    for (k, v) in headers {
+        owned = owned.insert(rdkafka::message::Header {
+            key: k,
+            value: Some(v.as_bytes()),
+        });
+    }
+    let record = FutureRecord::to(topic)
+        .key(key)
+        .payload(&payload)
+        .headers(owned);
     // Queue time-out: how long to wait for room in a full local queue.
     let send = producer.send(record, Duration::from_secs(1));
     // librdkafka always answers within message.timeout.ms; the outer bound
@@ -370,7 +496,15 @@ impl EventProducer {
         topic: &str,
         event: &InterviewCompleted,
     ) -> Result<(i32, i64), KafkaIoError> {
-        self.produce_json(topic, event.key(), event).await
+        let (generation, producer) = self.current();
+        let result = produce_event(&producer, topic, event).await;
+        if let Err(KafkaIoError::Delivery { .. }) = &result {
+            drop(producer);
+            if let Some(old) = self.replace(generation) {
+                tokio::task::spawn_blocking(move || drop(old));
+            }
+        }
+        result
     }
 
     /// [`produce_json`] with the current producer, replaced after a failed
@@ -477,7 +611,11 @@ mod tests {
                 "message not read back"
             );
             if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-                assert_eq!(m.key(), Some(&b"int-42"[..]));
+                assert_eq!(m.key(), Some(&b"o"[..]), "keyed by opportunity");
+                assert_eq!(
+                    consumer::header(&m, consumer::INTERVIEW_HEADER).as_deref(),
+                    Some("int-42")
+                );
                 let back: InterviewCompleted =
                     serde_json::from_slice(m.payload().unwrap()).unwrap();
                 assert_eq!(back, e);

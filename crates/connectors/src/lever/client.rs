@@ -40,6 +40,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::ratelimit::TokenBucket;
+use crate::breaker::Breaker;
+use crate::metrics;
 
 mod files;
 
@@ -88,7 +90,16 @@ pub struct ClientOptions {
     /// First back-off; doubled at each further attempt (with jitter, capped
     /// at 60 s) unless Lever sends `Retry-After`.
     pub base_backoff: Duration,
+    /// The circuit breaker shared by every clone of the client: open after
+    /// [`BREAKER_THRESHOLD`] failed attempts in a row (429, 5xx, no
+    /// answer), calls then fail at once for [`BREAKER_COOL_DOWN`].
+    pub breaker: Arc<Breaker>,
 }
+
+/// Failed attempts in a row that open the Lever circuit.
+pub const BREAKER_THRESHOLD: u32 = 5;
+/// How long the Lever circuit stays open before one trial call.
+pub const BREAKER_COOL_DOWN: Duration = Duration::from_secs(20);
 
 impl Default for ClientOptions {
     /// 6 attempts, 30 s time-out, Lever's documented 10 req/s burst 20,
@@ -99,6 +110,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(30),
             limiter: Arc::new(TokenBucket::lever_default()),
             base_backoff: Duration::from_millis(500),
+            breaker: Arc::new(Breaker::new("lever", BREAKER_THRESHOLD, BREAKER_COOL_DOWN)),
         }
     }
 }
@@ -176,6 +188,15 @@ pub enum LeverError {
         #[source]
         source: super::oauth::OAuthError,
     },
+    /// The circuit breaker is open: Lever failed too often just now, so the
+    /// call was not made.
+    #[error("Lever {method} {path}: not called, the circuit is open after repeated failures")]
+    CircuitOpen {
+        /// HTTP method.
+        method: String,
+        /// Request path below the base URL.
+        path: String,
+    },
     /// A 2xx answer whose body is not the documented shape.
     #[error("Lever {method} {path}: unexpected response: {reason}")]
     Decode {
@@ -199,13 +220,27 @@ impl LeverError {
         }
     }
 
+    /// Whether a write that failed this way may have taken effect anyway
+    /// (no answer, or a 500/502/504 that a proxy may have sent after Lever
+    /// stored it): look again before writing again.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            // No answer, or a 2xx whose body could not be read.
+            LeverError::Transport { .. } | LeverError::Decode { .. } => true,
+            LeverError::RetriesExhausted { status, .. } => matches!(status, 500 | 502 | 504),
+            _ => false,
+        }
+    }
+
     /// True for errors that a later retry (e.g. a replay of the event) may
-    /// cure: transport failures and exhausted retries on 429/5xx.
+    /// cure: transport failures, exhausted retries on 429/5xx and an open
+    /// circuit.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
             LeverError::Transport { .. }
                 | LeverError::RetriesExhausted { .. }
+                | LeverError::CircuitOpen { .. }
                 | LeverError::Auth {
                     source: super::oauth::OAuthError::Transport { .. },
                     ..
@@ -463,6 +498,15 @@ impl LeverClient {
                 }
                 _ => None,
             };
+            if !self.opts.breaker.allow() {
+                metrics::LEVER_CALLS
+                    .with_label_values(&[method_s.as_str(), "circuit_open"])
+                    .inc();
+                return Err(LeverError::CircuitOpen {
+                    method: method_s,
+                    path,
+                });
+            }
             self.opts.limiter.acquire();
             let mut req = self
                 .http
@@ -487,6 +531,10 @@ impl LeverClient {
             let resp = match req.send() {
                 Ok(r) => r,
                 Err(e) => {
+                    self.opts.breaker.failure();
+                    metrics::LEVER_CALLS
+                        .with_label_values(&[method_s.as_str(), "transport"])
+                        .inc();
                     // Retry only when the request surely did not take effect
                     // (no connection), or when repeating it is harmless.
                     let retryable = e.is_connect() || (call.idempotent() && e.is_timeout());
@@ -506,6 +554,15 @@ impl LeverClient {
             };
             let status = resp.status();
             tracing::debug!(method = %method_s, %path, status = status.as_u16(), attempt, ms = started.elapsed().as_millis() as u64, "Lever response");
+            metrics::LEVER_CALLS
+                .with_label_values(&[method_s.as_str(), status.as_str()])
+                .inc();
+            // 429 is Lever pacing us (Retry-After is honoured), not Lever unwell.
+            if status.is_server_error() {
+                self.opts.breaker.failure();
+            } else if status != StatusCode::TOO_MANY_REQUESTS {
+                self.opts.breaker.success();
+            }
             if status.is_success() {
                 return read_json(resp, &method_s, &path, attempt);
             }
@@ -519,7 +576,10 @@ impl LeverClient {
                 }
             }
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                if attempt >= max {
+                // A write answered 500/502/504 may have been stored: the
+                // caller looks again before writing again, never blindly.
+                let ambiguous = !call.idempotent() && matches!(status.as_u16(), 500 | 502 | 504);
+                if attempt >= max || ambiguous {
                     tracing::warn!(method = %method_s, %path, status = status.as_u16(), attempts = attempt, "Lever retries exhausted");
                     return Err(LeverError::RetriesExhausted {
                         method: method_s,
@@ -719,11 +779,31 @@ impl LeverClient {
             tracing::info!(opportunity_id, note_id = %existing.id, "Lever note already present; not writing again");
             return Ok(NoteOutcome::AlreadyPresent(existing.id));
         }
-        let id = if value.contains(marker) {
-            self.add_note(opportunity_id, value, secret, perform_as)?
+        let written = if value.contains(marker) {
+            self.add_note(opportunity_id, value, secret, perform_as)
         } else {
             let with_marker = format!("{}\n{marker}", value.trim_end());
-            self.add_note(opportunity_id, &with_marker, secret, perform_as)?
+            self.add_note(opportunity_id, &with_marker, secret, perform_as)
+        };
+        let id = match written {
+            Ok(id) => id,
+            // The reply was lost (or a proxy answered 5xx): the note may be
+            // there. Look again before saying the write failed.
+            Err(e) if e.is_ambiguous() => {
+                tracing::warn!(opportunity_id, error = %e, "Lever note reply lost; looking again");
+                match self
+                    .list_notes(opportunity_id)?
+                    .into_iter()
+                    .find(|n| n.value_text.contains(marker))
+                {
+                    Some(found) => {
+                        tracing::info!(opportunity_id, note_id = %found.id, "the note was stored; its reply was lost");
+                        return Ok(NoteOutcome::Created(found.id));
+                    }
+                    None => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
         };
         tracing::info!(opportunity_id, note_id = %id, "Lever note written");
         Ok(NoteOutcome::Created(id))

@@ -96,10 +96,28 @@ pub fn apply(client: &LeverClient, plan: &WritePlan) -> Result<WriteReport, Writ
                         .map(|(id, value)| serde_json::json!({"id": id, "value": value}))
                         .collect::<Vec<_>>(),
                 });
-                let created = client
-                    .add_feedback(opp, user, body)
-                    .map_err(err(Stage::LeverFeedback))?;
-                report.feedback_id = created.get("id").and_then(Value::as_str).map(str::to_owned);
+                match client.add_feedback(opp, user, body) {
+                    Ok(created) => {
+                        report.feedback_id =
+                            created.get("id").and_then(Value::as_str).map(str::to_owned);
+                    }
+                    // A lost reply: the scorecard may be there; look again.
+                    Err(e) if e.is_ambiguous() => {
+                        let found = client
+                            .list_feedback(opp)
+                            .map_err(err(Stage::LeverFeedback))?
+                            .into_iter()
+                            .find(|f| carries_marker(f, &marker));
+                        match found {
+                            Some(f) => {
+                                report.feedback_id =
+                                    f.get("id").and_then(Value::as_str).map(str::to_owned);
+                            }
+                            None => return Err(err(Stage::LeverFeedback)(e)),
+                        }
+                    }
+                    Err(e) => return Err(err(Stage::LeverFeedback)(e)),
+                }
                 report.feedback_created = true;
             }
         }

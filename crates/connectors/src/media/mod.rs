@@ -20,6 +20,12 @@ pub struct MediaSection {
     pub timeout_s: u64,
     /// Allow loopback and private addresses (tests, the demo); off in production.
     pub allow_private_networks: bool,
+    /// Media items one interview may have at most.
+    pub max_items: usize,
+    /// Bytes all of one interview's media may have together.
+    pub max_total_bytes: u64,
+    /// Seconds all of one interview's media may last together.
+    pub max_total_duration_s: f64,
 }
 
 impl Default for MediaSection {
@@ -30,6 +36,9 @@ impl Default for MediaSection {
             connect_timeout_s: 10,
             timeout_s: 600,
             allow_private_networks: false,
+            max_items: 32,
+            max_total_bytes: 4 << 30,
+            max_total_duration_s: 4.0 * 3600.0,
         }
     }
 }
@@ -74,6 +83,19 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// Whether a later try may succeed: no answer or a time-out, a 5xx, 429
+    /// or 408 from the host. A refused URL, a 4xx, a file too large or not
+    /// audio will fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Fetch(_) => true,
+            FetchError::HttpStatus { status, .. } => {
+                *status >= 500 || *status == 429 || *status == 408
+            }
+            _ => false,
+        }
+    }
+
     /// A short, stable code for Parquet's `failure_reason` and dashboards
     /// (the same family as the decoder's `media_*` codes).
     pub fn code(&self) -> &'static str {

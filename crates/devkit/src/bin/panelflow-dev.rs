@@ -41,6 +41,58 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// The chaos run: kills, a broker restart, a Lever outage, lost note
+    /// replies and a dead media host; prints what held as JSON.
+    Chaos {
+        /// The `panelflow` binary (built with `--features dev`).
+        #[arg(long, default_value = "target/release/panelflow")]
+        panelflow: PathBuf,
+        /// Output folder (cleared).
+        #[arg(long, default_value = "out/chaos")]
+        out: PathBuf,
+        /// Interviews.
+        #[arg(long, default_value_t = 1000)]
+        interviews: usize,
+        /// Of which on a media host that never answers.
+        #[arg(long, default_value_t = 10)]
+        dead_host: usize,
+        /// SIGKILLs of the runner.
+        #[arg(long, default_value_t = 20)]
+        kills: usize,
+        /// Longest run between kills, seconds.
+        #[arg(long, default_value_t = 30)]
+        between_kills_s: u64,
+        /// Seconds Lever answers 503 to everything.
+        #[arg(long, default_value_t = 120)]
+        lever_outage_s: u64,
+        /// Percent of note replies lost after the note is stored.
+        #[arg(long, default_value_t = 5.0)]
+        lost_replies: f64,
+        /// Timely workers of the runner.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Retry topic delays, seconds.
+        #[arg(long, value_delimiter = ',', default_value = "15,60,120")]
+        retry_delays_s: Vec<u64>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 5400)]
+        deadline_s: u64,
+    },
+    /// A backlog of events produced before the runner starts; reports its peak memory.
+    Backlog {
+        /// The `panelflow` binary.
+        #[arg(long, default_value = "target/release/panelflow")]
+        panelflow: PathBuf,
+        /// Output folder (cleared).
+        #[arg(long, default_value = "out/backlog")]
+        out: PathBuf,
+        /// Events.
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// Timely workers of the runner.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
     /// Serve a folder over HTTP (with byte ranges) until Ctrl-C.
     MediaServer {
         /// The folder.
@@ -62,6 +114,51 @@ fn main() -> ExitCode {
         Command::Simulate(args) => panelflow_devkit::simulate::run(&args),
         Command::Broker { dir, port } => broker(dir, port),
         Command::MediaServer { root } => media_server(root),
+        Command::Chaos {
+            panelflow,
+            out,
+            interviews,
+            dead_host,
+            kills,
+            between_kills_s,
+            lever_outage_s,
+            lost_replies,
+            workers,
+            retry_delays_s,
+            deadline_s,
+        } => {
+            let o = panelflow_devkit::chaos::ChaosOptions {
+                panelflow,
+                out,
+                interviews,
+                dead_host_interviews: dead_host,
+                kills,
+                max_between_kills_s: between_kills_s,
+                lever_outage: std::time::Duration::from_secs(lever_outage_s),
+                lost_reply_percent: lost_replies,
+                restart_broker: true,
+                workers,
+                retry_delays_s,
+                deadline: std::time::Duration::from_secs(deadline_s),
+            };
+            panelflow_devkit::chaos::run(&o).and_then(|r| {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                if r.holds() {
+                    Ok(())
+                } else {
+                    anyhow::bail!("a promise did not hold")
+                }
+            })
+        }
+        Command::Backlog {
+            panelflow,
+            out,
+            events,
+            workers,
+        } => panelflow_devkit::chaos::backlog(&panelflow, &out, events, workers).and_then(|r| {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

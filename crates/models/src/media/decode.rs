@@ -34,6 +34,11 @@ enum Codec {
     },
 }
 
+/// Lowest sample rate a container may declare (8 kHz).
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+/// Highest sample rate a container may declare (192 kHz).
+pub const MAX_SAMPLE_RATE: u32 = 192_000;
+
 /// A streaming decoder yielding mono chunks at [`AudioDecoder::sample_rate`].
 ///
 /// ```no_run
@@ -98,6 +103,15 @@ impl AudioDecoder {
             (open_opus(&params)?, OPUS_RATE)
         } else {
             let rate = params.sample_rate.ok_or(MediaError::NoAudioTrack)?;
+            // Checked before a decoder or resampler is built for it: a header
+            // claiming 1 Hz or 4 GHz is refused, not allocated for.
+            if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+                return Err(MediaError::SampleRate {
+                    rate,
+                    min: MIN_SAMPLE_RATE,
+                    max: MAX_SAMPLE_RATE,
+                });
+            }
             let dec = symphonia::default::get_codecs()
                 .make(&params, &DecoderOptions::default())
                 .map_err(|e| MediaError::NotAudio(format!("unsupported codec ({e})")))?;
@@ -333,6 +347,52 @@ mod tests {
         assert_eq!(rate, 44_100, "the clip is stored at 44.1 kHz");
         let secs = samples.len() as f64 / rate as f64;
         assert!((10.9..11.1).contains(&secs), "{secs}");
+    }
+
+    /// A PCM WAV file of `frames` silent 16-bit mono frames declaring `rate`.
+    fn wav(rate: u32, frames: u32) -> Vec<u8> {
+        let data = frames * 2;
+        let mut w = Vec::new();
+        w.extend_from_slice(b"RIFF");
+        w.extend_from_slice(&(36 + data).to_le_bytes());
+        w.extend_from_slice(b"WAVEfmt ");
+        w.extend_from_slice(&16u32.to_le_bytes());
+        w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        w.extend_from_slice(&1u16.to_le_bytes()); // mono
+        w.extend_from_slice(&rate.to_le_bytes());
+        w.extend_from_slice(&(rate * 2).to_le_bytes());
+        w.extend_from_slice(&2u16.to_le_bytes());
+        w.extend_from_slice(&16u16.to_le_bytes());
+        w.extend_from_slice(b"data");
+        w.extend_from_slice(&data.to_le_bytes());
+        w.resize(w.len() + data as usize, 0);
+        w
+    }
+
+    #[test]
+    fn sample_rates_outside_8_to_192_khz_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rate, ok) in [
+            (4, false),
+            (7_999, false),
+            (8_000, true),
+            (192_000, true),
+            (1_000_000, false),
+        ] {
+            let p = dir.path().join(format!("r{rate}.wav"));
+            std::fs::write(&p, wav(rate, 800)).unwrap();
+            match AudioDecoder::open(&p) {
+                Ok(d) => {
+                    assert!(ok, "{rate} Hz accepted");
+                    assert_eq!(d.sample_rate(), rate);
+                }
+                Err(e) => {
+                    assert!(!ok, "{rate} Hz refused: {e}");
+                    assert_eq!(e.code(), "media_sample_rate", "{rate}: {e}");
+                    assert!(e.to_string().contains(&format!("{rate} Hz")), "{e}");
+                }
+            }
+        }
     }
 
     #[test]

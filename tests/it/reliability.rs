@@ -1,0 +1,213 @@
+//! The pipeline under poison input, lost replies and outages, on the real
+//! broker and the Lever emulator: a panicking interview and an oversized
+//! event are dead-lettered once while the rest goes on; a note whose reply
+//! was lost is found, not written twice; a Lever outage sends interviews to
+//! the retry topics until it is over, and a media host that never answers
+//! fails its interview for good once the retries have run out.
+
+use crate::support;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use panelflow_devkit::dataset::DemoInterview;
+use serde_json::{json, Value};
+use support::*;
+
+const LONG: Duration = Duration::from_secs(300);
+
+fn dead_letters_for<'a>(dead: &'a [Value], id: &str) -> Vec<&'a Value> {
+    dead.iter().filter(|d| d["interview_id"] == id).collect()
+}
+
+#[test]
+fn poison_events_are_dead_lettered_once_and_the_pipeline_goes_on() {
+    let stack = Stack::start();
+    let good = interview("swe-01");
+    assert_eq!(stack.post_interview(&good), 202);
+    // The test hook (dev builds): an interview whose analysis panics.
+    let poison = DemoInterview {
+        interview_id: format!("{}-1", panelflow::pipeline::TEST_PANIC_MARKER),
+        candidate_id: "cand-poison".into(),
+        ..interview("swe-02")
+    };
+    assert_eq!(stack.post_interview(&poison), 202);
+    // Too many media items for the interview cap below.
+    let crowded = interview("support-02");
+    assert_eq!(stack.post_interview(&crowded), 202);
+    // A 900 KiB event, produced straight to the topic (ingest would refuse
+    // it): larger than [kafka] max_event_bytes, and its dead letter must be
+    // cut to fit the broker.
+    let mut big = panelflow_core::event::InterviewCompleted::new(
+        "generic",
+        "big-event-1",
+        "cand-big",
+        "opp-big",
+        vec![],
+    );
+    big.unknown_fields
+        .insert("blob".into(), "x".repeat(900 * 1024).into());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let producer: rdkafka::producer::FutureProducer =
+        panelflow_connectors::kafka::producer_config(&stack.cfg.kafka)
+            .create()
+            .unwrap();
+    rt.block_on(panelflow_connectors::kafka::produce_event(
+        &producer,
+        &stack.cfg.kafka.topic,
+        &big,
+    ))
+    .expect("the broker takes a 900 KiB event");
+
+    let mut cfg = stack.cfg.clone();
+    cfg.media.max_items = 2;
+    let run = stack.run(&cfg, 2);
+    run.wait(LONG, |s| {
+        s.transcribed.load(Ordering::Relaxed) >= 1
+            && s.failed.load(Ordering::Relaxed) >= 2
+            && s.malformed.load(Ordering::Relaxed) >= 1
+    });
+    run.stop();
+
+    let dead = stack.dead_letters();
+    let panicked = dead_letters_for(&dead, &poison.interview_id);
+    assert_eq!(panicked.len(), 1, "{dead:?}");
+    let reason = panicked[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("panicked") && reason.contains("test hook"), "{reason}");
+    let large = dead_letters_for(&dead, "big-event-1");
+    assert_eq!(large.len(), 1, "one dead letter for the large event");
+    assert!(
+        large[0]["reason"].as_str().unwrap().contains("event_too_large"),
+        "{}",
+        large[0]["reason"]
+    );
+    let cut = &large[0]["event"];
+    assert_eq!(cut["opportunity_id"], "opp-big", "ids kept");
+    assert_eq!(cut["panelflow_truncated"]["dropped"], json!(["unknown_fields"]));
+    assert!(serde_json::to_vec(large[0]).unwrap().len() < 1_000_000);
+    let crowded_dead = dead_letters_for(&dead, &crowded.interview_id);
+    assert_eq!(crowded_dead.len(), 1);
+    assert!(crowded_dead[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("media_too_many_items"));
+    // The good interview went on: its row and its note.
+    assert_eq!(stack.lever.notes(&good.opportunity_id).len(), 1);
+    let rows = stack.duckdb("select interview_id, outcome from {interviews} order by interview_id");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(panelflow_connectors::metrics::render().contains("panelflow_panics_caught_total"));
+
+    // Started again in the same group: nothing is read twice, nothing dead-lettered twice.
+    let run = stack.run(&cfg, 1);
+    std::thread::sleep(Duration::from_secs(10));
+    run.stop();
+    assert_eq!(stack.dead_letters().len(), dead.len());
+    assert_eq!(stack.uncommitted(&cfg.kafka.group_id), 0);
+}
+
+#[test]
+fn a_lost_note_reply_is_looked_for_before_the_write_is_declared_failed() {
+    let stack = Stack::start();
+    let it = interview("sales-01");
+    stack.lever.lose_note_replies(100.0);
+    assert_eq!(stack.post_interview(&it), 202);
+    let run = stack.run(&stack.cfg, 1);
+    run.wait(LONG, |_| run.processed() >= 1);
+    run.stop();
+    assert!(stack.lever.stats().lost_replies >= 1);
+    let rows = stack.duckdb("select outcome, lever_note_id from {interviews}");
+    assert_eq!(rows[0]["outcome"], "transcribed", "{rows:?}");
+    let notes = stack.lever.notes(&it.opportunity_id);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(rows[0]["lever_note_id"], notes[0]["id"]);
+}
+
+#[test]
+fn transient_failures_wait_on_retry_topics_and_permanent_ones_fail_now() {
+    let stack = Stack::start();
+    // A media host that accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let it = interview("data-02");
+    let mut cfg = stack.cfg.clone();
+    cfg.kafka.retry_delays_s = vec![2, 25];
+    cfg.media.timeout_s = 2;
+    cfg.media.connect_timeout_s = 1;
+    cfg.lever.max_attempts = 2;
+    // Lever is down: every write fails with 503 until it is back.
+    stack.lever.inject_write_faults(503, 1_000_000).unwrap();
+    assert_eq!(stack.post_interview(&it), 202);
+    let dead = json!({"event": "interview.completed", "data": {
+        "candidateId": "cand-dead", "opportunityId": interview("sales-02").opportunity_id,
+        "interviewId": "dead-host-1",
+        "mediaUrl": format!("http://127.0.0.1:{dead_port}/never.wav"),
+    }});
+    assert_eq!(stack.post(&dead), 202);
+    let run = stack.run(&cfg, 1);
+    run.wait(LONG, |s| s.retried.load(Ordering::Relaxed) >= 2);
+    // Nothing written while Lever is down: the interview waits, not fails.
+    assert!(stack.lever.notes(&it.opportunity_id).is_empty());
+    stack.lever.inject_write_faults(503, 0).unwrap();
+    run.wait(LONG, |s| {
+        s.transcribed.load(Ordering::Relaxed) >= 1 && s.failed.load(Ordering::Relaxed) >= 1
+    });
+    run.stop();
+
+    let rows = stack.duckdb(
+        "select interview_id, outcome, failure_reason from {interviews} order by interview_id",
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let data = rows.iter().find(|r| r["interview_id"] == it.interview_id).unwrap();
+    assert_eq!(data["outcome"], "transcribed", "{rows:?}");
+    assert_eq!(stack.lever.notes(&it.opportunity_id).len(), 1);
+    let gone = rows.iter().find(|r| r["interview_id"] == "dead-host-1").unwrap();
+    assert_eq!(gone["outcome"], "failed");
+    let reason = gone["failure_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("timed out") && reason.contains("gave up after 3 tries"),
+        "{reason}"
+    );
+    // Only the permanent failure is a dead letter.
+    let letters = stack.dead_letters();
+    let ids: Vec<&str> = letters
+        .iter()
+        .filter_map(|d| d["interview_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["dead-host-1"], "{letters:?}");
+    // The retry topics held the tries.
+    let tries = support::read_topic(&cfg.kafka.brokers, "interviews.completed.retry.2s");
+    assert!(tries.len() >= 2, "{tries:?}");
+}
+
+/// The chaos run, small: the runner (a real process) SIGKILLed twice, the
+/// broker restarted, Lever down for a while and losing a third of the note
+/// replies, one media host dead (`benches/chaos.sh` runs the full one).
+#[test]
+fn chaos_small_nothing_lost_nothing_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = panelflow_devkit::chaos::ChaosOptions {
+        panelflow: env!("CARGO_BIN_EXE_panelflow").into(),
+        out: dir.path().join("chaos"),
+        interviews: 12,
+        dead_host_interviews: 2,
+        kills: 2,
+        max_between_kills_s: 12,
+        lever_outage: Duration::from_secs(15),
+        lost_reply_percent: 30.0,
+        restart_broker: true,
+        workers: 2,
+        retry_delays_s: vec![5, 15, 30],
+        deadline: Duration::from_secs(600),
+    };
+    let report = panelflow_devkit::chaos::run(&o).expect("chaos run");
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    assert!(report.holds(), "{report:?}");
+    assert_eq!(report.one_row, 12);
+    assert_eq!(report.dead_host_failed_timeout, 2);
+}

@@ -15,8 +15,11 @@
 //!    the raw body>` keyed by the secret (as the generic source);
 //! 2. **secret path token** — the webhook URL registered with the platform is
 //!    `https://…/webhooks/<source>/<secret>`: the last path segment must equal
-//!    the secret (compared in constant time). Use a long random secret, and
-//!    keep access logs of the receiver's proxy free of request paths.
+//!    the secret (compared in constant time). A path token authenticates
+//!    nothing about the body and puts the secret in URLs (and in proxies'
+//!    logs), so the receiver refuses it unless the source is listed in
+//!    `[ingest] path_token_sources`; such deliveries have no signed time
+//!    and are protected from replays by the remembered body hashes only.
 //!
 //! A request with a header is judged by the header alone (a wrong header is
 //! 401 even when the path token is right).
@@ -304,7 +307,11 @@ pub fn unmapped(obj: &Map<String, Value>, used: &[&str]) -> Map<String, Value> {
 }
 
 /// A payload's event time (RFC 3339 or epoch ms) checked for freshness like
-/// Lever's `triggeredAt`, when present.
+/// Lever's `triggeredAt`. The platforms that state a time in their body
+/// (Willo `timestamp`, Spark Hire `created_at`, HireVue `eventTime`) must:
+/// without it a delivery is `Unauthorized`, since its age — what refuses a
+/// replay outside the receiver's window — cannot be told. (Always `Some`;
+/// the `Option` is the event's optional `triggered_at`.)
 pub fn check_event_time(
     obj: &Map<String, Value>,
     fields: &[&str],
@@ -312,7 +319,10 @@ pub fn check_event_time(
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, SourceError> {
     match first_time(obj, fields, "")? {
-        None => Ok(None),
+        None => Err(SourceError::Unauthorized(format!(
+            "missing `{}`: the event's time is required (replay protection)",
+            fields.join("` or `")
+        ))),
         Some(t) => {
             let at = DateTime::parse_from_rfc3339(&t)
                 .map_err(|e| SourceError::Malformed(format!("event time: {e}")))?
@@ -383,6 +393,18 @@ mod tests {
         );
         // A wrong header is not rescued by a right path token.
         assert!(verify_shared_secret(&req(&signed, b"{}", Some("s3cret")), b"s3cret").is_err());
+    }
+
+    #[test]
+    fn an_event_without_its_time_is_unauthorized() {
+        let now = Utc::now();
+        let none = json!({"x": 1});
+        assert!(matches!(
+            check_event_time(none.as_object().unwrap(), &["timestamp"], 300, now),
+            Err(SourceError::Unauthorized(m)) if m.contains("timestamp")
+        ));
+        let fresh = json!({"timestamp": now.to_rfc3339()});
+        assert!(check_event_time(fresh.as_object().unwrap(), &["timestamp"], 300, now).is_ok());
     }
 
     #[test]

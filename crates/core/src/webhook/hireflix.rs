@@ -211,6 +211,12 @@ mod tests {
         assert_eq!(e.opportunity_id, sample()["data"]["externalId"]);
         assert_eq!(e.questions.len(), 3);
         assert!(e.triggered_at.is_some());
+        // The candidate's name and e-mail do not travel on the event topic.
+        let text = serde_json::to_string(&e).unwrap();
+        for pii in ["name", "email"] {
+            let v = sample()["data"]["candidate"][pii].as_str().unwrap().to_string();
+            assert!(!text.contains(&v), "{pii} {v} in {text}");
+        }
     }
 
     #[test]

@@ -13,12 +13,14 @@
 //! - [`review`]: the recruiters' review page;
 //! - [`ops`]: erasure, export, explanation and backfill;
 //! - [`config`]: the pipeline file, composed of every part's section;
+//! - [`limits`]: the concurrency and time limits of the HTTP servers;
 //! - [`cli`]: the subcommands of the `panelflow` binary.
 
 pub mod aggregates;
 pub mod cli;
 pub mod config;
 pub mod ingest;
+pub mod limits;
 pub mod ops;
 pub mod pipeline;
 pub mod review;

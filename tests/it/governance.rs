@@ -55,7 +55,7 @@ impl Deployment {
         let key_file = root.join("pii.key");
         std::fs::write(&key_file, format!("{}\n", PiiKeys::generate_base64())).expect("key");
         let toml = format!(
-            "[sinks]\nparquet_dir = \"{r}/parquet\"\n[review]\nqueue_dir = \"{r}/review\"\n\
+            "[sinks]\nparquet_dir = \"{r}/parquet\"\n[ingest]\nstate_dir = \"{r}/ingest\"\n[review]\nqueue_dir = \"{r}/review\"\n\
              [governance]\naudit_dir = \"{r}/audit\"\naggregates_dir = \"{r}/aggregates\"\n\
              key_file = \"{r}/pii.key\"\nkey_env = \"PANELFLOW_GOVERNANCE_TEST_NO_SUCH_KEY\"\n\
              notice = \"This interview was analysed by AI; advisory only. Write to privacy@example.com.\"\n",

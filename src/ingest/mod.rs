@@ -227,6 +227,19 @@ struct Probe {
     at: Option<chrono::DateTime<Utc>>,
 }
 
+/// The blocking Lever client, made and dropped off the async threads
+/// (reqwest's blocking client must not be made or dropped in an async
+/// context: it owns a runtime of its own).
+struct LeverHandle(Option<LeverClient>);
+
+impl Drop for LeverHandle {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(c));
+        }
+    }
+}
+
 struct Inner {
     cfg: IngestConfig,
     producer: kafka::EventProducer,
@@ -234,7 +247,7 @@ struct Inner {
     topics_ready: AtomicBool,
     counters: Counters,
     replay: ReplayStore,
-    lever: Option<LeverClient>,
+    lever: LeverHandle,
     probe: std::sync::Mutex<Probe>,
     probing: AtomicBool,
 }
@@ -274,12 +287,18 @@ impl AppState {
         let producer = kafka::EventProducer::new(&cfg.kafka)?;
         let replay = ReplayStore::open(&cfg.ingest.state_dir)?;
         let lever = if cfg.ingest.verify_lever {
-            match cfg.lever.client(Arc::new(
-                panelflow_connectors::lever::ratelimit::TokenBucket::new(
-                    cfg.lever.rate_per_s,
-                    cfg.lever.burst,
-                ),
-            )) {
+            let section = cfg.lever.clone();
+            let made = std::thread::spawn(move || {
+                section.client(Arc::new(
+                    panelflow_connectors::lever::ratelimit::TokenBucket::new(
+                        section.rate_per_s,
+                        section.burst,
+                    ),
+                ))
+            })
+            .join()
+            .unwrap_or_else(|_| Ok(None));
+            match made {
                 Ok(Some(c)) => Some(c),
                 Ok(None) => {
                     tracing::warn!(var = %cfg.lever.api_key_env, "no Lever credentials: Lever webhooks cannot be checked and are answered 503");
@@ -317,7 +336,7 @@ impl AppState {
                 topics_ready: AtomicBool::new(false),
                 counters: Counters::default(),
                 replay,
-                lever,
+                lever: LeverHandle(lever),
                 probe: std::sync::Mutex::new(Probe::default()),
                 probing: AtomicBool::new(false),
             }),
@@ -735,7 +754,7 @@ async fn accept(state: &AppState, source: &'static str, mut event: InterviewComp
         );
     }
     if source == panelflow_core::webhook::lever::SOURCE && inner.cfg.ingest.verify_lever {
-        let Some(client) = inner.lever.clone() else {
+        let Some(client) = inner.lever.0.clone() else {
             inner.counters.unavailable.fetch_add(1, Ordering::Relaxed);
             return error_response(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -20,6 +20,7 @@ mod lever_emulator;
 mod parquet_duckdb;
 mod pipeline;
 mod review_page;
+mod security;
 mod sources;
 mod speech_batch;
 mod transcribe;

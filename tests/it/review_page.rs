@@ -28,8 +28,8 @@ use serde_json::{json, Value};
 use support::browser::Browser;
 use support::*;
 
-const RITA: &str = "rita-review-token-7f3a";
-const HANK: &str = "hank-review-token-19c2";
+pub(crate) const RITA: &str = "rita-review-token-7f3a";
+pub(crate) const HANK: &str = "hank-review-token-19c2";
 const OLGA: &str = "olga-review-token-55d0";
 const LONG: Duration = Duration::from_secs(300);
 /// The servers' session-signing secret (32 bytes at least).
@@ -38,7 +38,7 @@ pub const REVIEW_SECRET: &[u8] = b"review-test-secret-of-32-bytes-at-least";
 const PLAYER_STATE: &str = "var p=document.getElementById('player');return {src:p.currentSrc,ready:p.readyState,\
     network:p.networkState,time:p.currentTime,error:p.error&&p.error.code,seeked:p.getAttribute('data-seeked')};";
 
-fn users() -> Vec<ReviewUser> {
+pub(crate) fn users() -> Vec<ReviewUser> {
     let user = |name: &str, role: Role, groups: &[&str], token: &str| ReviewUser {
         name: name.into(),
         role,
@@ -336,7 +336,7 @@ fn summary(interview: &str, candidate: &str, opportunity: &str) -> Summary {
 }
 
 /// Puts an item in the queue the way the pipeline does.
-fn enqueue(
+pub(crate) fn enqueue(
     cfg: &PipelineConfig,
     queue: &ReviewQueue,
     id: &str,

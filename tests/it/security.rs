@@ -1183,14 +1183,21 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
         .map(|d| d["reason"].clone())
         .collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
+    eprintln!("dead-letter reasons: {reasons:?}");
     haystacks.push(("dead-letter reasons".into(), serde_json::to_string(&reasons).unwrap()));
     let mut needles = dataset_pii();
     needles.extend(
         ["X-Amz-Signature", "X-Amz-Credential", "qsig1", "qsig2", "qsig3", "AKIAQSIG"]
             .map(String::from),
     );
+    // The control: the event topic must carry the signed URL (the pipeline
+    // fetches it), so the search does find a needle where one is.
+    let events = serde_json::to_string(&support::read_topic(&cfg.kafka.brokers, &cfg.kafka.topic)).unwrap();
+    assert!(events.contains("qsig1deadbeef"), "the control needle is on the topic");
     let mut found = Vec::new();
     for (what, text) in &haystacks {
+        eprintln!("searched {what}: {} bytes", text.len());
+        assert!(!text.is_empty(), "{what} is empty");
         for n in &needles {
             if let Some(at) = text.find(n.as_str()) {
                 let from = text[..at].char_indices().rev().nth(80).map_or(0, |(i, _)| i);

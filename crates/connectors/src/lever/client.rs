@@ -826,7 +826,7 @@ fn read_json(resp: Response, method: &str, path: &str, attempts: u32) -> Result<
         method: method.to_owned(),
         path: path.to_owned(),
         attempts,
-        source,
+        source: source.without_url(),
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);

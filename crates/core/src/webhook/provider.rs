@@ -341,8 +341,8 @@ const PII_FIELDS: [&str; 25] = [
 ];
 
 /// Removes personal data from a payload's kept fields, at any depth:
-/// fields named like [`PII_FIELDS`] (`name`, `email`, `phone`, …), and any
-/// string that is an e-mail address. The ids the event needs are mapped
+/// fields named like [`PII_FIELDS`] (`name`, `email`, `phone`, …), fields
+/// whose name is an e-mail address, and any string holding one. The ids the event needs are mapped
 /// before this runs; nothing else about a candidate is needed downstream.
 ///
 /// ```
@@ -353,6 +353,9 @@ const PII_FIELDS: [&str; 25] = [
 /// ```
 pub fn strip_pii(obj: &mut Map<String, Value>) {
     obj.retain(|k, v| {
+        if looks_like_email(k) {
+            return false;
+        }
         let norm: String = k
             .chars()
             .filter(|c| !matches!(c, '_' | '-' | ' '))
@@ -382,7 +385,8 @@ fn strip_value(v: &mut Value) -> bool {
     }
 }
 
-fn looks_like_email(s: &str) -> bool {
+/// Whether `s` holds an e-mail address (a word `user@domain.tld`).
+pub fn looks_like_email(s: &str) -> bool {
     s.split_whitespace().any(|w| {
         w.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty() && domain.contains('.') && !domain.starts_with('.')

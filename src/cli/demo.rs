@@ -27,8 +27,9 @@ const DEMO_GENERIC_SECRET: &str = "demo-generic-secret";
 const DEMO_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// What a demo writes under its output folder (and clears before it runs).
-const DEMO_PARTS: [&str; 9] = [
+const DEMO_PARTS: [&str; 10] = [
     "broker",
+    "ingest",
     "lever",
     "lever_poll",
     "parquet",
@@ -104,6 +105,7 @@ pub fn run(out: &Path, workers: usize) -> anyhow::Result<()> {
     cfg.governance.audit_dir = out.join("audit");
     cfg.governance.aggregates_dir = out.join("aggregates");
     cfg.media.allow_private_networks = true; // the media server is on loopback
+    cfg.ingest.state_dir = out.join("ingest"); // the replay store and tombstones
     cfg.ingest
         .secrets
         .insert("generic".into(), DEMO_GENERIC_SECRET.into());

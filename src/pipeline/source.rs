@@ -105,7 +105,12 @@ pub fn events<'scope>(
         stats.consumed.fetch_add(1, Ordering::Relaxed);
         let payload = message.payload().unwrap_or_default();
         match serde_json::from_slice::<InterviewCompleted>(payload) {
-            Ok(event) => Decoded::Item(event),
+            Ok(mut event) => {
+                // Any producer may write the topic: its ids go in their
+                // source's namespace, as the receiver's do.
+                event.namespace_ids();
+                Decoded::Item(event)
+            }
             Err(e) => {
                 stats.malformed.fetch_add(1, Ordering::Relaxed);
                 Decoded::Refused(refused(

@@ -141,7 +141,10 @@ pub fn webhook(source: &dyn WebhookSource, data: &[u8]) {
         }
         (Err(e), _) => {
             let status = e.status().as_u16();
-            assert!(status == 400 || status == 401, "{name}: status {status} for {e}");
+            assert!(
+                status == 400 || status == 401,
+                "{name}: status {status} for {e}"
+            );
             if let SourceError::Malformed(m) = e {
                 assert!(m.len() < 4096, "{name}: a reason of {} bytes", m.len());
             }
@@ -169,7 +172,10 @@ fn accepted(source: &str, event: &InterviewCompleted) {
         assert!(matches!(u.scheme(), "http" | "https"), "{}", m.url);
     }
     if source == "lever" {
-        assert!(event.media.is_empty(), "no media from Lever's unsigned data");
+        assert!(
+            event.media.is_empty(),
+            "no media from Lever's unsigned data"
+        );
     }
     fn no_email(v: &Value) {
         match v {
@@ -206,7 +212,9 @@ pub fn media_decode(data: &[u8]) {
     let Some((&kind, rest)) = data.split_first() else {
         return;
     };
-    let ext = ["wav", "flac", "mp3", "mp4", "m4a", "webm", "mkv", "ogg", "bin"][kind as usize % 9];
+    let ext = [
+        "wav", "flac", "mp3", "mp4", "m4a", "webm", "mkv", "ogg", "bin",
+    ][kind as usize % 9];
     let dir = if std::path::Path::new("/dev/shm").is_dir() {
         std::path::PathBuf::from("/dev/shm")
     } else {

@@ -5,7 +5,9 @@
 use std::path::Path;
 
 fn dir(kind: &str, target: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(kind).join(target)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(kind)
+        .join(target)
 }
 
 fn replay(target: &str, check: impl Fn(&[u8])) {
@@ -21,13 +23,21 @@ fn webhooks() {
     replay("webhook_lever", |d| {
         panelflow_fuzz::webhook(&lever::LeverSource::new(&["video-done".into()]), d)
     });
-    replay("webhook_generic", |d| panelflow_fuzz::webhook(&generic::GenericSource, d));
-    replay("webhook_willo", |d| panelflow_fuzz::webhook(&willo::WilloSource, d));
+    replay("webhook_generic", |d| {
+        panelflow_fuzz::webhook(&generic::GenericSource, d)
+    });
+    replay("webhook_willo", |d| {
+        panelflow_fuzz::webhook(&willo::WilloSource, d)
+    });
     replay("webhook_sparkhire", |d| {
         panelflow_fuzz::webhook(&sparkhire::SparkHireSource, d)
     });
-    replay("webhook_hirevue", |d| panelflow_fuzz::webhook(&hirevue::HireVueSource, d));
-    replay("webhook_hireflix", |d| panelflow_fuzz::webhook(&hireflix::HireflixSource, d));
+    replay("webhook_hirevue", |d| {
+        panelflow_fuzz::webhook(&hirevue::HireVueSource, d)
+    });
+    replay("webhook_hireflix", |d| {
+        panelflow_fuzz::webhook(&hireflix::HireflixSource, d)
+    });
     replay("recording_links", panelflow_fuzz::recording_links);
 }
 

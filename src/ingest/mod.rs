@@ -389,11 +389,7 @@ impl AppState {
                         ..Probe::default()
                     },
                 };
-                *state
-                    .inner
-                    .probe
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = probe;
+                *state.inner.probe.lock().unwrap_or_else(|p| p.into_inner()) = probe;
                 if Arc::strong_count(&state.inner) <= 1 {
                     break; // the server is gone
                 }
@@ -628,10 +624,7 @@ async fn handle_webhook(
         let (state2, key2, sha2) = (state.clone(), key.clone(), body_sha.clone());
         let ttl = inner.cfg.ingest.replay_ttl_s(&key);
         tokio::task::spawn_blocking(move || {
-            state2
-                .inner
-                .replay
-                .claim(&key2.key, &sha2, ttl, Utc::now())
+            state2.inner.replay.claim(&key2.key, &sha2, ttl, Utc::now())
         })
         .await
     };
@@ -694,7 +687,10 @@ enum LeverCheck {
 /// exist, the candidate is its `contact` (the body's must be that or the
 /// opportunity id), and a stage change must show in its stage or stage
 /// changes.
-fn check_with_lever(client: &LeverClient, event: &mut InterviewCompleted) -> Result<(), LeverCheck> {
+fn check_with_lever(
+    client: &LeverClient,
+    event: &mut InterviewCompleted,
+) -> Result<(), LeverCheck> {
     let opp = match client.get_opportunity(&event.opportunity_id) {
         Ok(o) => o,
         Err(LeverError::Status { status: 404, .. }) => {

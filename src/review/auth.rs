@@ -409,7 +409,10 @@ impl TokenHash {
     }
 
     fn matches(&self, token: &str) -> bool {
-        ct_eq(&pbkdf2_sha256(token, &self.salt, self.iterations), &self.hash)
+        ct_eq(
+            &pbkdf2_sha256(token, &self.salt, self.iterations),
+            &self.hash,
+        )
     }
 }
 
@@ -956,7 +959,8 @@ mod tests {
         assert!(auth.verify_session(&format!("{forged}.{sig}")).is_none());
         assert!(auth.verify_session("garbage").is_none());
         // Another secret does not accept it.
-        let other = Authenticator::new(&section(), b"another-session-secret-of-32-bytes".to_vec()).unwrap();
+        let other =
+            Authenticator::new(&section(), b"another-session-secret-of-32-bytes".to_vec()).unwrap();
         assert!(other.verify_session(&s.cookie_value).is_none());
         // A removed user's session ends.
         let mut fewer = section();
@@ -1080,7 +1084,12 @@ mod tests {
         assert!(limiter.check(Some("192.0.2.8".parse().unwrap())).is_ok());
         // Everyone's failures together lock sign-in for all.
         for i in 0..=100u32 {
-            limiter.failed(Some(IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8])));
+            limiter.failed(Some(IpAddr::from([
+                10,
+                0,
+                (i / 256) as u8,
+                (i % 256) as u8,
+            ])));
         }
         assert!(limiter.check(Some("192.0.2.9".parse().unwrap())).is_err());
     }

@@ -184,7 +184,9 @@ pub fn item_view(
     } else {
         plan_view.insert(
             "tags_hidden".into(),
-            json!(!plan.add_tags.is_empty() || !plan.remove_tags.is_empty() || plan.stage.is_some()),
+            json!(
+                !plan.add_tags.is_empty() || !plan.remove_tags.is_empty() || plan.stage.is_some()
+            ),
         );
     }
     if policy.see_scores {

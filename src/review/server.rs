@@ -319,11 +319,11 @@ pub async fn serve(
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServeError::Io {
-            what: "serving".into(),
-            source,
-        })
+    .await
+    .map_err(|source| ServeError::Io {
+        what: "serving".into(),
+        source,
+    })
 }
 
 /// A review server running on its own thread (tests, the demo).
@@ -629,7 +629,11 @@ impl ReviewApp {
     /// The signed-in caller: a bearer token (checked off the async
     /// threads: the hash is slow; failures count towards the lock-out) or
     /// a session cookie.
-    async fn caller(self: &Arc<Self>, headers: &HeaderMap, ip: Option<IpAddr>) -> Result<Caller, Failure> {
+    async fn caller(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        ip: Option<IpAddr>,
+    ) -> Result<Caller, Failure> {
         if let Some(token) = bearer(headers) {
             if let Err(wait) = self.limiter.check(ip) {
                 return Err(Failure::locked_out(wait));
@@ -661,12 +665,11 @@ impl ReviewApp {
         }
         let cookie = cookie(headers, SESSION_COOKIE).map(str::to_owned);
         let app = Arc::clone(self);
-        let verified = tokio::task::spawn_blocking(move || {
-            cookie.and_then(|v| app.auth.verify_session(&v))
-        })
-        .await
-        .ok()
-        .flatten();
+        let verified =
+            tokio::task::spawn_blocking(move || cookie.and_then(|v| app.auth.verify_session(&v)))
+                .await
+                .ok()
+                .flatten();
         verified
             .map(|(who, nonce)| {
                 let csrf = self.auth.csrf_token(&nonce);
@@ -739,9 +742,9 @@ impl ReviewApp {
         }
         let origin = media_origin(url).unwrap_or_default();
         let host = u.host_str().unwrap_or_default();
-        hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(host) || h.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+        hosts.iter().any(|h| {
+            h.eq_ignore_ascii_case(host) || h.trim_end_matches('/').eq_ignore_ascii_case(&origin)
+        })
     }
 
     /// Pilot phase: results only for the pilot group.
@@ -931,7 +934,8 @@ async fn revoke_user(
         .render(true, None);
     }
     if !app.auth.knows(&name) {
-        return Failure::new(StatusCode::NOT_FOUND, "Not found", "No such user.").render(true, None);
+        return Failure::new(StatusCode::NOT_FOUND, "Not found", "No such user.")
+            .render(true, None);
     }
     let (app2, user) = (Arc::clone(&app), name.clone());
     match tokio::task::spawn_blocking(move || app2.auth.revoke_user(&user)).await {

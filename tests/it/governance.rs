@@ -468,7 +468,10 @@ fn erasure_leaves_no_trace_in_parquet_and_keeps_everyone_else() {
         .expect("replay store");
     assert!(replay.is_tombstoned("iv-alice-1") && replay.is_tombstoned("iv-alice-2"));
     assert!(!replay.is_tombstoned("iv-bob-1"));
-    assert!(report.not_reached.iter().any(|w| w.contains("Kafka")), "{report:?}");
+    assert!(
+        report.not_reached.iter().any(|w| w.contains("Kafka")),
+        "{report:?}"
+    );
 
     // DuckDB: nothing of Alice in any string column of any file.
     let after = search(&roots, &alice_needles);

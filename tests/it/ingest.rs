@@ -50,7 +50,10 @@ pub const HEALTH_TOKEN: &str = "ingest-health-token-for-tests";
 
 /// A Lever emulator under `dir` knowing opportunities `(id, contact)`, and
 /// its API key in the environment (the binary's one key).
-pub fn lever_with(dir: &Path, opportunities: &[(&str, &str)]) -> panelflow_devkit::emulator::EmulatorHandle {
+pub fn lever_with(
+    dir: &Path,
+    opportunities: &[(&str, &str)],
+) -> panelflow_devkit::emulator::EmulatorHandle {
     let emu = panelflow_devkit::emulator::spawn(panelflow_devkit::emulator::EmulatorConfig {
         api_key: support::LEVER_KEY.into(),
         ..panelflow_devkit::emulator::EmulatorConfig::new(dir)
@@ -378,7 +381,11 @@ async fn webhooks_reach_the_topic_on_tansu() {
     let emu = tokio::task::block_in_place(|| {
         lever_with(
             &tmp.path().join("lever"),
-            &[("opp-100", "cand-100"), ("opp-101", "cont-101"), ("opp-300", "c-300")],
+            &[
+                ("opp-100", "cand-100"),
+                ("opp-101", "cont-101"),
+                ("opp-300", "c-300"),
+            ],
         )
     });
     let topic = "interviews.completed";

@@ -118,7 +118,10 @@ impl Clone for Delivery {
 fn signed(source: &str, body: &Value, key: &str) -> Delivery {
     let raw = serde_json::to_vec(body).unwrap();
     let headers = if source == "hireflix" {
-        vec![("x-hireflix-signature", sign_base64_body(&raw, key.as_bytes()))]
+        vec![(
+            "x-hireflix-signature",
+            sign_base64_body(&raw, key.as_bytes()),
+        )]
     } else {
         vec![("x-panelflow-signature", sign_body(&raw, key.as_bytes()))]
     };
@@ -200,7 +203,11 @@ fn delivery(case: &str, d: &mut Deliveries) -> Option<Delivery> {
     let (swe, sales) = (support::interview("swe-01"), support::interview("sales-01"));
     let key = secret(source);
     let out = match (source, what) {
-        (_, "redelivered") => d.last_valid.get(source).cloned().expect("a valid delivery first"),
+        (_, "redelivered") => d
+            .last_valid
+            .get(source)
+            .cloned()
+            .expect("a valid delivery first"),
         ("lever", "valid") => {
             d.lever_token = fresh_token();
             d.lever_at = now_ms();
@@ -248,41 +255,89 @@ fn delivery(case: &str, d: &mut Deliveries) -> Option<Delivery> {
         ),
         (_, "valid") => signed(
             source,
-            &platform_body(source, &format!("{source}-1"), Some(0), &swe.opportunity_id, &swe.candidate_id),
+            &platform_body(
+                source,
+                &format!("{source}-1"),
+                Some(0),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            ),
             key,
         ),
         (_, "forged") => signed(
             source,
-            &platform_body(source, &format!("{source}-forged"), Some(0), &swe.opportunity_id, &swe.candidate_id),
+            &platform_body(
+                source,
+                &format!("{source}-forged"),
+                Some(0),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            ),
             "not-the-key",
         ),
         (_, "stale") => signed(
             source,
-            &platform_body(source, &format!("{source}-stale"), Some(-301), &swe.opportunity_id, &swe.candidate_id),
+            &platform_body(
+                source,
+                &format!("{source}-stale"),
+                Some(-301),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            ),
             key,
         ),
         (_, "future") => signed(
             source,
-            &platform_body(source, &format!("{source}-future"), Some(120), &swe.opportunity_id, &swe.candidate_id),
+            &platform_body(
+                source,
+                &format!("{source}-future"),
+                Some(120),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            ),
             key,
         ),
         (_, "no-time") => signed(
             source,
-            &platform_body(source, &format!("{source}-untimed"), None, &swe.opportunity_id, &swe.candidate_id),
+            &platform_body(
+                source,
+                &format!("{source}-untimed"),
+                None,
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            ),
             key,
         ),
         ("generic", "other-namespace") => {
-            let mut v = platform_body("generic", "x", Some(0), &swe.opportunity_id, &swe.candidate_id);
+            let mut v = platform_body(
+                "generic",
+                "x",
+                Some(0),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            );
             v["data"]["interviewId"] = json!("willo:sec-willo-1");
             signed("generic", &v, key)
         }
         ("generic", "erased") => signed(
             "generic",
-            &platform_body("generic", "erased", Some(0), &swe.opportunity_id, &swe.candidate_id),
+            &platform_body(
+                "generic",
+                "erased",
+                Some(0),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            ),
             key,
         ),
         ("generic", "oversized") => {
-            let mut v = platform_body("generic", "big", Some(0), &swe.opportunity_id, &swe.candidate_id);
+            let mut v = platform_body(
+                "generic",
+                "big",
+                Some(0),
+                &swe.opportunity_id,
+                &swe.candidate_id,
+            );
             v["data"]["padding"] = json!("x".repeat(300 << 10));
             signed("generic", &v, key)
         }
@@ -304,7 +359,13 @@ fn delivery(case: &str, d: &mut Deliveries) -> Option<Delivery> {
         ("willo", "path-token") => {
             let mut dl = signed(
                 "willo",
-                &platform_body("willo", "path", Some(0), &swe.opportunity_id, &swe.candidate_id),
+                &platform_body(
+                    "willo",
+                    "path",
+                    Some(0),
+                    &swe.opportunity_id,
+                    &swe.candidate_id,
+                ),
                 key,
             );
             dl.headers.clear();
@@ -335,7 +396,10 @@ fn post(base: &str, d: &Delivery) -> (u16, Value) {
     let r = req.send().unwrap();
     let status = r.status().as_u16();
     let text = r.text().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// Opens a request whose body never finishes: the headers, then one byte
@@ -344,7 +408,8 @@ fn post(base: &str, d: &Delivery) -> (u16, Value) {
 fn slow_upload(addr: SocketAddr, hold: Duration) -> (String, Duration) {
     let started = Instant::now();
     let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     write!(
         s,
         "POST /webhooks/generic HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{"
@@ -512,7 +577,11 @@ fn webhook_corpus_on_a_real_receiver() {
     let distinct: BTreeSet<String> = on_topic.iter().cloned().collect();
     assert_eq!(on_topic.len(), distinct.len(), "{on_topic:?}");
     assert_eq!(distinct, accepted, "only what was answered 202");
-    for refused in ["lever:sec-lever-replayed", "lever:sec-lever-other", "sec-erased"] {
+    for refused in [
+        "lever:sec-lever-replayed",
+        "lever:sec-lever-other",
+        "sec-erased",
+    ] {
         assert!(!distinct.contains(refused), "{refused} on the topic");
     }
     // The Lever delivery's candidate is Lever's, its media none of the body's.
@@ -521,11 +590,17 @@ fn webhook_corpus_on_a_real_receiver() {
         .iter()
         .find(|e| e["interview_id"] == "lever:sec-lever-1")
         .expect("the Lever delivery");
-    assert_eq!(lever["candidate_id"], support::interview("swe-01").candidate_id.as_str());
+    assert_eq!(
+        lever["candidate_id"],
+        support::interview("swe-01").candidate_id.as_str()
+    );
     // No name or e-mail of the platforms' bodies travels on the topic.
     let text = serde_json::to_string(&events).unwrap();
     let hf = sample("hireflix");
-    for pii in [&hf["data"]["candidate"]["name"], &hf["data"]["candidate"]["email"]] {
+    for pii in [
+        &hf["data"]["candidate"]["name"],
+        &hf["data"]["candidate"]["email"],
+    ] {
         let pii = pii.as_str().unwrap();
         assert!(!text.contains(pii), "{pii} on the event topic");
     }
@@ -544,7 +619,10 @@ fn webhook_corpus_on_a_real_receiver() {
         .unwrap()
         .text()
         .unwrap();
-    assert!(!bare.contains("127.0.0.1") && !bare.contains("broker"), "{bare}");
+    assert!(
+        !bare.contains("127.0.0.1") && !bare.contains("broker"),
+        "{bare}"
+    );
     let _ = stop.send(());
 }
 
@@ -588,9 +666,11 @@ impl Redirector {
                         .unwrap_or_default();
                     format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 } else if target.starts_with("/file") {
-                    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nRIFF".to_string()
+                    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nRIFF"
+                        .to_string()
                 } else {
-                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_string()
                 };
                 let _ = conn.write_all(reply.as_bytes());
             }
@@ -678,8 +758,14 @@ fn every_redirect_hop_is_checked() {
             server.hop(&format!("http://2130706433:{}/file", server.addr.port())),
             "media_bad_url",
         ),
-        (server.hop("http://[::ffff:a9fe:a9fe]/"), "media_forbidden_address"),
-        (server.hop("http://93.184.216.34:8080/x"), "media_forbidden_port"),
+        (
+            server.hop("http://[::ffff:a9fe:a9fe]/"),
+            "media_forbidden_address",
+        ),
+        (
+            server.hop("http://93.184.216.34:8080/x"),
+            "media_forbidden_port",
+        ),
     ] {
         let before = server.seen().len();
         let err = fetch(&start, &policy, dir.path()).unwrap_err();
@@ -687,7 +773,10 @@ fn every_redirect_hop_is_checked() {
         let hops = server.seen().len() - before;
         assert!(hops >= 1, "the allowed first hop was asked");
         assert!(
-            server.seen().iter().all(|p| p.starts_with("/hop") || p.starts_with("/file")),
+            server
+                .seen()
+                .iter()
+                .all(|p| p.starts_with("/hop") || p.starts_with("/file")),
             "{:?}",
             server.seen()
         );
@@ -723,7 +812,12 @@ fn a_proxy_in_the_environment_is_not_used() {
     let server = Redirector::start();
     let proxy_url = format!("http://{proxy_addr}");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["security::proxy_child", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "security::proxy_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("HTTP_PROXY", &proxy_url)
         .env("HTTPS_PROXY", &proxy_url)
         .env("ALL_PROXY", &proxy_url)
@@ -733,11 +827,19 @@ fn a_proxy_in_the_environment_is_not_used() {
         .unwrap();
     stop.store(true, Ordering::Relaxed);
     proxy_thread.join().unwrap();
-    let log = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child failed:\n{log}");
     assert!(log.contains("1 passed"), "the child test ran:\n{log}");
-    assert_eq!(connections.load(Ordering::SeqCst), 0, "the proxy was used:\n{log}");
-    assert!(server.seen().iter().any(|p| p == "/file"), "fetched directly");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "the proxy was used:\n{log}"
+    );
+    assert!(
+        server.seen().iter().any(|p| p == "/file"),
+        "fetched directly"
+    );
 }
 
 /// The child of [`a_proxy_in_the_environment_is_not_used`].
@@ -747,7 +849,11 @@ fn proxy_child() {
     let media = std::env::var("PANELFLOW_SECURITY_CHILD_MEDIA").expect("run by the parent test");
     assert!(std::env::var("HTTP_PROXY").is_ok());
     let dir = tempfile::tempdir().unwrap();
-    for refused in ["http://[64:ff9b::7f00:1]/x", "http://[::7f00:1]/x", "http://127.0.0.1/x"] {
+    for refused in [
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[::7f00:1]/x",
+        "http://127.0.0.1/x",
+    ] {
         let err = fetch(refused, &FetchPolicy::default(), dir.path()).unwrap_err();
         assert_eq!(err.code(), "media_forbidden_address", "{refused}: {err}");
     }
@@ -802,7 +908,13 @@ fn review_page_roles_sessions_and_secrets() {
     assert!(cfg.review.secure_cookie, "Secure by default");
     let queue = ReviewQueue::open(&cfg.review.queue_dir).unwrap();
     let a = support::interview("swe-01");
-    let edited = enqueue(&cfg, &queue, "generic:sec-edited", &a.candidate_id, &a.opportunity_id);
+    let edited = enqueue(
+        &cfg,
+        &queue,
+        "generic:sec-edited",
+        &a.candidate_id,
+        &a.opportunity_id,
+    );
 
     // A short secret is refused (with it, anyone holding a cookie could
     // forge an admin's session offline) — by the library and by `serve`.
@@ -823,7 +935,10 @@ fn review_page_roles_sessions_and_secrets() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "serve started with a short secret: {err}");
+    assert!(
+        !out.status.success(),
+        "serve started with a short secret: {err}"
+    );
     assert!(err.contains("at least 32"), "{err}");
 
     let auth = Authenticator::new(&cfg.review, REVIEW_SECRET.to_vec()).unwrap();
@@ -866,8 +981,17 @@ fn review_page_roles_sessions_and_secrets() {
 
     // Rita sees the note she wrote; Hank (hiring manager: no scores) sees
     // neither it, nor scores, tags, scorecard, write report or calibration.
-    let rita_view = http.get(api(&edited.interview_id)).bearer_auth(RITA).send().unwrap().text().unwrap();
-    assert!(rita_view.contains("confidential remark 7731"), "{rita_view}");
+    let rita_view = http
+        .get(api(&edited.interview_id))
+        .bearer_auth(RITA)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        rita_view.contains("confidential remark 7731"),
+        "{rita_view}"
+    );
     for (url, what) in [
         (api(&edited.interview_id), "JSON"),
         (page(&edited.interview_id), "HTML"),
@@ -887,20 +1011,35 @@ fn review_page_roles_sessions_and_secrets() {
             "\"calibration\"",
             "tags_added",
         ] {
-            assert!(!body.contains(leak), "{what} to a hiring manager holds {leak}: {body}");
+            assert!(
+                !body.contains(leak),
+                "{what} to a hiring manager holds {leak}: {body}"
+            );
         }
     }
 
     // The CSP plays only this interview's own media origin.
-    let r = http.get(page(&edited.interview_id)).bearer_auth(RITA).send().unwrap();
+    let r = http
+        .get(page(&edited.interview_id))
+        .bearer_auth(RITA)
+        .send()
+        .unwrap();
     let csp = header(&r, "content-security-policy");
     assert!(csp.contains("media-src http://127.0.0.1:9;"), "{csp}");
     assert!(!csp.contains("media-src http: https:"), "{csp}");
-    let r = http.get(format!("{base}/queue")).bearer_auth(RITA).send().unwrap();
+    let r = http
+        .get(format!("{base}/queue"))
+        .bearer_auth(RITA)
+        .send()
+        .unwrap();
     assert!(header(&r, "content-security-policy").contains("media-src 'none'"));
 
     // Sign-in: a Secure, HttpOnly, SameSite=Strict cookie.
-    let r = http.post(format!("{base}/login")).form(&[("token", RITA)]).send().unwrap();
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("token", RITA)])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 303);
     let set = header(&r, "set-cookie");
     for attr in ["Secure", "HttpOnly", "SameSite=Strict"] {
@@ -924,13 +1063,25 @@ fn review_page_roles_sessions_and_secrets() {
 
     // Repeated failures lock the address out, even for a good token then.
     for _ in 0..panelflow::review::auth::MAX_FAILURES {
-        let r = http.post(format!("{base}/login")).form(&[("token", "guess")]).send().unwrap();
+        let r = http
+            .post(format!("{base}/login"))
+            .form(&[("token", "guess")])
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 401);
     }
-    let r = http.post(format!("{base}/login")).form(&[("token", RITA)]).send().unwrap();
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("token", RITA)])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 429);
     assert!(!header(&r, "retry-after").is_empty());
-    let r = http.get(format!("{base}/api/queue")).bearer_auth("guess").send().unwrap();
+    let r = http
+        .get(format!("{base}/api/queue"))
+        .bearer_auth("guess")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 429, "bearer guesses are locked out too");
     server.stop();
     drop(lever);
@@ -1034,7 +1185,10 @@ extern "C" {
 #[test]
 fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
     let stack = support::Stack::start();
-    let media_port = url::Url::parse(&stack.media.url("x")).unwrap().port().unwrap();
+    let media_port = url::Url::parse(&stack.media.url("x"))
+        .unwrap()
+        .port()
+        .unwrap();
     let mut cfg = stack.cfg.clone();
     cfg.kafka.topic = "pii.completed".into();
     cfg.kafka.dead_letter_topic = "pii.deadletter".into();
@@ -1081,9 +1235,21 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
     let forbidden = support::interview("data-01");
     let mut sent = Vec::new();
     for (n, it, url) in [
-        (1, &good, format!("{}{}", stack.media.url(&good.media[0].0), "")),
-        (2, &missing, stack.media.url("interviews/no-such-recording.mp4")),
-        (3, &forbidden, "http://169.254.169.254/latest/meta-data/recording.mp4".to_string()),
+        (
+            1,
+            &good,
+            format!("{}{}", stack.media.url(&good.media[0].0), ""),
+        ),
+        (
+            2,
+            &missing,
+            stack.media.url("interviews/no-such-recording.mp4"),
+        ),
+        (
+            3,
+            &forbidden,
+            "http://169.254.169.254/latest/meta-data/recording.mp4".to_string(),
+        ),
     ] {
         let p = person(&it.opportunity_id);
         let email = p["emails"][0].as_str().unwrap();
@@ -1099,7 +1265,10 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
         let r = reqwest::blocking::Client::new()
             .post(format!("{base}/webhooks/generic"))
             .header("content-type", "application/json")
-            .header("x-panelflow-signature", sign_body(&raw, support::GENERIC_SECRET.as_bytes()))
+            .header(
+                "x-panelflow-signature",
+                sign_body(&raw, support::GENERIC_SECRET.as_bytes()),
+            )
             .body(raw)
             .send()
             .unwrap();
@@ -1107,7 +1276,11 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
         sent.push(format!("pii-{}", it.interview_id));
     }
 
-    let mut run = Child::start(&["run", "--workers", "1"], &config, stack.dir.path().join("run.log"));
+    let mut run = Child::start(
+        &["run", "--workers", "1"],
+        &config,
+        stack.dir.path().join("run.log"),
+    );
     let rows = || {
         panelflow_connectors::parquet::ParquetSink::open(&cfg.sinks.parquet_dir)
             .and_then(|s| s.read_interviews())
@@ -1117,7 +1290,11 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
     let deadline = Instant::now() + Duration::from_secs(600);
     while rows() < 3 {
         assert!(Instant::now() < deadline, "run:\n{}", run.text());
-        assert!(run.child.try_wait().unwrap().is_none(), "run exited:\n{}", run.text());
+        assert!(
+            run.child.try_wait().unwrap().is_none(),
+            "run exited:\n{}",
+            run.text()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     // Let the audit table and the dead letters land, then stop both.
@@ -1137,17 +1314,27 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
             .cloned()
             .unwrap_or_else(|| panic!("no row for {id}: {outcomes:?}"))
     };
-    assert_eq!(outcome("pii-swe-01")["outcome"], "transcribed", "{outcomes:?}");
+    assert_eq!(
+        outcome("pii-swe-01")["outcome"],
+        "transcribed",
+        "{outcomes:?}"
+    );
     let m = outcome("pii-sales-01");
     assert_eq!(m["outcome"], "failed");
     assert!(m["failure_reason"].as_str().unwrap().contains("404"), "{m}");
     let f = outcome("pii-data-01");
     assert_eq!(f["outcome"], "failed");
     assert!(
-        f["failure_reason"].as_str().unwrap().contains("media_forbidden_address"),
+        f["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("media_forbidden_address"),
         "{f}"
     );
-    assert!(stack.lever.notes(&forbidden.opportunity_id).is_empty(), "no note for refused media");
+    assert!(
+        stack.lever.notes(&forbidden.opportunity_id).is_empty(),
+        "no note for refused media"
+    );
     assert!(stack.lever.notes(&missing.opportunity_id).is_empty());
 
     // Everything written, as text: logs, every Parquet table, the audit log,
@@ -1167,12 +1354,18 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
         })
         .collect();
-    assert!(tables.contains("interviews") && tables.contains("audit"), "{tables:?}");
+    assert!(
+        tables.contains("interviews") && tables.contains("audit"),
+        "{tables:?}"
+    );
     for t in &tables {
         let rows = support::duckdb_json(&format!(
             "select * from read_parquet('{root}/{t}/**/*.parquet', union_by_name=true)"
         ));
-        haystacks.push((format!("parquet {t}"), serde_json::to_string(&rows).unwrap()));
+        haystacks.push((
+            format!("parquet {t}"),
+            serde_json::to_string(&rows).unwrap(),
+        ));
     }
     haystacks.push((
         "audit.jsonl".into(),
@@ -1184,30 +1377,54 @@ fn logs_and_parquet_hold_no_pii_or_signed_query_strings() {
         .collect();
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     eprintln!("dead-letter reasons: {reasons:?}");
-    haystacks.push(("dead-letter reasons".into(), serde_json::to_string(&reasons).unwrap()));
+    haystacks.push((
+        "dead-letter reasons".into(),
+        serde_json::to_string(&reasons).unwrap(),
+    ));
     let mut needles = dataset_pii();
     needles.extend(
-        ["X-Amz-Signature", "X-Amz-Credential", "qsig1", "qsig2", "qsig3", "AKIAQSIG"]
-            .map(String::from),
+        [
+            "X-Amz-Signature",
+            "X-Amz-Credential",
+            "qsig1",
+            "qsig2",
+            "qsig3",
+            "AKIAQSIG",
+        ]
+        .map(String::from),
     );
     // The control: the event topic must carry the signed URL (the pipeline
     // fetches it), so the search does find a needle where one is.
-    let events = serde_json::to_string(&support::read_topic(&cfg.kafka.brokers, &cfg.kafka.topic)).unwrap();
-    assert!(events.contains("qsig1deadbeef"), "the control needle is on the topic");
+    let events =
+        serde_json::to_string(&support::read_topic(&cfg.kafka.brokers, &cfg.kafka.topic)).unwrap();
+    assert!(
+        events.contains("qsig1deadbeef"),
+        "the control needle is on the topic"
+    );
     let mut found = Vec::new();
     for (what, text) in &haystacks {
         eprintln!("searched {what}: {} bytes", text.len());
         assert!(!text.is_empty(), "{what} is empty");
         for n in &needles {
             if let Some(at) = text.find(n.as_str()) {
-                let from = text[..at].char_indices().rev().nth(80).map_or(0, |(i, _)| i);
+                let from = text[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(80)
+                    .map_or(0, |(i, _)| i);
                 let to = (at + n.len() + 80).min(text.len());
-                let to = (to..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+                let to = (to..=text.len())
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap_or(text.len());
                 found.push(format!("{what}: {n:?} in …{}…", &text[from..to]));
             }
         }
     }
-    assert!(found.is_empty(), "personal data or signed query strings written:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "personal data or signed query strings written:\n{}",
+        found.join("\n")
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

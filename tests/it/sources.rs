@@ -302,7 +302,11 @@ async fn run_case(case: Case) {
             )],
         )
     });
-    let cfg = config(&broker.bootstrap(), &tmp.path().join("ingest"), &emu.base_url());
+    let cfg = config(
+        &broker.bootstrap(),
+        &tmp.path().join("ingest"),
+        &emu.base_url(),
+    );
     let topic = cfg.kafka.topic.clone();
     let ingest = Ingest::start(cfg).await;
     let url = |suffix: &str| format!("{}/webhooks/{}{suffix}", ingest.base, case.source);

@@ -216,8 +216,22 @@ mod tests {
 
     #[test]
     fn namespaces_never_overlap() {
-        let sources = ["generic", "lever", "willo", "sparkhire", "hirevue", "hireflix"];
-        let raw = ["x", "willo:x", "lever:x", "generic:x", "a:b", "generic:willo:x"];
+        let sources = [
+            "generic",
+            "lever",
+            "willo",
+            "sparkhire",
+            "hirevue",
+            "hireflix",
+        ];
+        let raw = [
+            "x",
+            "willo:x",
+            "lever:x",
+            "generic:x",
+            "a:b",
+            "generic:willo:x",
+        ];
         let mut seen = std::collections::HashMap::new();
         for s in sources {
             for r in raw {

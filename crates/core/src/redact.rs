@@ -117,7 +117,10 @@ mod tests {
     fn several_urls_in_text() {
         let t = "a https://h/1?s=1 and \"http://u:p@h/2?e=x@y.z\" done";
         let r = urls_in(t);
-        assert_eq!(r, "a https://h/1?<redacted> and \"http://h/2?<redacted>\" done");
+        assert_eq!(
+            r,
+            "a https://h/1?<redacted> and \"http://h/2?<redacted>\" done"
+        );
         assert!(!r.contains("s=1") && !r.contains("x@y.z") && !r.contains("u:p"));
     }
 }

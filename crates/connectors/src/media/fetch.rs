@@ -104,21 +104,21 @@ fn v6_in(ip: Ipv6Addr, net: Ipv6Addr, prefix: u32) -> bool {
 
 /// IPv4 ranges that are not global unicast (IANA special-purpose registry).
 const V4_FORBIDDEN: [([u8; 4], u32); 16] = [
-    ([0, 0, 0, 0], 8),        // "this network"
-    ([10, 0, 0, 0], 8),       // private
-    ([100, 64, 0, 0], 10),    // CGNAT shared space
-    ([127, 0, 0, 0], 8),      // loopback
-    ([169, 254, 0, 0], 16),   // link-local (cloud metadata)
-    ([172, 16, 0, 0], 12),    // private
-    ([192, 0, 0, 0], 24),     // IETF protocol assignments
-    ([192, 0, 2, 0], 24),     // documentation TEST-NET-1
-    ([192, 88, 99, 0], 24),   // 6to4 relay anycast
-    ([192, 168, 0, 0], 16),   // private
-    ([198, 18, 0, 0], 15),    // benchmarking
-    ([198, 51, 100, 0], 24),  // documentation TEST-NET-2
-    ([203, 0, 113, 0], 24),   // documentation TEST-NET-3
-    ([224, 0, 0, 0], 4),      // multicast
-    ([240, 0, 0, 0], 4),      // reserved, broadcast
+    ([0, 0, 0, 0], 8),       // "this network"
+    ([10, 0, 0, 0], 8),      // private
+    ([100, 64, 0, 0], 10),   // CGNAT shared space
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link-local (cloud metadata)
+    ([172, 16, 0, 0], 12),   // private
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // documentation TEST-NET-1
+    ([192, 88, 99, 0], 24),  // 6to4 relay anycast
+    ([192, 168, 0, 0], 16),  // private
+    ([198, 18, 0, 0], 15),   // benchmarking
+    ([198, 51, 100, 0], 24), // documentation TEST-NET-2
+    ([203, 0, 113, 0], 24),  // documentation TEST-NET-3
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, broadcast
     ([255, 255, 255, 255], 32),
 ];
 
@@ -168,7 +168,10 @@ fn raw_host(raw: &str) -> Option<String> {
     let authority = &rest[..end];
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if host_port.starts_with('[') {
-        host_port.split_once(']').map_or(host_port, |(h, _)| h).trim_start_matches('[')
+        host_port
+            .split_once(']')
+            .map_or(host_port, |(h, _)| h)
+            .trim_start_matches('[')
     } else {
         host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
     };
@@ -450,7 +453,10 @@ mod tests {
             dir.path(),
         )
         .unwrap_err();
-        assert!(matches!(err, FetchError::ForbiddenPort { port: 6379, .. }), "{err}");
+        assert!(
+            matches!(err, FetchError::ForbiddenPort { port: 6379, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -464,7 +470,9 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(!err.contains("s3cr3t") && !err.contains("ann"), "{err}");
-        let err = parse_media_url("ht!tp://x?secret=1").unwrap_err().to_string();
+        let err = parse_media_url("ht!tp://x?secret=1")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("secret"), "{err}");
     }
 

@@ -398,12 +398,12 @@ pub fn redact_references(path: &Path, needles: &[String]) -> Result<usize, Datas
                 columns.push(col.clone());
             }
         }
-        out.push(
-            RecordBatch::try_new(b.schema(), columns).map_err(|source| DatasetError::Arrow {
+        out.push(RecordBatch::try_new(b.schema(), columns).map_err(|source| {
+            DatasetError::Arrow {
                 path: path.to_path_buf(),
                 source,
-            })?,
-        );
+            }
+        })?);
     }
     if changed == 0 {
         return Ok(0);

@@ -259,9 +259,7 @@ mod tests {
         assert_eq!(store.claim("k", "a", 10, later).unwrap(), Claim::Replay);
         assert_eq!(store.claim("other", "a", 1, t0).unwrap(), Claim::New);
         assert_eq!(
-            store
-                .sweep(later + chrono::Duration::seconds(100))
-                .unwrap(),
+            store.sweep(later + chrono::Duration::seconds(100)).unwrap(),
             2
         );
         store.release("k");

@@ -214,7 +214,10 @@ mod tests {
         // The candidate's name and e-mail do not travel on the event topic.
         let text = serde_json::to_string(&e).unwrap();
         for pii in ["name", "email"] {
-            let v = sample()["data"]["candidate"][pii].as_str().unwrap().to_string();
+            let v = sample()["data"]["candidate"][pii]
+                .as_str()
+                .unwrap()
+                .to_string();
             assert!(!text.contains(&v), "{pii} {v} in {text}");
         }
     }

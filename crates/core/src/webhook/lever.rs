@@ -233,8 +233,13 @@ pub fn parse_with_stages(
     // does not sign `data`, so recordings come from Lever's API.
     let _hinted_media = media_items(data, "data.")?;
 
-    let mut event =
-        InterviewCompleted::new(SOURCE, &interview_id, &candidate_id, &opportunity_id, Vec::new());
+    let mut event = InterviewCompleted::new(
+        SOURCE,
+        &interview_id,
+        &candidate_id,
+        &opportunity_id,
+        Vec::new(),
+    );
     event.unknown_fields = super::provider::unmapped(
         data,
         &[

@@ -165,9 +165,46 @@ impl PipelineConfig {
     }
 
     /// Short hash of the effective config, recorded on every output row.
+    /// Computed over [`Self::without_secrets`]: the hash is public (every
+    /// Parquet row carries it), so it must not let anyone test a guess of
+    /// a secret, and rotating a secret does not change the pipeline.
     pub fn config_hash(&self) -> String {
-        let text = toml::to_string(self).unwrap_or_default();
+        let text = toml::to_string(&self.without_secrets()).unwrap_or_default();
         hex::encode(&Sha256::digest(text.as_bytes())[..8])
+    }
+
+    /// The config with every secret it may hold replaced by `<secret>`:
+    /// the webhook secrets of `[ingest.secrets]`, the review users' token
+    /// hashes, and the `[kafka.properties]` whose names say they are
+    /// credentials (passwords, SASL/JAAS settings, keys, tokens). Which
+    /// secrets are set stays visible; their values do not.
+    ///
+    /// ```
+    /// let mut cfg = panelflow::config::PipelineConfig::default();
+    /// cfg.ingest.secrets.insert("lever".into(), "s3cr3t".into());
+    /// cfg.kafka.properties.insert("sasl.password".into(), "hunter2".into());
+    /// let text = toml::to_string(&cfg.without_secrets()).unwrap();
+    /// assert!(!text.contains("s3cr3t") && !text.contains("hunter2"));
+    /// ```
+    pub fn without_secrets(&self) -> Self {
+        const SECRET: &str = "<secret>";
+        let mut c = self.clone();
+        for v in c.ingest.secrets.values_mut() {
+            *v = SECRET.into();
+        }
+        for (k, v) in c.kafka.properties.iter_mut() {
+            let k = k.to_ascii_lowercase();
+            if ["password", "secret", "jaas", "token", "key", "credential"]
+                .iter()
+                .any(|w| k.contains(w))
+            {
+                *v = SECRET.into();
+            }
+        }
+        for u in &mut c.review.users {
+            u.redact_secrets();
+        }
+        c
     }
 }
 
@@ -177,6 +214,7 @@ impl From<&PipelineConfig> for crate::ingest::IngestConfig {
             ingest: cfg.ingest.clone(),
             kafka: cfg.kafka.clone(),
             lever_trigger_stages: cfg.lever.trigger_stages.clone(),
+            lever: cfg.lever.clone(),
         }
     }
 }
@@ -259,6 +297,25 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         assert!(PipelineConfig::from_toml("[kafka]\nbrokerz = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn hash_ignores_secrets() {
+        let mut a = PipelineConfig::default();
+        a.ingest.secrets.insert("lever".into(), "one".into());
+        a.kafka
+            .properties
+            .insert("sasl.password".into(), "one".into());
+        let mut b = a.clone();
+        b.ingest.secrets.insert("lever".into(), "two".into());
+        b.kafka
+            .properties
+            .insert("sasl.password".into(), "two".into());
+        assert_eq!(a.config_hash(), b.config_hash());
+        // Which sources have a secret still counts.
+        let mut c = a.clone();
+        c.ingest.secrets.insert("willo".into(), "x".into());
+        assert_ne!(a.config_hash(), c.config_hash());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`ops`]: erasure, export, explanation and backfill;
 //! - [`metrics`]: the `/metrics` endpoint of `run` and `ingest`;
 //! - [`config`]: the pipeline file, composed of every part's section;
+//! - [`limits`]: the concurrency and time limits of the HTTP servers;
 //! - [`cli`]: the subcommands of the `panelflow` binary;
 //! - [`cores`]: workers × threads from the cores present.
 
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod cores;
 pub mod ingest;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod pipeline;

@@ -155,6 +155,9 @@ enum Command {
     Backfill(panelflow::cli::backfill::BackfillArgs),
     /// Serve the recruiters' review page: the queue, one interview, approve / edit / reject.
     Serve(panelflow::cli::serve::ServeArgs),
+    /// Read a review user's token from stdin and print its `token_hash`
+    /// (salted PBKDF2-SHA256) for `[[review.users]]`.
+    HashToken,
     /// Print the current bias, calibration and drift audit of an aggregates dataset.
     Audit {
         /// The dataset (or a demo's --out folder).
@@ -265,6 +268,10 @@ fn main() -> ExitCode {
         Command::Explain(args) => panelflow::cli::explain::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Backfill(args) => panelflow::cli::backfill::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => panelflow::cli::serve::run_cli(&args).map(|()| ExitCode::SUCCESS),
+        Command::HashToken => panelflow::cli::serve::hash_token_from_stdin().map(|h| {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }),
         Command::Audit { dir, html } => {
             panelflow::cli::audit::run(&dir, html.as_deref()).map(|()| ExitCode::SUCCESS)
         }

@@ -30,8 +30,9 @@ const DEMO_TIMEOUT: Duration = Duration::from_secs(900);
 pub const LOG_FILE: &str = "panelflow.log";
 
 /// What a demo writes under its output folder (and clears before it runs).
-const DEMO_PARTS: [&str; 10] = [
+const DEMO_PARTS: [&str; 11] = [
     "broker",
+    "ingest",
     "lever",
     "lever_poll",
     "parquet",
@@ -127,9 +128,10 @@ pub fn run_with(out: &Path, workers: usize, store: Option<&Path>) -> anyhow::Res
     cfg.governance.audit_dir = out.join("audit");
     cfg.governance.aggregates_dir = data_root.join("aggregates");
     cfg.media.allow_private_networks = true; // the media server is on loopback
-    // The debrief briefing, on in this pilot for the demo, at the on-site stage.
+                                             // The debrief briefing, on in this pilot for the demo, at the on-site stage.
     cfg.briefing.enabled = Some(true);
     cfg.briefing.stages = vec!["On-site interview".into()];
+    cfg.ingest.state_dir = out.join("ingest"); // the replay store and tombstones
     cfg.ingest
         .secrets
         .insert("generic".into(), DEMO_GENERIC_SECRET.into());
@@ -331,7 +333,9 @@ pub fn run_with(out: &Path, workers: usize, store: Option<&Path>) -> anyhow::Res
 /// the review page's own routes, saved as a secret note (never sent).
 fn brief_and_draft(cfg: &PipelineConfig, out: &Path, datasets: &Path) -> anyhow::Result<()> {
     use crate::briefing::{compose::Verdict, pdf, replace, BriefingConfig};
-    use crate::review::auth::{token_sha256, Authenticator, ReviewUser, Role};
+    use crate::review::auth::{
+        hash_token_with, Authenticator, ReviewUser, Role, MIN_TOKEN_HASH_ITERATIONS,
+    };
     use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
 
     let path = datasets.join("lever_opportunities.json");
@@ -379,7 +383,8 @@ fn brief_and_draft(cfg: &PipelineConfig, out: &Path, datasets: &Path) -> anyhow:
         name: "demo-recruiter".into(),
         role: Role::Recruiter,
         groups: vec![cfg.review.pilot_group.clone()],
-        token_sha256: Some(token_sha256(&token)),
+        token_hash: Some(hash_token_with(&token, MIN_TOKEN_HASH_ITERATIONS)),
+        token_sha256: None,
         token_env: None,
     }];
     let item = panelflow_connectors::store::queue::ReviewQueue::open_for(
@@ -393,7 +398,12 @@ fn brief_and_draft(cfg: &PipelineConfig, out: &Path, datasets: &Path) -> anyhow:
         println!("  feedback draft:     no analysed interview of {opp} in the review queue");
         return Ok(());
     };
-    let auth = Authenticator::new(&rcfg.review, uuid::Uuid::new_v4().as_bytes().to_vec())?;
+    // A fresh 32-byte session secret (the page's minimum).
+    let secret = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+        .iter()
+        .flat_map(|u| *u.as_bytes())
+        .collect();
+    let auth = Authenticator::new(&rcfg.review, secret)?;
     let app = crate::review::server::ReviewApp::new(&rcfg, auth, Some(client))?;
     let server = crate::review::server::spawn(app, "127.0.0.1:0".parse()?)?;
     let url = format!(

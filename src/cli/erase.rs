@@ -82,8 +82,15 @@ pub fn run(args: &EraseArgs) -> anyhow::Result<()> {
             }
         }
         println!(
-            "  not covered: Kafka topics (the event topics until their retention; the aggregates' \
-             input topics keep records for rebuilds, where the retractions cancel them), backups, Lever itself"
+            "  {} references in other records replaced by [erased]; {} interviews tombstoned against replays",
+            report.references_redacted, report.tombstones
+        );
+        println!("  not reached:");
+        for what in &report.not_reached {
+            println!("    - {what}");
+        }
+        println!(
+            "    - (the aggregates' input topics keep records for rebuilds, where the retractions cancel them)"
         );
     }
     Ok(())

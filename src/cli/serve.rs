@@ -5,8 +5,9 @@
 //! roles (`[[review.users]]`, `[review.roles.<role>]`), the pilot group, the
 //! aggregates dataset for the calibration view, the audit folder and Lever
 //! (`PANELFLOW_LEVER_URL` and the API key variable as for `panelflow run`).
-//! Sessions are signed with `PANELFLOW_REVIEW_SECRET` (a random secret per
-//! process when unset: sessions then end with the process).
+//! Sessions are signed with `PANELFLOW_REVIEW_SECRET` (at least 32 bytes, or
+//! the server refuses to start; a random secret per process when unset:
+//! sessions then end with the process).
 //!
 //! ```no_run
 //! panelflow::cli::serve::run(
@@ -34,6 +35,22 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8088")]
     pub listen: SocketAddr,
+}
+
+/// `panelflow hash-token`: the `token_hash` of the token on stdin's first
+/// line (a token is never taken from the command line, where `ps` and shell
+/// histories would show it).
+pub fn hash_token_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the token from stdin")?;
+    let token = line.trim();
+    anyhow::ensure!(
+        token.len() >= 16,
+        "a review token must be at least 16 characters (use a random one)"
+    );
+    Ok(crate::review::auth::hash_token(token))
 }
 
 /// Runs `panelflow serve` with parsed arguments.

@@ -16,16 +16,26 @@
 //!    + rename); other files are not touched.
 //! 4. **Audit log and review queue**: their lines are removed from
 //!    `audit.jsonl` (rewritten atomically), their review files deleted.
-//! 5. **Record**: an `erase` event with a salted hash of the candidate id
+//! 5. **References**: what other records say about the candidate — their
+//!    candidate id, their Lever opportunity ids (learnt from their own rows)
+//!    or their interview ids inside another row's text (an audit `detail`
+//!    naming them as an opportunity's contact, a review file, a line of
+//!    `audit.jsonl`) — is replaced by `[erased]`
+//!    ([`dataset::redact_references`]); the other records stay.
+//! 6. **Tombstones**: each of their interview ids is tombstoned in the
+//!    receiver's replay store (`[ingest] state_dir`), so a replayed webhook
+//!    cannot bring an erased interview back.
+//! 7. **Record**: an `erase` event with a salted hash of the candidate id
 //!    ([`PiiKeys::erasure_hash`]) and counts, in the JSON-lines log and the
 //!    `audit` table.
 //!
 //! Erasing twice is harmless: the second run finds nothing and records it.
-//! Not covered (see the report of `panelflow erase`): copies outside these
-//! folders — Kafka topics (the event topics until their retention passes;
-//! the aggregates' input topics are kept, since the aggregator rebuilds from
-//! them, and there the published retractions cancel the candidate's
-//! records), backups, Lever itself.
+//! Not covered, and said so in the report's `not_reached`: copies outside
+//! these folders — Kafka topics (the event and dead-letter topics until
+//! their retention passes; the aggregates' input topics are kept, since the
+//! aggregator rebuilds from them, and there the published retractions
+//! cancel the candidate's records), backups, Lever itself — and encrypted
+//! values of other rows (searched only as ciphertext).
 //! A running aggregates process records the retractions it reads in its
 //! input tables: erase again once it has caught up to remove those rows too.
 
@@ -84,6 +94,8 @@ pub struct EraseTargets {
     pub audit_dir: PathBuf,
     /// The review queue's folder, if any.
     pub review_dir: Option<PathBuf>,
+    /// The receiver's replay store (`[ingest] state_dir`), for tombstones.
+    pub ingest_state_dir: Option<PathBuf>,
 }
 
 impl EraseTargets {
@@ -105,6 +117,7 @@ impl EraseTargets {
                 .unwrap_or_else(|| cfg.governance.aggregates_dir.clone()),
             audit_dir,
             review_dir: Some(cfg.review.queue_dir.clone()),
+            ingest_state_dir: Some(cfg.ingest.state_dir.clone()),
         }
     }
 }
@@ -168,6 +181,13 @@ pub struct EraseReport {
     /// Why retractions were not published, if they were not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retraction_error: Option<String>,
+    /// Values of other records in which a reference to the candidate was
+    /// replaced by `[erased]` (Parquet values, audit lines, review files).
+    pub references_redacted: usize,
+    /// Interview ids tombstoned in the receiver's replay store.
+    pub tombstones: usize,
+    /// What the erasure could not reach, for the operator to handle.
+    pub not_reached: Vec<String>,
 }
 
 impl EraseReport {
@@ -224,6 +244,12 @@ pub fn erase(
         }
     }
     report.audit_lines_removed = scrub_audit_log(&targets.audit_dir, &subject)?;
+    // References in what remains.
+    let needles = reference_ids(&subject);
+    for f in &files {
+        report.references_redacted += dataset::redact_references(&f.path, &needles)?;
+    }
+    report.references_redacted += redact_audit_references(&targets.audit_dir, &needles)?;
     if let Some(dir) = targets.review_dir.as_ref().filter(|d| d.is_dir()) {
         // The queue's own erasure (under its lock), then any other file that
         // names the candidate's interviews (decisions, leftovers).
@@ -231,7 +257,37 @@ pub fn erase(
             .and_then(|q| q.remove_candidate(candidate_id))
             .map_err(|e| EraseError::Review(e.to_string()))?;
         report.review_files_removed += scrub_review_queue(dir, &subject)?;
+        report.references_redacted += redact_review_references(dir, &needles)?;
     }
+    match &targets.ingest_state_dir {
+        Some(dir) => match panelflow_connectors::store::replay::ReplayStore::open(dir) {
+            Ok(store) => {
+                for id in &subject.interview_ids {
+                    match store.tombstone(id) {
+                        Ok(()) => report.tombstones += 1,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "tombstone not written");
+                            report
+                                .not_reached
+                                .push(format!("a tombstone in {}: {e}", dir.display()));
+                        }
+                    }
+                }
+            }
+            Err(e) => report
+                .not_reached
+                .push(format!("the receiver's replay store {}: {e}", dir.display())),
+        },
+        None => report.not_reached.push(
+            "the receiver's replay store (no [ingest] state_dir): a replayed webhook could bring an interview back".into(),
+        ),
+    }
+    report.not_reached.extend([
+        "Kafka: the event and dead-letter topics keep the candidate's events until their retention passes".to_string(),
+        "backups and copies of these folders made elsewhere".to_string(),
+        "Lever itself (notes, tags and scorecards written there)".to_string(),
+        "encrypted values of other candidates' rows (searched as ciphertext only)".to_string(),
+    ]);
 
     let event = AuditEvent::step("", "", "erase", "ok")
         .by(actor)
@@ -246,6 +302,9 @@ pub fn erase(
             "retractions": report.retractions,
             "retractions_published": report.retractions_published,
             "retraction_error": report.retraction_error,
+            "references_redacted": report.references_redacted,
+            "tombstones": report.tombstones,
+            "not_reached": report.not_reached,
         }));
     panelflow_connectors::store::audit::AuditLog::open(&targets.audit_dir)?
         .append(std::slice::from_ref(&event))?;
@@ -292,6 +351,13 @@ pub fn find_subject(
             if !e.interview_id.is_empty() {
                 subject.interview_ids.insert(e.interview_id.clone());
             }
+            for k in ["opportunity_id", "opportunity"] {
+                if let Some(o) = e.detail.get(k).and_then(Value::as_str) {
+                    if !o.is_empty() {
+                        subject.opportunity_ids.insert(o.to_string());
+                    }
+                }
+            }
             if !e.correlation_id.is_empty() {
                 subject.correlation_ids.insert(e.correlation_id.clone());
             }
@@ -303,6 +369,7 @@ pub fn find_subject(
                 for (k, set) in [
                     ("interview_id", &mut subject.interview_ids),
                     ("correlation_id", &mut subject.correlation_ids),
+                    ("opportunity_id", &mut subject.opportunity_ids),
                 ] {
                     if let Some(s) = v.get(k).and_then(Value::as_str) {
                         if !s.is_empty() {
@@ -480,6 +547,77 @@ fn scrub_audit_log(audit_dir: &Path, subject: &Subject) -> Result<usize, EraseEr
         write_text_atomic(&path, kept.as_bytes())?;
     }
     Ok(removed)
+}
+
+/// The ids whose mention elsewhere refers to the subject: their candidate
+/// id, opportunity ids and interview ids.
+fn reference_ids(subject: &Subject) -> Vec<String> {
+    let mut ids: Vec<String> = std::iter::once(subject.candidate_id.clone())
+        .chain(subject.opportunity_ids.iter().cloned())
+        .chain(subject.interview_ids.iter().cloned())
+        .filter(|i| !i.trim().is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    // Longest first: an id that contains another is replaced whole.
+    ids.sort_by_key(|i| std::cmp::Reverse(i.len()));
+    ids
+}
+
+/// Replaces references to the subject in the lines kept in `audit.jsonl`;
+/// returns how many lines changed.
+fn redact_audit_references(audit_dir: &Path, needles: &[String]) -> Result<usize, EraseError> {
+    let path = audit_dir.join(AUDIT_FILE);
+    let _lock = panelflow_connectors::store::audit::AuditLog::open(audit_dir)?
+        .lock()
+        .map_err(|source| EraseError::Io {
+            op: "lock",
+            path: path.clone(),
+            source,
+        })?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => {
+            return Err(EraseError::Io {
+                op: "read",
+                path,
+                source,
+            })
+        }
+    };
+    let mut changed = 0;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match dataset::redact_ids(line, needles) {
+            Some(r) => {
+                changed += 1;
+                out.push_str(&r);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    if changed > 0 {
+        write_text_atomic(&path, out.as_bytes())?;
+    }
+    Ok(changed)
+}
+
+/// Replaces references to the subject in the review files that remain;
+/// returns how many files changed.
+fn redact_review_references(dir: &Path, needles: &[String]) -> Result<usize, EraseError> {
+    let mut changed = 0;
+    for (path, v) in review_files(dir)? {
+        let text = v.to_string();
+        if let Some(r) = dataset::redact_ids(&text, needles) {
+            if serde_json::from_str::<Value>(&r).is_ok() {
+                write_text_atomic(&path, r.as_bytes())?;
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
 }
 
 fn write_text_atomic(path: &Path, bytes: &[u8]) -> Result<(), EraseError> {

@@ -216,8 +216,11 @@ fn decode(message: &OwnedMessage, max_event_bytes: usize) -> Result<Incoming, St
             payload.len()
         ));
     }
-    let event = serde_json::from_slice::<InterviewCompleted>(payload)
+    let mut event = serde_json::from_slice::<InterviewCompleted>(payload)
         .map_err(|e| format!("not a valid InterviewCompleted event: {e}"))?;
+    // Any producer may write the topic: its ids go in their source's
+    // namespace, as the receiver's do.
+    event.namespace_ids();
     let attempt = header(message, kc::ATTEMPT_HEADER)
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(0);

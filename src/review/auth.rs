@@ -1,13 +1,30 @@
 //! Who may use the review page, and what each role sees.
 //!
-//! - Users are configured with the SHA-256 of their token (`token_sha256`,
-//!   hex) or the name of an environment variable holding the token
-//!   (`token_env`): no plain token is ever written in a file.
+//! - Users are configured with a salted, slow hash of their token
+//!   (`token_hash`: `pbkdf2-sha256$<iterations>$<salt>$<hash>`, made by
+//!   [`hash_token`] / `panelflow hash-token`) or the name of an environment
+//!   variable holding the token (`token_env`): no plain token is ever
+//!   written in a file. An unsalted `token_sha256` is refused at start.
+//!   Verified tokens are remembered in memory for a few minutes (by their
+//!   SHA-256), so API clients do not pay the slow hash on every request.
 //! - Signing in with a token gives a session cookie: `payload.mac`, where the
-//!   payload (user, expiry, nonce) is HMAC-SHA256-signed with a server
-//!   secret (`PANELFLOW_REVIEW_SECRET`, or a random one per process). The
-//!   cookie is `HttpOnly` and `SameSite=Strict`. `Authorization: Bearer
-//!   TOKEN` is accepted too (API clients).
+//!   payload (user, issue and expiry times, nonce, a fingerprint of the
+//!   user's token hash) is HMAC-SHA256-signed with a server secret
+//!   (`PANELFLOW_REVIEW_SECRET`, at least [`MIN_SECRET_BYTES`] bytes — a
+//!   shorter one is refused at start — or a random one per process). The
+//!   cookie is `HttpOnly`, `SameSite=Strict` and `Secure` (unless
+//!   `[review] secure_cookie = false`, for plain-http development).
+//!   `Authorization: Bearer TOKEN` is accepted too (API clients).
+//! - Sessions can be ended before they expire: signing out revokes the
+//!   session (its nonce); "sign out everywhere" and an admin's revocation
+//!   move the user's revocation epoch, which ends every session issued
+//!   before it; changing a user's token ends their sessions (the
+//!   fingerprint no longer matches). Revocations are kept in a file beside
+//!   the queue ([`Revocations`]), shared by every server on that folder.
+//! - Sign-in is rate-limited ([`SignInLimiter`]): after
+//!   [`MAX_FAILURES`] failed attempts from one address it is locked out for a
+//!   while that doubles with each lock-out, and a burst of failures from
+//!   everywhere locks sign-in for everyone for a minute.
 //! - Forms carry a CSRF token derived from the session's nonce, so a form
 //!   from another site cannot act with the cookie.
 //! - A role's [`RolePolicy`] says whether it sees scores and flags and may
@@ -15,13 +32,13 @@
 //!   before anything is rendered or sent.
 //!
 //! ```
-//! use panelflow::review::auth::{token_sha256, Authenticator, Role};
+//! use panelflow::review::auth::{hash_token_with, Authenticator, Role};
 //! let mut section = panelflow::review::ReviewSection::default();
 //! section.users.push(panelflow::review::auth::ReviewUser {
 //!     name: "rita".into(), role: Role::Recruiter, groups: vec!["pilot".into()],
-//!     token_sha256: Some(token_sha256("rita-token")), token_env: None,
+//!     token_hash: Some(hash_token_with("rita-token", 100_000)), token_sha256: None, token_env: None,
 //! });
-//! let auth = Authenticator::new(&section, b"secret".to_vec()).unwrap();
+//! let auth = Authenticator::new(&section, b"a-session-secret-of-32-bytes-min".to_vec()).unwrap();
 //! let who = auth.by_token("rita-token").unwrap();
 //! assert!(who.policy.see_scores);
 //! assert!(auth.by_token("wrong").is_none());
@@ -31,9 +48,13 @@
 //! assert!(auth.check_csrf(&nonce, &session.csrf));
 //! ```
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -46,6 +67,16 @@ use super::ReviewSection;
 pub const SECRET_ENV: &str = "PANELFLOW_REVIEW_SECRET";
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "panelflow_session";
+/// Shortest session-signing secret accepted (256 bits).
+pub const MIN_SECRET_BYTES: usize = 32;
+/// PBKDF2-HMAC-SHA256 iterations of [`hash_token`] (OWASP's figure).
+pub const TOKEN_HASH_ITERATIONS: u32 = 600_000;
+/// Fewest iterations a configured `token_hash` may use.
+pub const MIN_TOKEN_HASH_ITERATIONS: u32 = 100_000;
+/// Failed sign-ins from one address before it is locked out.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a verified token is remembered (so API calls skip the slow hash).
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -60,6 +91,12 @@ pub enum AuthError {
         /// What is wrong.
         reason: String,
     },
+    /// The session-signing secret is too short to resist offline guessing.
+    #[error(
+        "{SECRET_ENV} is {0} bytes: at least {MIN_SECRET_BYTES} are required \
+         (a short secret lets anyone holding a cookie forge sessions offline)"
+    )]
+    WeakSecret(usize),
 }
 
 /// The roles of the review page.
@@ -114,12 +151,27 @@ pub struct ReviewUser {
     /// Groups (the pilot phase shows results to `[review] pilot_group` only).
     #[serde(default)]
     pub groups: Vec<String>,
-    /// Hex SHA-256 of the user's token.
+    /// Salted slow hash of the user's token: `pbkdf2-sha256$<iterations>$<salt
+    /// base64>$<hash base64>` (see [`hash_token`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
+    /// Unsalted hex SHA-256 of a token: refused at start (use `token_hash`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_sha256: Option<String>,
     /// Environment variable holding the user's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
+}
+
+impl ReviewUser {
+    /// Replaces the token hashes by `<secret>` (for the config hash).
+    pub fn redact_secrets(&mut self) {
+        for h in [&mut self.token_hash, &mut self.token_sha256] {
+            if h.is_some() {
+                *h = Some("<secret>".into());
+            }
+        }
+    }
 }
 
 /// `[review.roles.<role>]`: overrides of a role's built-in policy.
@@ -293,16 +345,270 @@ pub struct Session {
 #[derive(Serialize, Deserialize)]
 struct SessionPayload {
     u: String,
+    /// Issued at (Unix milliseconds).
+    #[serde(default)]
+    iat: i64,
     exp: i64,
     n: String,
+    /// Fingerprint of the user's token hash when issued.
+    #[serde(default)]
+    k: String,
+}
+
+/// A parsed `token_hash`.
+#[derive(Clone)]
+struct TokenHash {
+    iterations: u32,
+    salt: Vec<u8>,
+    hash: [u8; 32],
+    /// The configured text (fingerprinted into sessions).
+    text: String,
+}
+
+fn pbkdf2_sha256(token: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(token.as_bytes(), salt, iterations, &mut out);
+    out
+}
+
+impl TokenHash {
+    fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let parts: Vec<&str> = text.split('$').collect();
+        let [scheme, iterations, salt, hash] = parts.as_slice() else {
+            return Err("token_hash is not `pbkdf2-sha256$<iterations>$<salt>$<hash>`".into());
+        };
+        if *scheme != "pbkdf2-sha256" {
+            return Err(format!("token_hash scheme {scheme:?} is not pbkdf2-sha256"));
+        }
+        let iterations: u32 = iterations
+            .parse()
+            .map_err(|_| "token_hash iterations are not a number".to_string())?;
+        if iterations < MIN_TOKEN_HASH_ITERATIONS {
+            return Err(format!(
+                "token_hash uses {iterations} iterations; at least {MIN_TOKEN_HASH_ITERATIONS} are required"
+            ));
+        }
+        let salt = STANDARD_NO_PAD
+            .decode(salt.trim_end_matches('='))
+            .map_err(|_| "token_hash salt is not base64".to_string())?;
+        if salt.len() < 16 {
+            return Err("token_hash salt is shorter than 16 bytes".into());
+        }
+        let hash = STANDARD_NO_PAD
+            .decode(hash.trim_end_matches('='))
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| "token_hash hash is not 32 bytes of base64".to_string())?;
+        Ok(Self {
+            iterations,
+            salt,
+            hash,
+            text: text.to_string(),
+        })
+    }
+
+    fn matches(&self, token: &str) -> bool {
+        ct_eq(
+            &pbkdf2_sha256(token, &self.salt, self.iterations),
+            &self.hash,
+        )
+    }
+}
+
+/// The `token_hash` of a token, with a fresh random salt and
+/// [`TOKEN_HASH_ITERATIONS`] iterations (`panelflow hash-token`).
+pub fn hash_token(token: &str) -> String {
+    hash_token_with(token, TOKEN_HASH_ITERATIONS)
+}
+
+/// [`hash_token`] with a chosen number of iterations (tests; at least
+/// [`MIN_TOKEN_HASH_ITERATIONS`] to be accepted).
+pub fn hash_token_with(token: &str, iterations: u32) -> String {
+    let mut salt = Vec::with_capacity(16);
+    salt.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let hash = pbkdf2_sha256(token, &salt, iterations);
+    format!(
+        "pbkdf2-sha256${iterations}${}${}",
+        STANDARD_NO_PAD.encode(&salt),
+        STANDARD_NO_PAD.encode(hash)
+    )
+}
+
+/// Hex SHA-256 of a token (what the refused `token_sha256` held; used as
+/// the key of the in-memory cache of verified tokens).
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Equality in time independent of where the inputs differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RevocationState {
+    /// Revoked session nonces and their sessions' expiry (Unix seconds).
+    #[serde(default)]
+    revoked: HashMap<String, i64>,
+    /// Per user: sessions issued before this time (Unix milliseconds) are ended.
+    #[serde(default)]
+    not_before: HashMap<String, i64>,
+}
+
+/// Revoked sessions, in a small JSON file every review server on the same
+/// queue folder shares (rewritten atomically under a lock file).
+#[derive(Debug)]
+pub struct Revocations {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl Revocations {
+    /// The revocations kept in `path` (created on the first revocation).
+    pub fn at(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn read(&self) -> RevocationState {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut RevocationState)) -> std::io::Result<()> {
+        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.read();
+        let now = chrono::Utc::now().timestamp();
+        state.revoked.retain(|_, exp| *exp >= now);
+        f(&mut state);
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".sessions-")
+            .tempfile_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &serde_json::to_vec(&state).unwrap_or_default())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    fn is_revoked(&self, payload: &SessionPayload) -> bool {
+        let state = self.read();
+        state.revoked.contains_key(&payload.n)
+            || state
+                .not_before
+                .get(&payload.u)
+                .is_some_and(|t| payload.iat < *t)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Failures {
+    count: u32,
+    first: Option<Instant>,
+    locked_until: Option<Instant>,
+    lockouts: u32,
+}
+
+/// Failed sign-ins per address and overall (see the module docs).
+#[derive(Debug)]
+pub struct SignInLimiter {
+    per_ip: Mutex<HashMap<IpAddr, Failures>>,
+    global: Mutex<(Instant, u32, Option<Instant>)>,
+    window: Duration,
+    global_max: u32,
+}
+
+impl Default for SignInLimiter {
+    fn default() -> Self {
+        Self {
+            per_ip: Mutex::new(HashMap::new()),
+            global: Mutex::new((Instant::now(), 0, None)),
+            window: Duration::from_secs(15 * 60),
+            global_max: 100,
+        }
+    }
+}
+
+impl SignInLimiter {
+    /// `Err(wait)` while sign-in from `ip` is locked out.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        let now = Instant::now();
+        {
+            let g = self.global.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(until) = g.2.filter(|u| *u > now) {
+                return Err(until - now);
+            }
+        }
+        let Some(ip) = ip else { return Ok(()) };
+        let map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&ip).and_then(|f| f.locked_until) {
+            Some(until) if until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed sign-in from `ip`.
+    pub fn failed(&self, ip: Option<IpAddr>) {
+        let now = Instant::now();
+        {
+            let mut g = self.global.lock().unwrap_or_else(|p| p.into_inner());
+            if now.duration_since(g.0) > Duration::from_secs(60) {
+                *g = (now, 0, g.2);
+            }
+            g.1 += 1;
+            if g.1 > self.global_max {
+                tracing::warn!("too many failed sign-ins overall: sign-in locked for a minute");
+                g.2 = Some(now + Duration::from_secs(60));
+                g.1 = 0;
+            }
+        }
+        let Some(ip) = ip else { return };
+        let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, f| f.locked_until.is_some_and(|u| u > now));
+        }
+        let f = map.entry(ip).or_default();
+        if f.first.is_none_or(|t| now.duration_since(t) > self.window) {
+            f.first = Some(now);
+            f.count = 0;
+        }
+        f.count += 1;
+        if f.count >= MAX_FAILURES {
+            let minutes = 1u64 << f.lockouts.min(6);
+            f.locked_until = Some(now + Duration::from_secs(60 * minutes));
+            f.lockouts += 1;
+            f.count = 0;
+            f.first = None;
+            tracing::warn!(%ip, minutes, "sign-in locked out after repeated failures");
+        }
+    }
+
+    /// Forgets the failures of `ip` after a good sign-in.
+    pub fn succeeded(&self, ip: Option<IpAddr>) {
+        if let Some(ip) = ip {
+            let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(f) = map.get_mut(&ip) {
+                f.count = 0;
+                f.first = None;
+            }
+        }
+    }
 }
 
 /// Checks tokens and sessions against the configured users.
 pub struct Authenticator {
-    users: Vec<(ReviewUser, [u8; 32])>,
+    users: Vec<(ReviewUser, TokenHash)>,
     roles: RolesSection,
     secret: Vec<u8>,
     ttl: Duration,
+    verified: Mutex<HashMap<[u8; 32], (usize, Instant)>>,
+    revocations: Option<Revocations>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -318,23 +624,18 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-/// Hex SHA-256 of a token (what `token_sha256` holds).
-pub fn token_sha256(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Equality in time independent of where the inputs differ.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 impl Authenticator {
-    /// The users of `section`, with sessions signed by `secret`. Fails on a
-    /// user with no token (or both kinds), a malformed hash, duplicate names,
-    /// or when nobody could sign in; a user whose `token_env` is unset is
-    /// disabled with a warning.
+    /// The users of `section`, with sessions signed by `secret` (at least
+    /// [`MIN_SECRET_BYTES`] bytes). Fails on a short secret, a user with no
+    /// token (or both kinds), an unsalted `token_sha256`, a malformed or
+    /// weak `token_hash`, duplicate names, or when nobody could sign in; a
+    /// user whose `token_env` is unset is disabled with a warning.
     pub fn new(section: &ReviewSection, secret: Vec<u8>) -> Result<Self, AuthError> {
-        let mut users: Vec<(ReviewUser, [u8; 32])> = Vec::new();
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(AuthError::WeakSecret(secret.len()));
+        }
+        let mut users: Vec<(ReviewUser, TokenHash)> = Vec::new();
+        let mut env_tokens: Vec<String> = Vec::new();
         for u in &section.users {
             let bad = |reason: String| AuthError::User {
                 user: u.name.clone(),
@@ -346,8 +647,15 @@ impl Authenticator {
             if users.iter().any(|(o, _)| o.name == u.name) {
                 return Err(bad("the name is used twice".into()));
             }
-            let hex_hash = match (&u.token_sha256, &u.token_env) {
-                (Some(h), None) => h.trim().to_ascii_lowercase(),
+            if u.token_sha256.is_some() {
+                return Err(bad(
+                    "token_sha256 (an unsalted hash) is no longer accepted: \
+                     give token_hash (from `panelflow hash-token`) or token_env"
+                        .into(),
+                ));
+            }
+            let hash = match (&u.token_hash, &u.token_env) {
+                (Some(h), None) => TokenHash::parse(h).map_err(bad)?,
                 (None, Some(var)) => {
                     // A user whose token is not provisioned here cannot sign
                     // in; the others can.
@@ -355,21 +663,20 @@ impl Authenticator {
                         tracing::warn!(user = %u.name, var = %var, "review user disabled: token_env is not set");
                         continue;
                     };
-                    token_sha256(&token)
+                    if env_tokens.contains(&token) {
+                        return Err(bad("shares its token with another user".into()));
+                    }
+                    env_tokens.push(token.clone());
+                    // Hashed here with a fresh salt: the plain token is not kept.
+                    TokenHash::parse(&hash_token_with(&token, MIN_TOKEN_HASH_ITERATIONS))
+                        .map_err(bad)?
                 }
-                (None, None) => return Err(bad("needs token_sha256 or token_env".into())),
+                (None, None) => return Err(bad("needs token_hash or token_env".into())),
                 (Some(_), Some(_)) => {
-                    return Err(bad("give token_sha256 or token_env, not both".into()))
+                    return Err(bad("give token_hash or token_env, not both".into()))
                 }
             };
-            let bytes = hex::decode(&hex_hash)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| bad("token_sha256 is not 64 hex digits".into()))?;
-            if users.iter().any(|(_, h)| *h == bytes) {
-                return Err(bad("shares its token with another user".into()));
-            }
-            users.push((u.clone(), bytes));
+            users.push((u.clone(), hash));
         }
         if users.is_empty() && !section.users.is_empty() {
             return Err(AuthError::User {
@@ -379,7 +686,7 @@ impl Authenticator {
                     .map(|u| u.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                reason: "no user can sign in: set their token_env variables or token_sha256".into(),
+                reason: "no user can sign in: set their token_env variables or token_hash".into(),
             });
         }
         Ok(Self {
@@ -387,11 +694,14 @@ impl Authenticator {
             roles: section.roles.clone(),
             secret,
             ttl: Duration::from_secs(section.session_ttl_s.max(60)),
+            verified: Mutex::new(HashMap::new()),
+            revocations: None,
         })
     }
 
     /// As [`new`](Self::new), with the secret from `PANELFLOW_REVIEW_SECRET`
-    /// or, when unset, a random one (sessions then end with the process).
+    /// (refused when shorter than [`MIN_SECRET_BYTES`]) or, when unset, a
+    /// random one (sessions then end with the process).
     pub fn from_env(section: &ReviewSection) -> Result<Self, AuthError> {
         let secret = match std::env::var(SECRET_ENV).ok().filter(|s| !s.is_empty()) {
             Some(s) => s.into_bytes(),
@@ -403,6 +713,17 @@ impl Authenticator {
             }
         };
         Self::new(section, secret)
+    }
+
+    /// Keeps revocations in `path` (shared by the servers of one queue).
+    pub fn with_revocations(mut self, path: &Path) -> Self {
+        self.revocations = Some(Revocations::at(path));
+        self
+    }
+
+    /// Whether revocations are kept.
+    pub fn has_revocations(&self) -> bool {
+        self.revocations.is_some()
     }
 
     /// How many users may sign in.
@@ -419,20 +740,40 @@ impl Authenticator {
         }
     }
 
-    /// The user holding `token`, if any (compared as hashes, in constant time).
+    /// The user holding `token`, if any. Every user's salted hash is
+    /// computed (the time does not say which user, if any, matched); a
+    /// token verified in the last minutes is found in memory by its SHA-256.
     pub fn by_token(&self, token: &str) -> Option<Principal> {
         let token = token.trim();
-        if token.is_empty() {
+        if token.is_empty() || token.len() > 1024 {
             return None;
         }
-        let presented = Sha256::digest(token.as_bytes());
-        let mut found = None;
-        for (u, h) in &self.users {
-            if ct_eq(&presented, h) {
-                found = Some(u);
+        let fast: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        {
+            let mut cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.get(&fast) {
+                Some((i, at)) if at.elapsed() < VERIFIED_TTL => {
+                    return self.users.get(*i).map(|(u, _)| self.principal(u));
+                }
+                Some(_) => {
+                    cache.remove(&fast);
+                }
+                None => {}
             }
         }
-        found.map(|u| self.principal(u))
+        let mut found = None;
+        for (i, (_, h)) in self.users.iter().enumerate() {
+            if h.matches(token) {
+                found = Some(i);
+            }
+        }
+        let i = found?;
+        let mut cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 1000 {
+            cache.retain(|_, (_, at)| at.elapsed() < VERIFIED_TTL);
+        }
+        cache.insert(fast, (i, Instant::now()));
+        self.users.get(i).map(|(u, _)| self.principal(u))
     }
 
     fn mac(&self, label: &str, data: &str) -> Vec<u8> {
@@ -445,12 +786,27 @@ impl Authenticator {
         mac.finalize().into_bytes().to_vec()
     }
 
+    /// The fingerprint of a user's token hash carried by their sessions.
+    fn fingerprint(&self, hash: &TokenHash) -> String {
+        hex::encode(&self.mac("token", &hash.text)[..8])
+    }
+
     /// A new session for `who`.
     pub fn issue_session(&self, who: &Principal) -> Session {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now = now_ms / 1000;
+        let k = self
+            .users
+            .iter()
+            .find(|(u, _)| u.name == who.name)
+            .map(|(_, h)| self.fingerprint(h))
+            .unwrap_or_default();
         let payload = SessionPayload {
             u: who.name.clone(),
-            exp: chrono::Utc::now().timestamp() + self.ttl.as_secs() as i64,
+            iat: now_ms,
+            exp: now + self.ttl.as_secs() as i64,
             n: uuid::Uuid::new_v4().simple().to_string(),
+            k,
         };
         let json = serde_json::to_vec(&payload).unwrap_or_default();
         let body = URL_SAFE_NO_PAD.encode(json);
@@ -461,21 +817,64 @@ impl Authenticator {
         }
     }
 
-    /// The user and nonce of a valid, unexpired session cookie whose user is
-    /// still configured.
-    pub fn verify_session(&self, cookie_value: &str) -> Option<(Principal, String)> {
+    fn payload(&self, cookie_value: &str) -> Option<SessionPayload> {
+        if cookie_value.len() > 4096 {
+            return None;
+        }
         let (body, sig) = cookie_value.split_once('.')?;
         let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
         if !ct_eq(&sig, &self.mac("session", body)) {
             return None;
         }
-        let payload: SessionPayload =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+    }
+
+    /// The user and nonce of a valid, unexpired, unrevoked session cookie
+    /// whose user is still configured with the same token.
+    pub fn verify_session(&self, cookie_value: &str) -> Option<(Principal, String)> {
+        let payload = self.payload(cookie_value)?;
         if payload.exp < chrono::Utc::now().timestamp() {
             return None;
         }
-        let user = self.users.iter().find(|(u, _)| u.name == payload.u)?;
-        Some((self.principal(&user.0), payload.n))
+        let (user, hash) = self.users.iter().find(|(u, _)| u.name == payload.u)?;
+        if !ct_eq(payload.k.as_bytes(), self.fingerprint(hash).as_bytes()) {
+            return None;
+        }
+        if self
+            .revocations
+            .as_ref()
+            .is_some_and(|r| r.is_revoked(&payload))
+        {
+            return None;
+        }
+        Some((self.principal(user), payload.n))
+    }
+
+    /// Ends the session of `cookie_value` (signing out). Without a
+    /// revocation file the cookie is only cleared in the browser.
+    pub fn revoke_session(&self, cookie_value: &str) -> std::io::Result<()> {
+        let (Some(r), Some(p)) = (&self.revocations, self.payload(cookie_value)) else {
+            return Ok(());
+        };
+        r.update(|s| {
+            s.revoked.insert(p.n.clone(), p.exp);
+        })
+    }
+
+    /// Ends every session of `user` issued until now.
+    pub fn revoke_user(&self, user: &str) -> std::io::Result<()> {
+        let Some(r) = &self.revocations else {
+            return Ok(());
+        };
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        r.update(|s| {
+            s.not_before.insert(user.to_owned(), now_ms);
+        })
+    }
+
+    /// Whether `user` is configured.
+    pub fn knows(&self, user: &str) -> bool {
+        self.users.iter().any(|(u, _)| u.name == user)
     }
 
     /// The CSRF token of the session with `nonce`.
@@ -498,6 +897,12 @@ impl Authenticator {
 mod tests {
     use super::*;
 
+    const K: &[u8] = b"a-session-secret-of-at-least-32-b";
+
+    fn h(token: &str) -> Option<String> {
+        Some(hash_token_with(token, MIN_TOKEN_HASH_ITERATIONS))
+    }
+
     fn section() -> ReviewSection {
         ReviewSection {
             users: vec![
@@ -505,14 +910,16 @@ mod tests {
                     name: "rita".into(),
                     role: Role::Recruiter,
                     groups: vec!["pilot".into()],
-                    token_sha256: Some(token_sha256("rita-token")),
+                    token_hash: h("rita-token"),
+                    token_sha256: None,
                     token_env: None,
                 },
                 ReviewUser {
                     name: "hank".into(),
                     role: Role::HiringManager,
                     groups: vec![],
-                    token_sha256: Some(token_sha256("hank-token").to_uppercase()),
+                    token_hash: h("hank-token"),
+                    token_sha256: None,
                     token_env: None,
                 },
             ],
@@ -522,7 +929,7 @@ mod tests {
 
     #[test]
     fn tokens_sign_in_their_own_user_only() {
-        let auth = Authenticator::new(&section(), b"k".to_vec()).unwrap();
+        let auth = Authenticator::new(&section(), K.to_vec()).unwrap();
         assert_eq!(auth.by_token("rita-token").unwrap().name, "rita");
         let hank = auth.by_token(" hank-token ").unwrap();
         assert_eq!(hank.role, Role::HiringManager);
@@ -534,7 +941,7 @@ mod tests {
 
     #[test]
     fn sessions_are_signed_expire_and_name_configured_users() {
-        let auth = Authenticator::new(&section(), b"k".to_vec()).unwrap();
+        let auth = Authenticator::new(&section(), K.to_vec()).unwrap();
         let rita = auth.by_token("rita-token").unwrap();
         let s = auth.issue_session(&rita);
         let (who, nonce) = auth.verify_session(&s.cookie_value).unwrap();
@@ -552,18 +959,21 @@ mod tests {
         assert!(auth.verify_session(&format!("{forged}.{sig}")).is_none());
         assert!(auth.verify_session("garbage").is_none());
         // Another secret does not accept it.
-        let other = Authenticator::new(&section(), b"other".to_vec()).unwrap();
+        let other =
+            Authenticator::new(&section(), b"another-session-secret-of-32-bytes".to_vec()).unwrap();
         assert!(other.verify_session(&s.cookie_value).is_none());
         // A removed user's session ends.
         let mut fewer = section();
         fewer.users.remove(0);
-        let fewer = Authenticator::new(&fewer, b"k".to_vec()).unwrap();
+        let fewer = Authenticator::new(&fewer, K.to_vec()).unwrap();
         assert!(fewer.verify_session(&s.cookie_value).is_none());
         // An expired session is refused.
         let payload = SessionPayload {
             u: "rita".into(),
+            iat: 0,
             exp: chrono::Utc::now().timestamp() - 1,
             n: "n".into(),
+            k: String::new(),
         };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
         let sig = URL_SAFE_NO_PAD.encode(auth.mac("session", &body));
@@ -573,34 +983,115 @@ mod tests {
     #[test]
     fn bad_user_configs_are_refused() {
         let mut s = section();
-        s.users[1].token_sha256 = Some("abc".into());
-        assert!(Authenticator::new(&s, vec![]).is_err());
+        s.users[1].token_hash = Some("abc".into());
+        assert!(Authenticator::new(&s, K.to_vec()).is_err());
+        // Unsalted hashes and weak ones are refused.
         let mut s = section();
-        s.users[1].token_sha256 = None;
-        assert!(Authenticator::new(&s, vec![])
+        s.users[1].token_hash = None;
+        s.users[1].token_sha256 = Some(token_sha256("hank-token"));
+        assert!(Authenticator::new(&s, K.to_vec())
+            .unwrap_err()
+            .to_string()
+            .contains("unsalted"));
+        let mut s = section();
+        s.users[1].token_hash = Some(hash_token_with("hank-token", 1000));
+        assert!(Authenticator::new(&s, K.to_vec())
+            .unwrap_err()
+            .to_string()
+            .contains("iterations"));
+        let mut s = section();
+        s.users[1].token_hash = None;
+        assert!(Authenticator::new(&s, K.to_vec())
             .unwrap_err()
             .to_string()
             .contains("hank"));
         let mut s = section();
-        s.users[1].token_sha256 = None;
+        s.users[1].token_hash = None;
         s.users[1].token_env = Some("PANELFLOW_TEST_SURELY_UNSET_TOKEN".into());
         // An unprovisioned user is disabled, the others still sign in.
-        let auth = Authenticator::new(&s, vec![]).unwrap();
+        let auth = Authenticator::new(&s, K.to_vec()).unwrap();
         assert!(auth.by_token("rita-token").is_some());
         assert!(auth.by_token("hank-token").is_none());
         s.users.truncate(1);
-        s.users[0].token_sha256 = None;
+        s.users[0].token_hash = None;
         s.users[0].token_env = Some("PANELFLOW_TEST_SURELY_UNSET_TOKEN".into());
         assert!(
-            Authenticator::new(&s, vec![]).is_err(),
+            Authenticator::new(&s, K.to_vec()).is_err(),
             "nobody could sign in"
         );
         let mut s = section();
         s.users[1].name = "rita".into();
-        assert!(Authenticator::new(&s, vec![]).is_err());
-        let mut s = section();
-        s.users[1].token_sha256 = s.users[0].token_sha256.clone();
-        assert!(Authenticator::new(&s, vec![]).is_err());
+        assert!(Authenticator::new(&s, K.to_vec()).is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let err = Authenticator::new(&section(), b"short".to_vec()).unwrap_err();
+        assert!(matches!(err, AuthError::WeakSecret(5)), "{err}");
+        assert!(Authenticator::new(&section(), vec![7; MIN_SECRET_BYTES]).is_ok());
+    }
+
+    #[test]
+    fn token_hashes_are_salted() {
+        let (a, b) = (hash_token_with("t", 100_000), hash_token_with("t", 100_000));
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(TokenHash::parse(&a).unwrap().matches("t"));
+        assert!(!TokenHash::parse(&a).unwrap().matches("u"));
+    }
+
+    #[test]
+    fn sessions_are_revoked_by_sign_out_epoch_and_token_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".review-sessions");
+        let auth = Authenticator::new(&section(), K.to_vec())
+            .unwrap()
+            .with_revocations(&file);
+        let rita = auth.by_token("rita-token").unwrap();
+        let (one, two) = (auth.issue_session(&rita), auth.issue_session(&rita));
+        auth.revoke_session(&one.cookie_value).unwrap();
+        assert!(auth.verify_session(&one.cookie_value).is_none());
+        assert!(auth.verify_session(&two.cookie_value).is_some());
+        // Another server on the same folder sees it too.
+        let other = Authenticator::new(&section(), K.to_vec())
+            .unwrap()
+            .with_revocations(&file);
+        assert!(other.verify_session(&one.cookie_value).is_none());
+        std::thread::sleep(Duration::from_millis(5));
+        auth.revoke_user("rita").unwrap();
+        assert!(other.verify_session(&two.cookie_value).is_none());
+        // Sessions after the epoch are good; a new token for rita ends
+        // the sessions issued with the old one.
+        std::thread::sleep(Duration::from_millis(5));
+        let four = auth.issue_session(&rita);
+        assert!(auth.verify_session(&four.cookie_value).is_some());
+        let mut rotated = section();
+        rotated.users[0].token_hash = h("rita-new-token");
+        let rotated = Authenticator::new(&rotated, K.to_vec()).unwrap();
+        assert!(rotated.verify_session(&four.cookie_value).is_none());
+    }
+
+    #[test]
+    fn repeated_failures_lock_an_address_out() {
+        let limiter = SignInLimiter::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..MAX_FAILURES - 1 {
+            limiter.failed(Some(ip));
+            assert!(limiter.check(Some(ip)).is_ok());
+        }
+        limiter.failed(Some(ip));
+        let wait = limiter.check(Some(ip)).unwrap_err();
+        assert!(wait > Duration::from_secs(50), "{wait:?}");
+        assert!(limiter.check(Some("192.0.2.8".parse().unwrap())).is_ok());
+        // Everyone's failures together lock sign-in for all.
+        for i in 0..=100u32 {
+            limiter.failed(Some(IpAddr::from([
+                10,
+                0,
+                (i / 256) as u8,
+                (i % 256) as u8,
+            ])));
+        }
+        assert!(limiter.check(Some("192.0.2.9".parse().unwrap())).is_err());
     }
 
     #[test]

@@ -531,7 +531,12 @@ pub trait FeedbackHost: Send + Sync + 'static {
     /// The signed-in caller who may see results, or the response that says
     /// why not (HTML or JSON).
     #[allow(clippy::result_large_err)]
-    fn signed_in(&self, headers: &HeaderMap, as_json: bool) -> Result<SignedIn, Response>;
+    fn signed_in(
+        self: Arc<Self>,
+        headers: HeaderMap,
+        ip: Option<std::net::IpAddr>,
+        as_json: bool,
+    ) -> impl std::future::Future<Output = Result<SignedIn, Response>> + Send;
     /// Whether `token` is the session's CSRF token (always, for a bearer token).
     fn csrf_ok(&self, caller: &SignedIn, token: &str) -> bool;
     /// The review queue.
@@ -671,12 +676,17 @@ fn message<H: FeedbackHost>(
 
 async fn view<H: FeedbackHost>(
     State(host): State<Arc<H>>,
+    connected: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let as_json = wants_json(&headers);
-    let c = match host.signed_in(&headers, as_json) {
+    let ip = connected.map(|c| c.0 .0.ip());
+    let c = match Arc::clone(&host)
+        .signed_in(headers.clone(), ip, as_json)
+        .await
+    {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -804,12 +814,17 @@ fn draft_html(
 
 async fn save<H: FeedbackHost>(
     State(host): State<Arc<H>>,
+    connected: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
     let as_json = wants_json(&headers);
-    let c = match host.signed_in(&headers, as_json) {
+    let ip = connected.map(|c| c.0 .0.ip());
+    let c = match Arc::clone(&host)
+        .signed_in(headers.clone(), ip, as_json)
+        .await
+    {
         Ok(c) => c,
         Err(r) => return r,
     };

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 /// let r = panelflow::review::ReviewSection::default();
 /// assert_eq!(r.queue_dir, std::path::PathBuf::from("out/review"));
 /// assert_eq!(r.pilot_group, "pilot");
+/// assert!(r.secure_cookie, "Secure cookies unless overridden for development");
 /// let cfg: panelflow::config::PipelineConfig = toml::from_str(r#"
 /// [review]
 /// queue_dir = "/var/lib/panelflow/review"
@@ -49,8 +50,20 @@ pub struct ReviewSection {
     pub pilot_group: String,
     /// Lifetime of a sign-in, seconds.
     pub session_ttl_s: u64,
-    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    /// Mark the session cookie `Secure` (on by default: serve behind HTTPS).
+    /// `false` is a development override for plain http, warned about at start.
     pub secure_cookie: bool,
+    /// Hosts recordings may be played from (`cdn.example.com`, or with a
+    /// scheme and port `https://media.example:8443`); the page's CSP
+    /// `media-src` names only the origins of the interview shown among
+    /// these. Empty: the origins of each interview's own recordings.
+    pub media_hosts: Vec<String>,
+    /// Requests handled at once; more are answered 503.
+    pub max_concurrent_requests: usize,
+    /// Longest a request may take (a Lever write-back included).
+    pub request_timeout_s: u64,
+    /// Largest form or request body accepted.
+    pub max_body_bytes: usize,
     /// Who may sign in.
     pub users: Vec<auth::ReviewUser>,
     /// Per-role overrides of what is seen and who decides.
@@ -64,7 +77,11 @@ impl Default for ReviewSection {
             aggregates_dir: PathBuf::from("out/aggregates"),
             pilot_group: "pilot".to_owned(),
             session_ttl_s: 8 * 3600,
-            secure_cookie: false,
+            secure_cookie: true,
+            media_hosts: Vec::new(),
+            max_concurrent_requests: 32,
+            request_timeout_s: 60,
+            max_body_bytes: 256 << 10,
             users: Vec::new(),
             roles: auth::RolesSection::default(),
         }

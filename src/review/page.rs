@@ -140,6 +140,28 @@ pub fn queue_row(item: &ReviewItem, policy: &RolePolicy, now: DateTime<Utc>) -> 
     Value::Object(row)
 }
 
+/// The decisions as a role may see them: an edited note is the note, so a
+/// role the note is hidden from gets `note_edited: true` instead of its text.
+fn decisions_for(item: &ReviewItem, policy: &RolePolicy) -> Value {
+    let visible = note_visible(item, policy);
+    Value::Array(
+        item.decisions
+            .iter()
+            .map(|d| {
+                let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    let edited = o.get("edited_note").is_some_and(|n| !n.is_null());
+                    if !visible {
+                        o.remove("edited_note");
+                    }
+                    o.insert("note_edited".into(), json!(edited));
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
 /// The whole view of one item for a role; `calibration` is shown only to
 /// roles that see scores.
 pub fn item_view(
@@ -155,9 +177,19 @@ pub fn item_view(
     } else {
         plan_view.insert("note_hidden".into(), json!(plan.note.is_some()));
     }
-    plan_view.insert("add_tags".into(), json!(plan.add_tags));
-    plan_view.insert("remove_tags".into(), json!(plan.remove_tags));
-    plan_view.insert("stage".into(), json!(plan.stage));
+    // Rule tags and a stage move are decided on scores: scores in words.
+    if policy.see_scores {
+        plan_view.insert("add_tags".into(), json!(plan.add_tags));
+        plan_view.insert("remove_tags".into(), json!(plan.remove_tags));
+        plan_view.insert("stage".into(), json!(plan.stage));
+    } else {
+        plan_view.insert(
+            "tags_hidden".into(),
+            json!(
+                !plan.add_tags.is_empty() || !plan.remove_tags.is_empty() || plan.stage.is_some()
+            ),
+        );
+    }
     if policy.see_scores {
         plan_view.insert(
             "scorecard".into(),
@@ -175,8 +207,8 @@ pub fn item_view(
         "failure": item.failure,
         "media_urls": item.media_urls.iter().filter(|u| http_url(u)).collect::<Vec<_>>(),
         "plan": plan_view,
-        "decisions": item.decisions,
-        "write_report": item.write_report,
+        "decisions": decisions_for(item, policy),
+        "write_report": if policy.see_scores { json!(item.write_report) } else { Value::Null },
         "write_error": item.write_error,
         "write_attempts": item.write_attempts,
         "can_decide": policy.can_decide && item.status == ReviewStatus::Pending,
@@ -948,7 +980,9 @@ pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
                 esc(s(d, "user")),
                 esc(s(d, "role")),
                 esc(s(d, "at")),
-                if d.get("edited_note").is_some_and(|n| !n.is_null()) {
+                if d.get("note_edited").and_then(Value::as_bool) == Some(true)
+                    || d.get("edited_note").is_some_and(|n| !n.is_null())
+                {
                     " — note edited"
                 } else {
                     ""

@@ -3,7 +3,8 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /login`, `POST /login` | sign-in with a token → session cookie |
-//! | `POST /logout` | ends the session |
+//! | `POST /logout` | ends the session (revoked server-side); `everywhere=1`: every session of the user |
+//! | `POST /api/users/{name}/revoke-sessions` | an admin ends every session of a user |
 //! | `GET /queue?sort=waiting\|posting` | pending items, and recent results |
 //! | `GET /interviews/{id}` | one interview |
 //! | `POST /interviews/{id}/approve\|edit\|reject\|retry` | decide (forms: CSRF token) |
@@ -14,7 +15,18 @@
 //! Every results route needs a signed-in user (cookie or `Authorization:
 //! Bearer`): 401 without one; 403 for a role that may not decide, a form
 //! without its CSRF token, or — in the pilot phase — a user outside the
-//! pilot group. An unknown interview is 404; deciding twice is 409.
+//! pilot group. An unknown interview is 404; deciding twice is 409. Failed
+//! sign-ins (form or bearer) from one address lock it out for a while: 429
+//! with `Retry-After`. Every route is behind the concurrency limit and the
+//! request time-out of [`crate::limits`] and a body limit
+//! (`[review] max_body_bytes`).
+//!
+//! What a role may not see never leaves the server: the summary is redacted
+//! ([`RolePolicy::redact_summary`](super::auth::RolePolicy::redact_summary)),
+//! and so are an edited note (`decisions[].edited_note`), the scorecard and
+//! the calibration, in the HTML and the JSON alike. The CSP's `media-src`
+//! names only the origins of the interview's own recordings (among
+//! `[review] media_hosts` when set).
 //!
 //! Approving (or editing and approving) runs the item's plan through
 //! [`panelflow_connectors::lever::writeback::apply`] against Lever before the answer is sent; the
@@ -23,11 +35,13 @@
 //! audit log.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,7 +49,7 @@ use axum::Router;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::auth::{AuthError, Authenticator, Principal, SESSION_COOKIE};
+use super::auth::{AuthError, Authenticator, Principal, SignInLimiter, SESSION_COOKIE};
 use super::page;
 use panelflow_connectors::store::queue::{
     ReviewDecision, ReviewError, ReviewItem, ReviewQueue, ReviewStatus,
@@ -96,6 +110,8 @@ pub struct ReviewApp {
     /// One Lever write-back at a time from this server (look-before-write
     /// is then race-free between an approval and a retry).
     write_lock: Mutex<()>,
+    /// Failed sign-ins per address.
+    limiter: SignInLimiter,
 }
 
 impl std::fmt::Debug for ReviewApp {
@@ -120,6 +136,17 @@ impl ReviewApp {
         let cfg: ReviewConfig = cfg.into();
         let queue = ReviewQueue::open_for(&cfg.review.queue_dir, &cfg.governance)?;
         let audit = AuditLog::open(&cfg.governance.audit_dir)?;
+        // Revocations live beside the queue (not a `.json`: no candidate data).
+        let auth = if auth.has_revocations() {
+            auth
+        } else {
+            auth.with_revocations(&cfg.review.queue_dir.join(".review-sessions"))
+        };
+        if !cfg.review.secure_cookie {
+            tracing::warn!(
+                "[review] secure_cookie = false: the session cookie goes over plain http (development only)"
+            );
+        }
         Ok(Self {
             cfg,
             queue,
@@ -127,6 +154,7 @@ impl ReviewApp {
             audit,
             lever,
             write_lock: Mutex::new(()),
+            limiter: SignInLimiter::default(),
         })
     }
 
@@ -252,9 +280,15 @@ impl ReviewApp {
 
 type AppState = Arc<ReviewApp>;
 
-/// The routes of the review page.
+/// The routes of the review page, behind its limits.
 pub fn router(app: Arc<ReviewApp>) -> Router {
-    Router::new()
+    let r = &app.cfg.review;
+    let limits = crate::limits::Limits {
+        max_concurrent: r.max_concurrent_requests,
+        timeout: Duration::from_secs(r.request_timeout_s.max(1)),
+    };
+    let body_limit = r.max_body_bytes.max(1024);
+    let routes = Router::new()
         .route("/", get(|| async { redirect("/queue") }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/review.css", get(css))
@@ -267,17 +301,22 @@ pub fn router(app: Arc<ReviewApp>) -> Router {
         .route("/api/interviews/{id}", get(interview_json))
         .route("/interviews/{id}/{action}", post(decide))
         .merge(super::feedback::routes::<ReviewApp>())
-        .with_state(app)
+        .route("/api/users/{name}/revoke-sessions", post(revoke_user))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(app);
+    crate::limits::apply(routes, limits)
 }
 
 /// The feedback drafts' view of the server (`/feedback/{id}`).
 impl super::feedback::FeedbackHost for ReviewApp {
-    fn signed_in(
-        &self,
-        headers: &HeaderMap,
+    async fn signed_in(
+        self: Arc<Self>,
+        headers: HeaderMap,
+        ip: Option<IpAddr>,
         as_json: bool,
     ) -> Result<super::feedback::SignedIn, Response> {
-        self.reader(headers, as_json)
+        self.reader(&headers, ip, as_json)
+            .await
             .map(|c| super::feedback::SignedIn {
                 who: c.who,
                 csrf: c.csrf,
@@ -313,8 +352,11 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let resume = Arc::clone(&app);
     tokio::task::spawn_blocking(move || resume.resume_interrupted());
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
+    let limits = crate::limits::Limits {
+        max_concurrent: app.cfg.review.max_concurrent_requests,
+        timeout: Duration::from_secs(app.cfg.review.request_timeout_s.max(1)),
+    };
+    crate::limits::serve(listener, router(app), limits, shutdown)
         .await
         .map_err(|source| ServeError::Io {
             what: "serving".into(),
@@ -395,14 +437,27 @@ pub fn spawn(app: ReviewApp, addr: SocketAddr) -> Result<ServerHandle, ServeErro
 // ---------------------------------------------------------------------------
 // Responses.
 
-fn secure_headers(mut resp: Response) -> Response {
+/// The CSP of every page; `media-src` is filled in per page.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     media-src MEDIA; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn secure_headers(resp: Response) -> Response {
+    secure_headers_with_media(resp, &[])
+}
+
+/// The security headers, the CSP's `media-src` naming `media_origins`
+/// (`'none'` when there are none).
+fn secure_headers_with_media(mut resp: Response, media_origins: &[String]) -> Response {
+    let media = if media_origins.is_empty() {
+        "'none'".to_string()
+    } else {
+        media_origins.join(" ")
+    };
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-             media-src http: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_str(&CSP.replace("MEDIA", &media))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -414,7 +469,28 @@ fn secure_headers(mut resp: Response) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Browsers ignore it over plain http; behind HTTPS it keeps them there.
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    h.insert(
+        header::HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
     resp
+}
+
+fn html_with_media(status: StatusCode, body: String, media_origins: &[String]) -> Response {
+    secure_headers_with_media(
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        media_origins,
+    )
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -478,6 +554,17 @@ impl Failure {
         }
     }
 
+    fn locked_out(wait: Duration) -> Self {
+        Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            format!(
+                "Too many failed sign-ins; try again in {} s.",
+                wait.as_secs().max(1)
+            ),
+        )
+    }
+
     fn render(self, as_json: bool, who: Option<(&Principal, &str)>) -> Response {
         if as_json {
             let mut r = json_response(
@@ -488,10 +575,19 @@ impl Failure {
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
+            if self.status == StatusCode::TOO_MANY_REQUESTS {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
             return r;
         }
-        if self.status == StatusCode::UNAUTHORIZED {
-            return html(self.status, page::login_page(Some(&self.message)));
+        if self.status == StatusCode::UNAUTHORIZED || self.status == StatusCode::TOO_MANY_REQUESTS {
+            let mut r = html(self.status, page::login_page(Some(&self.message)));
+            if self.status == StatusCode::TOO_MANY_REQUESTS {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            return r;
         }
         html(
             self.status,
@@ -560,27 +656,68 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json") && !v.contains("text/html"))
 }
 
+/// The client's address, when the server was started with connection info.
+struct ClientIp(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 impl ReviewApp {
-    fn caller(&self, headers: &HeaderMap) -> Result<Caller, Failure> {
+    /// The signed-in caller: a bearer token (checked off the async
+    /// threads: the hash is slow; failures count towards the lock-out) or
+    /// a session cookie.
+    async fn caller(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        ip: Option<IpAddr>,
+    ) -> Result<Caller, Failure> {
         if let Some(token) = bearer(headers) {
-            return self
-                .auth
-                .by_token(token)
-                .map(|who| Caller {
-                    who,
-                    nonce: None,
-                    csrf: String::new(),
-                })
-                .ok_or_else(|| {
-                    Failure::new(
+            if let Err(wait) = self.limiter.check(ip) {
+                return Err(Failure::locked_out(wait));
+            }
+            let (app, token) = (Arc::clone(self), token.to_owned());
+            let who = tokio::task::spawn_blocking(move || app.auth.by_token(&token))
+                .await
+                .ok()
+                .flatten();
+            return match who {
+                Some(who) => {
+                    self.limiter.succeeded(ip);
+                    Ok(Caller {
+                        who,
+                        nonce: None,
+                        csrf: String::new(),
+                    })
+                }
+                None => {
+                    self.limiter.failed(ip);
+                    tracing::warn!(ip = ?ip, "review bearer token refused");
+                    Err(Failure::new(
                         StatusCode::UNAUTHORIZED,
                         "Sign in",
                         "The bearer token is not valid.",
-                    )
-                });
+                    ))
+                }
+            };
         }
-        cookie(headers, SESSION_COOKIE)
-            .and_then(|v| self.auth.verify_session(v))
+        let cookie = cookie(headers, SESSION_COOKIE).map(str::to_owned);
+        let app = Arc::clone(self);
+        let verified =
+            tokio::task::spawn_blocking(move || cookie.and_then(|v| app.auth.verify_session(&v)))
+                .await
+                .ok()
+                .flatten();
+        verified
             .map(|(who, nonce)| {
                 let csrf = self.auth.csrf_token(&nonce);
                 Caller {
@@ -601,13 +738,60 @@ impl ReviewApp {
     /// The signed-in caller, when they may see results; else the response
     /// that says why (HTML or JSON).
     #[allow(clippy::result_large_err)]
-    fn reader(&self, headers: &HeaderMap, as_json: bool) -> Result<Caller, Response> {
-        let c = self.caller(headers).map_err(|f| f.render(as_json, None))?;
+    async fn reader(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        ip: Option<IpAddr>,
+        as_json: bool,
+    ) -> Result<Caller, Response> {
+        let c = self
+            .caller(headers, ip)
+            .await
+            .map_err(|f| f.render(as_json, None))?;
         if let Err(f) = self.may_see_results(&c.who) {
             let page = (!as_json).then_some((&c.who, c.csrf.as_str()));
             return Err(f.render(as_json, page));
         }
         Ok(c)
+    }
+
+    /// The origins the CSP lets the page play `view`'s recordings from.
+    fn media_origins(&self, view: &Value) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for u in view
+            .get("media_urls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if let Some(o) = media_origin(u) {
+                if !out.contains(&o) {
+                    out.push(o);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `url` may be played: an http(s) URL whose host (or origin)
+    /// is among `[review] media_hosts`, or any when none are configured.
+    fn media_allowed(&self, url: &str) -> bool {
+        let hosts = &self.cfg.review.media_hosts;
+        let Ok(u) = url::Url::parse(url) else {
+            return false;
+        };
+        if !matches!(u.scheme(), "http" | "https") {
+            return false;
+        }
+        if hosts.is_empty() {
+            return true;
+        }
+        let origin = media_origin(url).unwrap_or_default();
+        let host = u.host_str().unwrap_or_default();
+        hosts.iter().any(|h| {
+            h.eq_ignore_ascii_case(host) || h.trim_end_matches('/').eq_ignore_ascii_case(&origin)
+        })
     }
 
     /// Pilot phase: results only for the pilot group.
@@ -653,6 +837,17 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
+/// `scheme://host[:port]` of an http(s) URL (a CSP source).
+fn media_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = u.origin().ascii_serialization();
+    // Only what a CSP source may hold: no spaces, quotes or semicolons.
+    (!origin.contains([' ', ';', '\'', '"', ','])).then_some(origin)
+}
+
 fn form(body: &Bytes) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
@@ -664,16 +859,27 @@ async fn login_form() -> Response {
     html(StatusCode::OK, page::login_page(None))
 }
 
-async fn login(State(app): State<AppState>, body: Bytes) -> Response {
+async fn login(State(app): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Response {
+    if let Err(wait) = app.limiter.check(ip) {
+        tracing::warn!(ip = ?ip, "review sign-in refused: locked out");
+        return Failure::locked_out(wait).render(false, None);
+    }
     let f = form(&body);
-    let token = f.get("token").map(String::as_str).unwrap_or("");
-    let Some(who) = app.auth.by_token(token) else {
-        tracing::warn!("review sign-in refused");
+    let token = f.get("token").cloned().unwrap_or_default();
+    let app2 = Arc::clone(&app);
+    let who = tokio::task::spawn_blocking(move || app2.auth.by_token(&token))
+        .await
+        .ok()
+        .flatten();
+    let Some(who) = who else {
+        app.limiter.failed(ip);
+        tracing::warn!(ip = ?ip, "review sign-in refused");
         return html(
             StatusCode::UNAUTHORIZED,
             page::login_page(Some("That token is not valid.")),
         );
     };
+    app.limiter.succeeded(ip);
     let session = app.auth.issue_session(&who);
     tracing::info!(user = %who.name, role = who.role.as_str(), "review sign-in");
     let mut r = redirect("/queue");
@@ -693,10 +899,15 @@ async fn login(State(app): State<AppState>, body: Bytes) -> Response {
     r
 }
 
-async fn logout(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Ok(c) = app.caller(&headers) {
+async fn logout(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Ok(c) = app.caller(&headers, ip).await {
+        let f = form(&body);
         if let Some(nonce) = &c.nonce {
-            let f = form(&body);
             if !app
                 .auth
                 .check_csrf(nonce, f.get("csrf").map(String::as_str).unwrap_or(""))
@@ -709,6 +920,24 @@ async fn logout(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
                 .render(false, None);
             }
         }
+        // Ended on the server too: a copied cookie stops working.
+        let everywhere = f.get("everywhere").is_some_and(|v| v == "1");
+        let cookie_value = cookie(&headers, SESSION_COOKIE).map(str::to_owned);
+        let (app2, user) = (Arc::clone(&app), c.who.name.clone());
+        let revoked = tokio::task::spawn_blocking(move || {
+            if everywhere {
+                app2.auth.revoke_user(&user)
+            } else if let Some(v) = cookie_value {
+                app2.auth.revoke_session(&v)
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        if !matches!(revoked, Ok(Ok(()))) {
+            tracing::error!(user = %c.who.name, "session revocation not recorded");
+        }
+        tracing::info!(user = %c.who.name, everywhere, "review sign-out");
     }
     let mut r = redirect("/login");
     r.headers_mut().insert(
@@ -718,6 +947,56 @@ async fn logout(State(app): State<AppState>, headers: HeaderMap, body: Bytes) ->
         ),
     );
     r
+}
+
+/// An admin ends every session of a user (`POST
+/// /api/users/{name}/revoke-sessions`, bearer or session with CSRF).
+async fn revoke_user(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let c = match app.caller(&headers, ip).await {
+        Ok(c) => c,
+        Err(f) => return f.render(true, None),
+    };
+    if let Some(nonce) = &c.nonce {
+        let f = form(&body);
+        if !app
+            .auth
+            .check_csrf(nonce, f.get("csrf").map(String::as_str).unwrap_or(""))
+        {
+            return Failure::new(StatusCode::FORBIDDEN, "Refused", "Missing CSRF token.")
+                .render(true, None);
+        }
+    }
+    if c.who.role != super::auth::Role::Admin {
+        return Failure::new(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Only an admin may end another user's sessions.",
+        )
+        .render(true, None);
+    }
+    if !app.auth.knows(&name) {
+        return Failure::new(StatusCode::NOT_FOUND, "Not found", "No such user.")
+            .render(true, None);
+    }
+    let (app2, user) = (Arc::clone(&app), name.clone());
+    match tokio::task::spawn_blocking(move || app2.auth.revoke_user(&user)).await {
+        Ok(Ok(())) => {
+            tracing::info!(admin = %c.who.name, user = %name, "sessions revoked");
+            json_response(StatusCode::OK, &json!({"revoked": name}))
+        }
+        _ => Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Server error",
+            "The revocation could not be recorded.",
+        )
+        .render(true, None),
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -764,10 +1043,11 @@ fn queue_rows(
 
 async fn queue_html(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(q): Query<SortQuery>,
 ) -> Response {
-    let c = match app.reader(&headers, false) {
+    let c = match app.reader(&headers, ip, false).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -785,10 +1065,11 @@ async fn queue_html(
 
 async fn queue_json(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(q): Query<SortQuery>,
 ) -> Response {
-    let c = match app.reader(&headers, true) {
+    let c = match app.reader(&headers, ip, true).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -818,29 +1099,30 @@ async fn view_of(app: &AppState, who: &Principal, id: String) -> Result<Value, F
         } else {
             None
         };
-        Ok(page::item_view(
-            &item,
-            &policy,
-            Utc::now(),
-            calibration.as_ref(),
-        ))
+        let mut view = page::item_view(&item, &policy, Utc::now(), calibration.as_ref());
+        if let Some(urls) = view.get_mut("media_urls").and_then(Value::as_array_mut) {
+            urls.retain(|u| u.as_str().is_some_and(|u| app.media_allowed(u)));
+        }
+        Ok(view)
     })
     .await
 }
 
 async fn interview_html(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let c = match app.reader(&headers, false) {
+    let c = match app.reader(&headers, ip, false).await {
         Ok(c) => c,
         Err(response) => return response,
     };
     match view_of(&app, &c.who, id).await {
-        Ok(view) => html(
+        Ok(view) => html_with_media(
             StatusCode::OK,
             page::interview_page(&view, (&c.who, &c.csrf)),
+            &app.media_origins(&view),
         ),
         Err(f) => f.render(false, Some((&c.who, &c.csrf))),
     }
@@ -848,10 +1130,11 @@ async fn interview_html(
 
 async fn interview_json(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let c = match app.reader(&headers, true) {
+    let c = match app.reader(&headers, ip, true).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -868,12 +1151,13 @@ const MAX_COMMENT_CHARS: usize = 500;
 
 async fn decide(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let as_json = wants_json(&headers) || bearer(&headers).is_some();
-    let c = match app.caller(&headers) {
+    let c = match app.caller(&headers, ip).await {
         Ok(c) => c,
         Err(f) => return f.render(as_json, None),
     };

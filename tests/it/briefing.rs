@@ -16,7 +16,9 @@ use panelflow::aggregates::calibration::{CalibrationRow, ReviewerScope};
 use panelflow::aggregates::records::{Sym, F64};
 use panelflow::briefing::{replace, BriefingConfig, BriefingError};
 use panelflow::config::PipelineConfig;
-use panelflow::review::auth::{token_sha256, Authenticator, ReviewUser, Role};
+use panelflow::review::auth::{
+    hash_token_with, Authenticator, ReviewUser, Role, MIN_TOKEN_HASH_ITERATIONS,
+};
 use panelflow::review::feedback::{self, denied_words, uncited_sentences, Kind};
 use panelflow::review::server::{spawn, ReviewApp};
 use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
@@ -466,7 +468,8 @@ fn users() -> Vec<ReviewUser> {
         name: "rita".into(),
         role: Role::Recruiter,
         groups: vec!["pilot".into()],
-        token_sha256: Some(token_sha256(RITA)),
+        token_hash: Some(hash_token_with(RITA, MIN_TOKEN_HASH_ITERATIONS)),
+        token_sha256: None,
         token_env: None,
     }]
 }
@@ -513,7 +516,11 @@ fn feedback_draft_is_edited_in_chromium_and_saved_as_a_secret_note() {
         &summary("generic:fb-open", "cand-open", "opp-open"),
     );
 
-    let auth = Authenticator::new(&cfg.review, b"feedback-test-secret".to_vec()).unwrap();
+    let auth = Authenticator::new(
+        &cfg.review,
+        b"feedback-test-session-secret-of-32-bytes".to_vec(),
+    )
+    .unwrap();
     let app = ReviewApp::new(&cfg, auth, Some(client(&lever.base_url()))).unwrap();
     let server = spawn(app, "127.0.0.1:0".parse().unwrap()).unwrap();
     let b = &browser;

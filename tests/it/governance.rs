@@ -55,7 +55,7 @@ impl Deployment {
         let key_file = root.join("pii.key");
         std::fs::write(&key_file, format!("{}\n", PiiKeys::generate_base64())).expect("key");
         let toml = format!(
-            "[sinks]\nparquet_dir = \"{r}/parquet\"\n[review]\nqueue_dir = \"{r}/review\"\n\
+            "[sinks]\nparquet_dir = \"{r}/parquet\"\n[ingest]\nstate_dir = \"{r}/ingest\"\n[review]\nqueue_dir = \"{r}/review\"\n\
              [governance]\naudit_dir = \"{r}/audit\"\naggregates_dir = \"{r}/aggregates\"\n\
              key_file = \"{r}/pii.key\"\nkey_env = \"PANELFLOW_GOVERNANCE_TEST_NO_SUCH_KEY\"\n\
              notice = \"This interview was analysed by AI; advisory only. Write to privacy@example.com.\"\n",
@@ -184,6 +184,14 @@ fn populate(d: &Deployment) {
                 .with_detail(json!({"note_id": format!("note-{}", r.interview_id), "opportunity": r.opportunity_id})),
         );
     }
+    // Another candidate's failed interview whose event points at Alice's
+    // opportunity: its audit detail names her as the opportunity's contact.
+    events.push(
+        AuditEvent::step("corr-iv-carol-1", "iv-carol-1", "context", "failed")
+            .by("pipeline:pilot@1")
+            .for_candidate("cand-carol-5e0a".to_string())
+            .with_detail(json!({"lever": {"opportunity": "opp-iv-alice-1", "contact": ALICE}})),
+    );
     AuditLog::open(&d.cfg.governance.audit_dir)
         .expect("log")
         .append(&events)
@@ -452,6 +460,18 @@ fn erasure_leaves_no_trace_in_parquet_and_keeps_everyone_else() {
     assert_eq!(report.audit_lines_removed, 10);
     assert_eq!(report.review_files_removed, 2, "the item and its decision");
     assert_eq!((report.retractions, report.retractions_published), (2, 2));
+    // References elsewhere (Carol's audit detail, in the table and the log)
+    // are replaced, her record kept; replays of Alice's interviews refused.
+    assert!(report.references_redacted >= 2, "{report:?}");
+    assert_eq!(report.tombstones, 2);
+    let replay = panelflow_connectors::store::replay::ReplayStore::open(&d.cfg.ingest.state_dir)
+        .expect("replay store");
+    assert!(replay.is_tombstoned("iv-alice-1") && replay.is_tombstoned("iv-alice-2"));
+    assert!(!replay.is_tombstoned("iv-bob-1"));
+    assert!(
+        report.not_reached.iter().any(|w| w.contains("Kafka")),
+        "{report:?}"
+    );
 
     // DuckDB: nothing of Alice in any string column of any file.
     let after = search(&roots, &alice_needles);
@@ -500,6 +520,12 @@ fn erasure_leaves_no_trace_in_parquet_and_keeps_everyone_else() {
         events.iter().any(|e| e.interview_id == "iv-bob-1"),
         "Bob's story stays"
     );
+    let carol = events
+        .iter()
+        .find(|e| e.interview_id == "iv-carol-1")
+        .expect("Carol's story stays");
+    assert_eq!(carol.detail["lever"]["contact"], "[erased]");
+    assert_eq!(carol.detail["lever"]["opportunity"], "[erased]");
     let audit_rows = sink.read_audit().expect("audit table");
     assert!(audit_rows
         .iter()

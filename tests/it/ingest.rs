@@ -44,8 +44,47 @@ fn start_broker(dir: &Path) -> Broker {
     Broker::start(dir, None).unwrap_or_else(|e| panic!("cannot start tansu: {e}"))
 }
 
+/// The token that shows `/healthz`'s details (the same in every test of
+/// the binary, so setting it is race-free).
+pub const HEALTH_TOKEN: &str = "ingest-health-token-for-tests";
+
+/// A Lever emulator under `dir` knowing opportunities `(id, contact)`, and
+/// its API key in the environment (the binary's one key).
+pub fn lever_with(
+    dir: &Path,
+    opportunities: &[(&str, &str)],
+) -> panelflow_devkit::emulator::EmulatorHandle {
+    let emu = panelflow_devkit::emulator::spawn(panelflow_devkit::emulator::EmulatorConfig {
+        api_key: support::LEVER_KEY.into(),
+        ..panelflow_devkit::emulator::EmulatorConfig::new(dir)
+    })
+    .expect("Lever emulator");
+    emu.add_opportunities(
+        opportunities
+            .iter()
+            .map(|(id, contact)| json!({"id": id, "contact": contact}))
+            .collect(),
+    )
+    .expect("opportunities");
+    emu
+}
+
+/// The receiver's config: its replay store under `state`, Lever checked
+/// against `lever_url`.
+fn config_in(bootstrap: &str, topic: &str, state: &Path, lever_url: &str) -> PipelineConfig {
+    let mut cfg = config(bootstrap, topic);
+    cfg.ingest.state_dir = state.to_path_buf();
+    cfg.lever.base_url = lever_url.to_string();
+    cfg
+}
+
 fn config(bootstrap: &str, topic: &str) -> PipelineConfig {
     let mut cfg = PipelineConfig::default();
+    // Same values in every test of the binary: race-free.
+    unsafe {
+        std::env::set_var(&cfg.ingest.health_token_env, HEALTH_TOKEN);
+        std::env::set_var(&cfg.lever.api_key_env, support::LEVER_KEY);
+    }
     cfg.kafka.brokers = bootstrap.to_string();
     cfg.kafka.topic = topic.to_string();
     cfg.kafka.dead_letter_topic = format!("{topic}.deadletter");
@@ -138,8 +177,23 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A signed Lever delivery with a token of its own (Lever's are single-use).
 fn lever(event: &str, at_ms: i64, data: Value) -> Vec<u8> {
-    signed_body(event, at_ms, "tok-3f2b8c6a", LEVER_KEY.as_bytes(), data).into_bytes()
+    let token = format!("tok-{}", uuid::Uuid::new_v4().simple());
+    signed_body(event, at_ms, &token, LEVER_KEY.as_bytes(), data).into_bytes()
+}
+
+/// `/healthz` with its details (the health token).
+async fn health(base: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}/healthz"))
+        .bearer_auth(HEALTH_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn post_lever(base: &str, body: Vec<u8>) -> Reply {
@@ -303,7 +357,9 @@ fn samples_and_events_follow_their_schemas() {
         "interview_completed.schema.json",
         &serde_json::to_value(&e).unwrap(),
     );
-    let raw = serde_json::to_vec(&generic).unwrap();
+    let mut restamped = generic.clone();
+    restamped["timestamp"] = json!(now.timestamp_millis());
+    let raw = serde_json::to_vec(&restamped).unwrap();
     let sig = sign_body(&raw, b"k");
     let panelflow_core::webhook::Verdict::Accept(e) =
         panelflow_core::webhook::generic::parse(&raw, Some(&sig), b"k", 300, now).unwrap()
@@ -322,19 +378,30 @@ fn samples_and_events_follow_their_schemas() {
 async fn webhooks_reach_the_topic_on_tansu() {
     let tmp = tempfile::tempdir().unwrap();
     let broker = tokio::task::block_in_place(|| start_broker(tmp.path()));
+    let emu = tokio::task::block_in_place(|| {
+        lever_with(
+            &tmp.path().join("lever"),
+            &[
+                ("opp-100", "cand-100"),
+                ("opp-101", "cont-101"),
+                ("opp-300", "c-300"),
+            ],
+        )
+    });
     let topic = "interviews.completed";
-    let ingest = Ingest::start(config(&broker.bootstrap(), topic)).await;
+    let ingest = Ingest::start(config_in(
+        &broker.bootstrap(),
+        topic,
+        &tmp.path().join("ingest"),
+        &emu.base_url(),
+    ))
+    .await;
     let base = ingest.base.clone();
 
     // Health: reachable broker, topic created.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let h: Value = reqwest::get(format!("{base}/healthz"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let h = health(&base).await;
         assert_eq!(h["status"], "ok");
         if h["broker"]["reachable"] == true && h["broker"]["topicPresent"] == true {
             break;
@@ -354,8 +421,8 @@ async fn webhooks_reach_the_topic_on_tansu() {
     let r = post_lever(&base, lever_body.clone()).await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["status"], "accepted");
-    assert_eq!(r.body["interviewId"], "int-lever-100");
-    let lever_corr = panelflow_core::event::correlation_id("lever", "int-lever-100");
+    assert_eq!(r.body["interviewId"], "lever:int-lever-100");
+    let lever_corr = panelflow_core::event::correlation_id("lever", "lever:int-lever-100");
     assert_eq!(r.body["correlationId"], lever_corr.as_str());
     let (lp, lo) = (
         r.body["partition"].as_i64().unwrap(),
@@ -365,15 +432,15 @@ async fn webhooks_reach_the_topic_on_tansu() {
     let on_topic = read_topic_async(&broker.bootstrap(), topic).await;
     assert_eq!(on_topic.len(), 1, "{on_topic:?}");
     let rec = &on_topic[0];
-    assert_eq!(rec.key, "int-lever-100");
+    assert_eq!(rec.key, "lever:int-lever-100");
     assert_eq!((i64::from(rec.partition), rec.offset), (lp, lo));
     assert_eq!(rec.ev().source, "lever");
     assert_eq!(rec.ev().opportunity_id, "opp-100");
     assert_eq!(rec.ev().candidate_id, "cand-100");
     assert_eq!(rec.ev().correlation_id, lever_corr);
     assert_eq!(rec.ev().source_event.as_deref(), Some("interviewCreated"));
-    assert_eq!(rec.ev().media.len(), 1);
-    assert_eq!(rec.ev().media[0].question_id.as_deref(), Some("q1"));
+    // Media in Lever's unsigned body are not taken: the context stage reads Lever.
+    assert!(rec.ev().media.is_empty());
     assert_eq!(
         rec.ev().payload_sha256,
         panelflow_core::webhook::generic::payload_sha256(&lever_body)
@@ -391,7 +458,7 @@ async fn webhooks_reach_the_topic_on_tansu() {
     )
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    assert_eq!(r.body["interviewId"], "opp-101:candidateStageChange");
+    assert_eq!(r.body["interviewId"], "lever:opp-101:candidateStageChange");
 
     // 2. A valid generic webhook → 202.
     let generic = json!({"timestamp": now_ms(), "data": {"candidateId": "cand-200",
@@ -454,7 +521,7 @@ async fn webhooks_reach_the_topic_on_tansu() {
     );
     let r = post_generic(
         &base,
-        &json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "",
+        &json!({"timestamp": now_ms(), "data": {"candidateId": "c", "opportunityId": "o", "interviewId": "",
             "mediaUrl": "https://media.example.com/x.mp4"}}),
         GENERIC_KEY,
     )
@@ -470,7 +537,7 @@ async fn webhooks_reach_the_topic_on_tansu() {
     );
     let r = post_generic(
         &base,
-        &json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "int-bad-3",
+        &json!({"timestamp": now_ms(), "data": {"candidateId": "c", "opportunityId": "o", "interviewId": "int-bad-3",
             "mediaUrl": "file:///etc/passwd"}}),
         GENERIC_KEY,
     )
@@ -532,7 +599,7 @@ async fn webhooks_reach_the_topic_on_tansu() {
     // 7. Unknown source → 404; oversized body → 413.
     let r = post(&format!("{base}/webhooks/nosuch"), b"{}".to_vec(), &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
-    let big = vec![b' '; (1 << 20) + 10];
+    let big = vec![b' '; (256 << 10) + 10];
     let r = post(&format!("{base}/webhooks/generic"), big, &[]).await;
     assert_eq!(r.status, 413, "{}", r.body);
 
@@ -544,8 +611,8 @@ async fn webhooks_reach_the_topic_on_tansu() {
         keys,
         [
             "int-generic-200",
-            "int-lever-100",
-            "opp-101:candidateStageChange"
+            "lever:int-lever-100",
+            "lever:opp-101:candidateStageChange"
         ]
     );
     for rec in &on_topic {
@@ -562,17 +629,22 @@ async fn webhooks_reach_the_topic_on_tansu() {
     );
     assert!(generic_rec.ev().triggered_at.is_some());
 
-    let h: Value = reqwest::get(format!("{base}/healthz"))
+    let h = health(&base).await;
+    assert_eq!(h["counters"]["accepted"], 3, "{h}");
+    assert_eq!(h["counters"]["ignored"], 1, "{h}");
+    assert_eq!(h["counters"]["stale"], 2, "{h}");
+
+    // Without the health token: no addresses, no counters.
+    let bare: Value = reqwest::get(format!("{base}/healthz"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(h["counters"]["accepted"], 3, "{h}");
-    assert_eq!(h["counters"]["ignored"], 1, "{h}");
-    assert_eq!(h["counters"]["stale"], 2, "{h}");
+    assert_eq!(bare, json!({"status": "ok", "ready": true}));
 
     ingest.stop().await;
+    drop(emu);
     drop(broker);
 }
 
@@ -584,12 +656,13 @@ async fn broker_outage_is_503_then_recovers() {
     let mut broker = tokio::task::block_in_place(|| start_broker(tmp.path()));
     let topic = "interviews.outage";
     let mut cfg = config(&broker.bootstrap(), topic);
+    cfg.ingest.state_dir = tmp.path().join("ingest");
     cfg.ingest.secrets.insert("willo".into(), WILLO_KEY.into());
     let ratings_topic = cfg.kafka.ratings_topic.clone();
     let ingest = Ingest::start(cfg).await;
     let base = ingest.base.clone();
     let generic = |id: &str| {
-        json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": id,
+        json!({"timestamp": now_ms(), "data": {"candidateId": "c", "opportunityId": "o", "interviewId": id,
             "mediaUrl": format!("https://media.example.com/{id}.mp4")}})
     };
 
@@ -627,13 +700,16 @@ async fn broker_outage_is_503_then_recovers() {
         "503 took {:?}",
         started.elapsed()
     );
-    let h: Value = reqwest::get(format!("{base}/healthz"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(h["broker"]["reachable"], false, "{h}");
+    // The background probe notices within a few seconds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let h = health(&base).await;
+        if h["broker"]["reachable"] == false {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{h}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let r = post_signed(&base, "willo", &willo_score("ptc-during"), WILLO_KEY).await;
     assert_eq!(r.status, 503, "{}", r.body);
 
@@ -709,7 +785,9 @@ async fn missing_secret_fails_closed() {
         eprintln!("PANELFLOW_GENERIC_SECRET is set in the environment; skipping");
         return;
     }
+    let tmp = tempfile::tempdir().unwrap();
     let mut cfg = config("127.0.0.1:9", "interviews.nosecret");
+    cfg.ingest.state_dir = tmp.path().join("ingest");
     cfg.ingest.secrets.remove("generic");
     let ingest = Ingest::start(cfg).await;
     let body = json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "i",

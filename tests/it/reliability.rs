@@ -73,17 +73,26 @@ fn poison_events_are_dead_lettered_once_and_the_pipeline_goes_on() {
     let panicked = dead_letters_for(&dead, &poison.interview_id);
     assert_eq!(panicked.len(), 1, "{dead:?}");
     let reason = panicked[0]["reason"].as_str().unwrap();
-    assert!(reason.contains("panicked") && reason.contains("test hook"), "{reason}");
+    assert!(
+        reason.contains("panicked") && reason.contains("test hook"),
+        "{reason}"
+    );
     let large = dead_letters_for(&dead, "big-event-1");
     assert_eq!(large.len(), 1, "one dead letter for the large event");
     assert!(
-        large[0]["reason"].as_str().unwrap().contains("event_too_large"),
+        large[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("event_too_large"),
         "{}",
         large[0]["reason"]
     );
     let cut = &large[0]["event"];
     assert_eq!(cut["opportunity_id"], "opp-big", "ids kept");
-    assert_eq!(cut["panelflow_truncated"]["dropped"], json!(["unknown_fields"]));
+    assert_eq!(
+        cut["panelflow_truncated"]["dropped"],
+        json!(["unknown_fields"])
+    );
     assert!(serde_json::to_vec(large[0]).unwrap().len() < 1_000_000);
     let crowded_dead = dead_letters_for(&dead, &crowded.interview_id);
     assert_eq!(crowded_dead.len(), 1);
@@ -163,10 +172,16 @@ fn transient_failures_wait_on_retry_topics_and_permanent_ones_fail_now() {
         "select interview_id, outcome, failure_reason from {interviews} order by interview_id",
     );
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let data = rows.iter().find(|r| r["interview_id"] == it.interview_id).unwrap();
+    let data = rows
+        .iter()
+        .find(|r| r["interview_id"] == it.interview_id)
+        .unwrap();
     assert_eq!(data["outcome"], "transcribed", "{rows:?}");
     assert_eq!(stack.lever.notes(&it.opportunity_id).len(), 1);
-    let gone = rows.iter().find(|r| r["interview_id"] == "dead-host-1").unwrap();
+    let gone = rows
+        .iter()
+        .find(|r| r["interview_id"] == "dead-host-1")
+        .unwrap();
     assert_eq!(gone["outcome"], "failed");
     let reason = gone["failure_reason"].as_str().unwrap();
     assert!(

@@ -13,7 +13,7 @@ use std::time::Duration;
 use panelflow::aggregates::panel::PanelRow;
 use panelflow::aggregates::records::{Sym, F64};
 use panelflow::config::PipelineConfig;
-use panelflow::review::auth::{token_sha256, Authenticator, ReviewUser, Role};
+use panelflow::review::auth::{hash_token_with, Authenticator, ReviewUser, Role};
 use panelflow::review::server::{spawn, ReviewApp, ServerHandle};
 use panelflow_connectors::lever::client::{ClientOptions, LeverAuth, LeverClient};
 use panelflow_connectors::parquet::aggregates::{Layout, Snapshot};
@@ -28,20 +28,23 @@ use serde_json::{json, Value};
 use support::browser::Browser;
 use support::*;
 
-const RITA: &str = "rita-review-token-7f3a";
-const HANK: &str = "hank-review-token-19c2";
+pub(crate) const RITA: &str = "rita-review-token-7f3a";
+pub(crate) const HANK: &str = "hank-review-token-19c2";
 const OLGA: &str = "olga-review-token-55d0";
 const LONG: Duration = Duration::from_secs(300);
+/// The servers' session-signing secret (32 bytes at least).
+pub const REVIEW_SECRET: &[u8] = b"review-test-secret-of-32-bytes-at-least";
 /// The player's state, read in the page.
 const PLAYER_STATE: &str = "var p=document.getElementById('player');return {src:p.currentSrc,ready:p.readyState,\
     network:p.networkState,time:p.currentTime,error:p.error&&p.error.code,seeked:p.getAttribute('data-seeked')};";
 
-fn users() -> Vec<ReviewUser> {
+pub(crate) fn users() -> Vec<ReviewUser> {
     let user = |name: &str, role: Role, groups: &[&str], token: &str| ReviewUser {
         name: name.into(),
         role,
         groups: groups.iter().map(|g| g.to_string()).collect(),
-        token_sha256: Some(token_sha256(token)),
+        token_hash: Some(hash_token_with(token, 100_000)),
+        token_sha256: None,
         token_env: None,
     };
     vec![
@@ -66,7 +69,7 @@ fn lever_client(base_url: &str, attempts: u32) -> LeverClient {
 }
 
 fn start_review(cfg: &PipelineConfig, lever: LeverClient) -> ServerHandle {
-    let auth = Authenticator::new(&cfg.review, b"review-test-secret".to_vec()).expect("users");
+    let auth = Authenticator::new(&cfg.review, REVIEW_SECRET.to_vec()).expect("users");
     let app = ReviewApp::new(cfg.clone(), auth, Some(lever)).expect("review app");
     spawn(app, "127.0.0.1:0".parse().unwrap()).expect("review server")
 }
@@ -96,6 +99,8 @@ fn recruiter_approves_in_chromium_and_only_then_the_note_is_in_lever() {
     cfg.review.aggregates_dir = stack.dir.path().join("aggregates");
     cfg.governance.audit_dir = stack.dir.path().join("audit");
     cfg.review.users = users();
+    // The development override: these servers speak plain http on 127.0.0.1.
+    cfg.review.secure_cookie = false;
 
     let it = interview("swe-01");
     let run = stack.run(&cfg, 1);
@@ -331,7 +336,7 @@ fn summary(interview: &str, candidate: &str, opportunity: &str) -> Summary {
 }
 
 /// Puts an item in the queue the way the pipeline does.
-fn enqueue(
+pub(crate) fn enqueue(
     cfg: &PipelineConfig,
     queue: &ReviewQueue,
     id: &str,
@@ -389,6 +394,8 @@ fn roles_csrf_conflicts_and_pilot_gating_over_http() {
     cfg.review.aggregates_dir = dir.path().join("aggregates");
     cfg.governance.audit_dir = dir.path().join("audit");
     cfg.review.users = users();
+    // The development override: these servers speak plain http on 127.0.0.1.
+    cfg.review.secure_cookie = false;
     let queue = ReviewQueue::open(&cfg.review.queue_dir).unwrap();
     let (a, b, c) = (
         interview("swe-01"),

@@ -34,7 +34,8 @@ pub struct InterviewCompleted {
     pub schema_version: u32,
     /// The platform that reported the interview (`lever`, `generic`, ...).
     pub source: String,
-    /// Stable id of the interview; the Kafka key and the idempotency key.
+    /// Stable id of the interview, namespaced by its source (see
+    /// [`namespaced_interview_id`]); the Kafka key and the idempotency key.
     pub interview_id: String,
     /// Lever candidate (contact) id.
     pub candidate_id: String,
@@ -88,8 +89,9 @@ impl InterviewCompleted {
     /// Current schema version.
     pub const SCHEMA_VERSION: u32 = 1;
 
-    /// Builds an event with a fresh receive time; the correlation id is
-    /// derived from source and interview id so a redelivery keeps it.
+    /// Builds an event with a fresh receive time; the interview id is
+    /// namespaced by its source ([`namespaced_interview_id`]) and the
+    /// correlation id derived from both, so a redelivery keeps it.
     pub fn new(
         source: &str,
         interview_id: &str,
@@ -97,10 +99,12 @@ impl InterviewCompleted {
         opportunity_id: &str,
         media: Vec<MediaItem>,
     ) -> Self {
+        let interview_id = namespaced_interview_id(source, interview_id);
         Self {
             schema_version: Self::SCHEMA_VERSION,
             source: source.to_string(),
-            interview_id: interview_id.to_string(),
+            correlation_id: correlation_id(source, &interview_id),
+            interview_id,
             candidate_id: candidate_id.to_string(),
             opportunity_id: opportunity_id.to_string(),
             media,
@@ -108,7 +112,6 @@ impl InterviewCompleted {
             triggered_at: None,
             received_at: chrono::Utc::now().to_rfc3339(),
             payload_sha256: String::new(),
-            correlation_id: correlation_id(source, interview_id),
             questions: Vec::new(),
             source_ref: None,
             region: None,
@@ -119,6 +122,62 @@ impl InterviewCompleted {
     /// The Kafka key and exchange key.
     pub fn key(&self) -> &str {
         &self.interview_id
+    }
+
+    /// Puts the interview id in its source's namespace, for an event read
+    /// from a producer that did not (any Kafka producer may write the topic).
+    /// Returns whether the id changed.
+    ///
+    /// ```
+    /// use panelflow_core::event::InterviewCompleted;
+    /// let mut e = InterviewCompleted::new("generic", "x", "c", "o", vec![]);
+    /// e.source = "willo".into();
+    /// assert!(e.namespace_ids());
+    /// assert_eq!(e.interview_id, "willo:x");
+    /// assert!(!e.namespace_ids());
+    /// ```
+    pub fn namespace_ids(&mut self) -> bool {
+        let namespaced = namespaced_interview_id(&self.source, &self.interview_id);
+        let changed = namespaced != self.interview_id;
+        self.interview_id = namespaced;
+        changed
+    }
+}
+
+/// The source whose ids are not prefixed: the generic webhook, whose ids
+/// are whatever its sender chose (and the dataset's).
+pub const UNPREFIXED_SOURCE: &str = "generic";
+
+/// An interview id in its source's namespace, so that two sources can never
+/// name the same interview (the duplicate key, erasure and export all follow
+/// interview ids):
+///
+/// - every source but [`UNPREFIXED_SOURCE`] has ids `<source>:<id>`; an id
+///   already so prefixed is kept;
+/// - the generic source keeps ids without a `:` as they are, and prefixes
+///   any id holding a `:` with `generic:` (unless it already starts so), so
+///   a generic sender cannot name another source's interview
+///   (`willo:<key>` becomes `generic:willo:<key>`).
+///
+/// Every `:`-bearing id therefore starts with its true source, and ids
+/// without one belong to the generic source only.
+///
+/// ```
+/// use panelflow_core::event::namespaced_interview_id as ns;
+/// assert_eq!(ns("lever", "int-9"), "lever:int-9");
+/// assert_eq!(ns("willo", "willo:ptc_1"), "willo:ptc_1");
+/// assert_eq!(ns("generic", "support-02"), "support-02");
+/// assert_eq!(ns("generic", "willo:ptc_1"), "generic:willo:ptc_1");
+/// assert_eq!(ns("generic", "generic:a:b"), "generic:a:b");
+/// ```
+pub fn namespaced_interview_id(source: &str, interview_id: &str) -> String {
+    let own_prefix = interview_id
+        .strip_prefix(source)
+        .is_some_and(|rest| rest.starts_with(':'));
+    if own_prefix || (source == UNPREFIXED_SOURCE && !interview_id.contains(':')) {
+        interview_id.to_string()
+    } else {
+        format!("{source}:{interview_id}")
     }
 }
 
@@ -153,6 +212,37 @@ mod tests {
         // Empty newer fields are not written, so older readers see the same shape.
         let text = serde_json::to_string(&e).unwrap();
         assert!(!text.contains("questions") && !text.contains("unknown_fields"));
+    }
+
+    #[test]
+    fn namespaces_never_overlap() {
+        let sources = [
+            "generic",
+            "lever",
+            "willo",
+            "sparkhire",
+            "hirevue",
+            "hireflix",
+        ];
+        let raw = [
+            "x",
+            "willo:x",
+            "lever:x",
+            "generic:x",
+            "a:b",
+            "generic:willo:x",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for s in sources {
+            for r in raw {
+                let id = namespaced_interview_id(s, r);
+                // Idempotent: a namespaced id stays as it is.
+                assert_eq!(namespaced_interview_id(s, &id), id);
+                if let Some(other) = seen.insert(id.clone(), s) {
+                    assert_eq!(other, s, "{id} claimed by {other} and {s}");
+                }
+            }
+        }
     }
 
     #[test]

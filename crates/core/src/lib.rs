@@ -9,11 +9,13 @@
 //! - [`outcome`]: stages, outcomes and flag severities as types;
 //! - [`writeback`]: the rollout phase, its write-back rules and the plan of what
 //!   one result writes to Lever;
-//! - [`paths`]: the set-up cache folder; [`time`]: times as messages write them.
+//! - [`paths`]: the set-up cache folder; [`time`]: times as messages write them;
+//! - [`redact`]: URLs as errors and logs may show them (no query, no credentials).
 
 pub mod event;
 pub mod outcome;
 pub mod paths;
+pub mod redact;
 pub mod time;
 pub mod topics;
 pub mod webhook;

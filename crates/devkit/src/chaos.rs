@@ -308,7 +308,12 @@ fn post(client: &reqwest::blocking::Client, url: &str, body: &Value) -> u16 {
 }
 
 /// The value of a metric family (summed over its labels matching `filter`).
-fn scrape(client: &reqwest::blocking::Client, port: u16, family: &str, filter: &str) -> Option<f64> {
+fn scrape(
+    client: &reqwest::blocking::Client,
+    port: u16,
+    family: &str,
+    filter: &str,
+) -> Option<f64> {
     let text = client
         .get(format!("http://127.0.0.1:{port}/metrics"))
         .timeout(Duration::from_secs(2))
@@ -405,7 +410,12 @@ impl Drop for Ingest {
 
 fn start_ingest(bin: &Path, config: &Path, port: u16, log: &Path) -> anyhow::Result<Ingest> {
     let child = Command::new(bin)
-        .args(["ingest", "--listen", &format!("127.0.0.1:{port}"), "--config"])
+        .args([
+            "ingest",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
         .arg(config)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log)?)
@@ -448,7 +458,9 @@ pub fn read_topic(brokers: &str, topic: &str) -> anyhow::Result<Vec<Value>> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while (out.len() as i64) < expected && Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push(serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or(Value::Null));
+            out.push(
+                serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or(Value::Null),
+            );
         }
     }
     Ok(out)
@@ -478,7 +490,10 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
             "contact": format!("chaos-contact-{i}"), "stage": "applicant-new", "tags": [], "stageChanges": []}))
         .collect();
     std::fs::create_dir_all(&lever_dir)?;
-    std::fs::write(lever_dir.join("opportunities.json"), serde_json::to_vec(&opps)?)?;
+    std::fs::write(
+        lever_dir.join("opportunities.json"),
+        serde_json::to_vec(&opps)?,
+    )?;
     let lever: EmulatorHandle = emulator::spawn(EmulatorConfig {
         api_key: LEVER_KEY.into(),
         rate_per_s: 400.0,
@@ -493,7 +508,12 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
         config(o, &broker.bootstrap(), &lever.base_url(), metrics_port, ""),
     )?;
     let ingest_port = free_port()?;
-    let _ingest = start_ingest(&o.panelflow, &cfg_path, ingest_port, &o.out.join("ingest.log"))?;
+    let _ingest = start_ingest(
+        &o.panelflow,
+        &cfg_path,
+        ingest_port,
+        &o.out.join("ingest.log"),
+    )?;
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(15))
         .build()?;
@@ -550,8 +570,13 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
     let assigned_after = |since: Instant, runner: &mut Runner| -> anyhow::Result<f64> {
         let deadline = since + Duration::from_secs(120);
         loop {
-            let n = scrape(&client, metrics_port, "panelflow_rebalances_total", "kind=\"assign\"")
-                .unwrap_or(0.0);
+            let n = scrape(
+                &client,
+                metrics_port,
+                "panelflow_rebalances_total",
+                "kind=\"assign\"",
+            )
+            .unwrap_or(0.0);
             if n >= 1.0 {
                 return Ok(since.elapsed().as_secs_f64());
             }
@@ -580,7 +605,10 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
     let mut outage_over = o.lever_outage.is_zero();
     let mut broker_done = !o.restart_broker;
     while report.kills < o.kills {
-        let wait = rng.between(o.max_between_kills_s as f64 / 3.0, o.max_between_kills_s as f64);
+        let wait = rng.between(
+            o.max_between_kills_s as f64 / 3.0,
+            o.max_between_kills_s as f64,
+        );
         let until = Instant::now() + Duration::from_secs_f64(wait);
         while Instant::now() < until {
             if let Some(at) = outage_started {
@@ -636,7 +664,8 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
 
     // What held.
     let rows = rows(&o.out);
-    let mut by_id: BTreeMap<&str, Vec<&panelflow_connectors::parquet::InterviewRow>> = BTreeMap::new();
+    let mut by_id: BTreeMap<&str, Vec<&panelflow_connectors::parquet::InterviewRow>> =
+        BTreeMap::new();
     for r in &rows {
         by_id.entry(r.interview_id.as_str()).or_default().push(r);
     }
@@ -655,7 +684,11 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
             report.failed += 1;
             failed_ids.insert(r.interview_id.clone());
             let reason = r.failure_reason.clone().unwrap_or_default();
-            let index: usize = r.interview_id.trim_start_matches("chaos-").parse().unwrap_or(0);
+            let index: usize = r
+                .interview_id
+                .trim_start_matches("chaos-")
+                .parse()
+                .unwrap_or(0);
             if index >= dead_from && reason.contains("timed out") && reason.contains("gave up") {
                 report.dead_host_failed_timeout += 1;
             }
@@ -766,7 +799,12 @@ fn vm_hwm(pid: u32) -> u64 {
 /// A backlog of `events` events (each a failed fetch: the source, admission,
 /// dead letters and sinks at full speed) produced before the runner starts;
 /// the runner then consumes it all while its peak memory is read.
-pub fn backlog(panelflow: &Path, out: &Path, events: usize, workers: usize) -> anyhow::Result<BacklogReport> {
+pub fn backlog(
+    panelflow: &Path,
+    out: &Path,
+    events: usize,
+    workers: usize,
+) -> anyhow::Result<BacklogReport> {
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out)?;
     let mut broker = Broker::start(&out.join("broker"), None)?;
@@ -792,7 +830,10 @@ pub fn backlog(panelflow: &Path, out: &Path, events: usize, workers: usize) -> a
         deadline: Duration::from_secs(3600),
     };
     let cfg_path = out.join("pipeline.toml");
-    std::fs::write(&cfg_path, config(&o, &broker.bootstrap(), &lever.base_url(), metrics_port, ""))?;
+    std::fs::write(
+        &cfg_path,
+        config(&o, &broker.bootstrap(), &lever.base_url(), metrics_port, ""),
+    )?;
     // Create the topics and produce the backlog directly (as a backfill would).
     let kafka = panelflow_connectors::kafka::KafkaSection {
         brokers: broker.bootstrap(),
@@ -823,7 +864,8 @@ pub fn backlog(panelflow: &Path, out: &Path, events: usize, workers: usize) -> a
                 }],
             );
             // About 2 KiB an event, as a webhook with its payload kept.
-            e.unknown_fields.insert("padding".into(), "x".repeat(2000).into());
+            e.unknown_fields
+                .insert("padding".into(), "x".repeat(2000).into());
             let producer = producer.clone();
             let topic = kafka.topic.clone();
             tasks.spawn(async move {
@@ -870,10 +912,20 @@ pub fn backlog(panelflow: &Path, out: &Path, events: usize, workers: usize) -> a
         seconds: t0.elapsed().as_secs_f64(),
         peak_rss_bytes: peak,
         baseline_rss_bytes: baseline,
-        rebalances_revoke: scrape(&client, metrics_port, "panelflow_rebalances_total", "kind=\"revoke\"")
-            .unwrap_or(0.0),
-        poll_timeouts: scrape(&client, metrics_port, "panelflow_rebalances_total", "poll_timeout")
-            .unwrap_or(0.0),
+        rebalances_revoke: scrape(
+            &client,
+            metrics_port,
+            "panelflow_rebalances_total",
+            "kind=\"revoke\"",
+        )
+        .unwrap_or(0.0),
+        poll_timeouts: scrape(
+            &client,
+            metrics_port,
+            "panelflow_rebalances_total",
+            "poll_timeout",
+        )
+        .unwrap_or(0.0),
         broker_evictions: std::fs::read_to_string(broker.log_path())
             .unwrap_or_default()
             .matches("missed heartbeat")

@@ -115,7 +115,9 @@ pub fn generic_webhook(it: &DemoInterview, media: &MediaServer) -> Value {
     } else {
         data["media"] = Value::Array(items);
     }
-    json!({ "event": "interview.completed", "data": data })
+    // The time is signed with the body: a replay outside the receiver's
+    // window is refused, and each call is a distinct delivery.
+    json!({ "event": "interview.completed", "timestamp": chrono::Utc::now().timestamp_millis(), "data": data })
 }
 
 /// The Lever objects behind the dataset's interviews (`datasets/lever_*.json`:

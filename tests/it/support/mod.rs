@@ -97,6 +97,7 @@ impl Stack {
         cfg.sinks.parquet_dir = dir.path().join("parquet");
         cfg.review.queue_dir = dir.path().join("review");
         cfg.governance.audit_dir = dir.path().join("audit");
+        cfg.ingest.state_dir = dir.path().join("ingest");
         cfg.media.allow_private_networks = true;
         cfg.ingest
             .secrets

@@ -153,8 +153,10 @@ pub enum LeverError {
         source: reqwest::Error,
     },
     /// Lever refused the request (a 4xx other than 429, or an unexpected
-    /// status); not retried.
-    #[error("Lever {method} {path}: HTTP {status}: {body}")]
+    /// status); not retried. The message leaves Lever's answer out (it may
+    /// echo what was sent about a candidate): it reaches failure reasons,
+    /// dead letters and logs; `body` is for the caller to inspect.
+    #[error("Lever {method} {path}: HTTP {status}")]
     Status {
         /// HTTP method.
         method: String,
@@ -540,7 +542,7 @@ impl LeverClient {
                     let retryable = e.is_connect() || (call.idempotent() && e.is_timeout());
                     if retryable && attempt < max {
                         let wait = self.backoff(attempt);
-                        tracing::warn!(method = %method_s, %path, attempt, error = %e, wait_ms = wait.as_millis() as u64, "Lever request failed; retrying");
+                        tracing::warn!(method = %method_s, %path, attempt, error = %panelflow_core::redact::urls_in(&e.to_string()), wait_ms = wait.as_millis() as u64, "Lever request failed; retrying");
                         std::thread::sleep(wait);
                         continue;
                     }
@@ -548,7 +550,8 @@ impl LeverClient {
                         method: method_s,
                         path,
                         attempts: attempt,
-                        source: e,
+                        // The URL's query may name the acting user; errors name the path.
+                        source: e.without_url(),
                     });
                 }
             };
@@ -920,7 +923,7 @@ fn read_json(resp: Response, method: &str, path: &str, attempts: u32) -> Result<
         method: method.to_owned(),
         path: path.to_owned(),
         attempts,
-        source,
+        source: source.without_url(),
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);

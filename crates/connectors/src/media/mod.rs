@@ -18,7 +18,8 @@ pub struct MediaSection {
     pub connect_timeout_s: u64,
     /// Whole-download time-out.
     pub timeout_s: u64,
-    /// Allow loopback and private addresses (tests, the demo); off in production.
+    /// Allow loopback and private addresses, and any port (tests, the demo);
+    /// off in production.
     pub allow_private_networks: bool,
     /// Media items one interview may have at most.
     pub max_items: usize,
@@ -26,6 +27,12 @@ pub struct MediaSection {
     pub max_total_bytes: u64,
     /// Seconds all of one interview's media may last together.
     pub max_total_duration_s: f64,
+    /// Ports media may be fetched from (a URL's explicit or default port);
+    /// `[80, 443]` unless configured.
+    pub allowed_ports: Vec<u16>,
+    /// Addresses media may be fetched from although they are not global
+    /// (an internal media store meant to be reached); none by default.
+    pub allowed_addresses: Vec<std::net::IpAddr>,
 }
 
 impl Default for MediaSection {
@@ -39,6 +46,8 @@ impl Default for MediaSection {
             max_items: 32,
             max_total_bytes: 4 << 30,
             max_total_duration_s: 4.0 * 3600.0,
+            allowed_ports: vec![80, 443],
+            allowed_addresses: Vec::new(),
         }
     }
 }
@@ -46,16 +55,26 @@ impl Default for MediaSection {
 /// Why a recording could not be fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// The URL is not http(s) or cannot be parsed.
+    /// The URL is not http(s), cannot be parsed, carries credentials,
+    /// spells an IPv4 address other than as four decimals, or a redirect
+    /// goes from https to http. (Messages never hold a query string.)
     #[error("media URL refused: {0}")]
     BadUrl(String),
-    /// The host resolves to a loopback, private or link-local address.
+    /// The host resolves to an address that is not global unicast.
     #[error("media URL refused: {host} resolves to the forbidden address {addr}")]
     ForbiddenAddress {
         /// Host name in the URL.
         host: String,
         /// The address it resolved to.
         addr: std::net::IpAddr,
+    },
+    /// The URL's port is not one of `[media] allowed_ports`.
+    #[error("media URL refused: port {port} of {host} is not allowed")]
+    ForbiddenPort {
+        /// Host name in the URL.
+        host: String,
+        /// The port.
+        port: u16,
     },
     /// The server answered with a non-success status.
     #[error("media fetch failed: HTTP {status} from {host}")]
@@ -102,6 +121,7 @@ impl FetchError {
         match self {
             FetchError::BadUrl(_) => "media_bad_url",
             FetchError::ForbiddenAddress { .. } => "media_forbidden_address",
+            FetchError::ForbiddenPort { .. } => "media_forbidden_port",
             FetchError::HttpStatus { .. } => "media_http_status",
             FetchError::Fetch(_) => "media_fetch",
             FetchError::TooLarge { .. } => "media_too_large",

@@ -173,6 +173,9 @@ pub struct Subject {
     pub interview_ids: BTreeSet<String>,
     /// Their correlation ids.
     pub correlation_ids: BTreeSet<String>,
+    /// Their Lever opportunity ids (found on their own rows): other
+    /// records that name one of them refer to the candidate.
+    pub opportunity_ids: BTreeSet<String>,
 }
 
 impl Subject {
@@ -227,6 +230,7 @@ impl Subject {
         for (col, set) in [
             ("interview_id", &mut self.interview_ids),
             ("correlation_id", &mut self.correlation_ids),
+            ("opportunity_id", &mut self.opportunity_ids),
         ] {
             if let Some(a) = batch
                 .column_by_name(col)
@@ -290,6 +294,100 @@ pub fn discover(subject: &mut Subject, files: &[TableFile]) -> Result<(), Datase
             return Ok(());
         }
     }
+}
+
+/// The text that stands in for an erased id where another record named it.
+pub const ERASED: &str = "[erased]";
+
+/// `text` with every whole occurrence of a `needle` (not inside a longer
+/// run of letters, digits, `-` or `_`) replaced by [`ERASED`]; `None` when
+/// there is none. Needles shorter than 4 characters are ignored (they
+/// would match too much to be ids).
+///
+/// ```
+/// use panelflow_connectors::parquet::dataset::redact_ids;
+/// let needles = vec!["cand-7".to_string()];
+/// assert_eq!(redact_ids(r#"{"contact":"cand-7","x":"cand-77"}"#, &needles).as_deref(),
+///            Some(r#"{"contact":"[erased]","x":"cand-77"}"#));
+/// assert_eq!(redact_ids("nothing here", &needles), None);
+/// ```
+pub fn redact_ids(text: &str, needles: &[String]) -> Option<String> {
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut out = text.to_string();
+    let mut changed = false;
+    for n in needles.iter().filter(|n| n.chars().count() >= 4) {
+        let mut from = 0;
+        while let Some(pos) = out[from..].find(n.as_str()).map(|p| p + from) {
+            let end = pos + n.len();
+            let before = out[..pos].chars().next_back();
+            let after = out[end..].chars().next();
+            if before.is_some_and(word) || after.is_some_and(word) {
+                from = end;
+                continue;
+            }
+            out.replace_range(pos..end, ERASED);
+            from = pos + ERASED.len();
+            changed = true;
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Rewrites `path` with every id of `needles` that appears inside another
+/// row's text ([`redact_ids`]: a detail naming the candidate as an
+/// opportunity's contact, …) replaced; encrypted values are left as they
+/// are (their plaintext was checked when written). Returns the values
+/// changed; a file without any is not touched.
+pub fn redact_references(path: &Path, needles: &[String]) -> Result<usize, DatasetError> {
+    use arrow::array::StringArray;
+    let data = read_file(path)?;
+    let mut changed = 0;
+    let mut out = Vec::with_capacity(data.batches.len());
+    for b in &data.batches {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(b.num_columns());
+        for col in b.columns() {
+            let Some(a) = col.as_string_opt::<i32>() else {
+                columns.push(col.clone());
+                continue;
+            };
+            let mut any = false;
+            let values: Vec<Option<String>> = (0..a.len())
+                .map(|i| {
+                    if a.is_null(i) {
+                        return None;
+                    }
+                    let v = a.value(i);
+                    if crypto::is_encrypted(v) {
+                        return Some(v.to_string());
+                    }
+                    match redact_ids(v, needles) {
+                        Some(r) => {
+                            any = true;
+                            changed += 1;
+                            Some(r)
+                        }
+                        None => Some(v.to_string()),
+                    }
+                })
+                .collect();
+            if any {
+                columns.push(std::sync::Arc::new(StringArray::from(values)) as ArrayRef);
+            } else {
+                columns.push(col.clone());
+            }
+        }
+        out.push(RecordBatch::try_new(b.schema(), columns).map_err(|source| {
+            DatasetError::Arrow {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?);
+    }
+    if changed == 0 {
+        return Ok(0);
+    }
+    write_atomic(path, &data.schema, &out, data.metadata)?;
+    Ok(changed)
 }
 
 /// The subject's rows of one file as JSON objects, PII columns decrypted

@@ -6,11 +6,14 @@
 //!   the Parquet sink also lands as the `audit` table);
 //! - [`queue`]: the review queue (one sealed JSON file per interview and
 //!   pipeline version) and the decisions recorded on it;
-//! - [`crypto`]: column-level AES-256-GCM of what candidates said, with a key ring.
+//! - [`crypto`]: column-level AES-256-GCM of what candidates said, with a key ring;
+//! - [`replay`]: the webhook receiver's memory of used deliveries and the
+//!   tombstones of erased interviews, shared by every receiver replica.
 
 pub mod audit;
 pub mod crypto;
 pub mod queue;
+pub mod replay;
 
 use std::path::PathBuf;
 

@@ -94,7 +94,11 @@ pub fn parse(
 
     let root = parse_object(body)?;
     let triggered_at = match root.get("timestamp") {
-        None | Some(Value::Null) => None,
+        None | Some(Value::Null) => {
+            return Err(SourceError::Unauthorized(
+                "missing `timestamp`: a signed time is required (replay protection)".into(),
+            ))
+        }
         Some(v) => {
             let (ms, _) = timestamp_ms(v, "timestamp")?;
             Some(check_fresh(ms, max_age_s, now)?)
@@ -482,8 +486,14 @@ mod tests {
         (raw, sig)
     }
 
+    /// Runs `body`, stamped with "now" when it carries no timestamp.
     fn run(body: &Value) -> Result<Verdict, SourceError> {
-        let (raw, sig) = signed(body);
+        let mut body = body.clone();
+        if let Some(o) = body.as_object_mut() {
+            o.entry("timestamp")
+                .or_insert(json!(now().timestamp_millis()));
+        }
+        let (raw, sig) = signed(&body);
         parse(&raw, Some(&sig), KEY, 300, now())
     }
 
@@ -501,9 +511,12 @@ mod tests {
             "/../../schemas/webhooks/generic.json"
         ))
         .unwrap();
+        let mut v: Value = serde_json::from_slice(&raw).unwrap();
+        let at = Utc::now();
+        v["timestamp"] = json!(at.timestamp_millis());
+        let raw = serde_json::to_vec(&v).unwrap();
         let sig = signature::sign_body(&raw, KEY);
-        // The sample carries no timestamp, so any "now" works.
-        match parse(&raw, Some(&sig), KEY, 300, Utc::now()).unwrap() {
+        match parse(&raw, Some(&sig), KEY, 300, at).unwrap() {
             Verdict::Accept(e) => {
                 assert_eq!(e.source, "generic");
                 assert!(!e.media.is_empty());
@@ -641,6 +654,27 @@ mod tests {
         ));
         let fine = json!({"timestamp": "1700000090000", "data": data});
         assert!(matches!(run(&fine), Ok(Verdict::Accept(_))));
+    }
+
+    #[test]
+    fn a_delivery_without_a_signed_time_is_unauthorized() {
+        let body = json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "i",
+            "mediaUrl": "https://m.example/x.mp4"}});
+        let (raw, sig) = signed(&body);
+        assert!(matches!(
+            parse(&raw, Some(&sig), KEY, 300, now()),
+            Err(SourceError::Unauthorized(m)) if m.contains("timestamp")
+        ));
+    }
+
+    #[test]
+    fn ids_of_another_namespace_are_kept_in_the_generic_one() {
+        let body = json!({"data": {"candidateId": "c", "opportunityId": "o",
+            "interviewId": "willo:ptc_1", "mediaUrl": "https://m.example/x.mp4"}});
+        let Verdict::Accept(e) = run(&body).unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.interview_id, "generic:willo:ptc_1");
     }
 
     #[test]

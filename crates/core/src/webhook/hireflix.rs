@@ -18,8 +18,9 @@
 //!   base64 HMAC-SHA256 of the raw body keyed by the webhook's secret key
 //!   (`PANELFLOW_HIREFLIX_SECRET`), compared in constant time; missing or
 //!   wrong → 401. Hireflix signs no timestamp, so a replayed delivery cannot
-//!   be told by age: it is the same interview id, and the dataflow writes it
-//!   once.
+//!   be told by age: the receiver remembers its body hash for
+//!   `[ingest] unsigned_replay_window_s`, erased interviews stay tombstoned,
+//!   and within the dataflow it is the same interview id, written once.
 //! - The interview id is `hireflix:<data.id>`; `source_ref` is `data.id`.
 //! - One media item per answer of each step (`steps[].answers[]`), with the
 //!   step's id and title as the question; the answer's `url` may be a string
@@ -63,6 +64,11 @@ impl WebhookSource for HireflixSource {
         })?;
         verify_base64_body_hmac(req.body, header, secret)?;
         parse(req.body, req.now)
+    }
+
+    fn replay_key(&self, req: &WebhookRequest<'_>) -> super::ReplayKey {
+        // Hireflix signs no time: its body hashes are kept for the longer window.
+        super::ReplayKey::body(SOURCE, req.body, false)
     }
 }
 
@@ -205,6 +211,15 @@ mod tests {
         assert_eq!(e.opportunity_id, sample()["data"]["externalId"]);
         assert_eq!(e.questions.len(), 3);
         assert!(e.triggered_at.is_some());
+        // The candidate's name and e-mail do not travel on the event topic.
+        let text = serde_json::to_string(&e).unwrap();
+        for pii in ["name", "email"] {
+            let v = sample()["data"]["candidate"][pii]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(!text.contains(&v), "{pii} {v} in {text}");
+        }
     }
 
     #[test]

@@ -29,10 +29,21 @@
 //! 5. `data` holds `opportunityId` and `candidateId` (or `contactId`), and
 //!    any media links are http(s) (else `Malformed`).
 //!
-//! The interview id is `data.interviewId` when the event carries one, else
-//! `<opportunityId>:<event>`. Media come from `data.mediaUrl`,
-//! `data.recordingUrl` and `data.media[]` when present; Lever's own events
-//! usually carry none, and the dataflow's context stage looks them up.
+//! Lever's signature covers the token and the time only, never `data`, so:
+//!
+//! - the receiver remembers every accepted `token` for the age window plus
+//!   the skew ([`LeverSource`]'s [`replay_key`](WebhookSource::replay_key)),
+//!   in a store every replica shares: a token is accepted once, whatever
+//!   body comes with it the second time;
+//! - the body's ids are **hints**: the receiver reads the opportunity from
+//!   Lever's API and takes the candidate (the opportunity's `contact`) from
+//!   there, refusing a delivery whose hints Lever contradicts (see
+//!   `panelflow::ingest`); media links in the body are never used (checked
+//!   for form, then dropped): the dataflow's context stage finds the
+//!   recordings through Lever's API.
+//!
+//! The interview id is `lever:` + `data.interviewId` when the event carries
+//! one, else `lever:<opportunityId>:<event>`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -97,6 +108,19 @@ impl WebhookSource for LeverSource {
             req.now,
             &self.trigger_stages,
         )
+    }
+
+    fn replay_key(&self, req: &WebhookRequest<'_>) -> super::ReplayKey {
+        match parse_object(req.body)
+            .ok()
+            .and_then(|root| root.get("token").and_then(Value::as_str).map(str::to_owned))
+        {
+            Some(token) => super::ReplayKey {
+                key: format!("{SOURCE}:token:{token}"),
+                signed_time: true,
+            },
+            None => super::ReplayKey::body(SOURCE, req.body, true),
+        }
     }
 }
 
@@ -205,10 +229,17 @@ pub fn parse_with_stages(
         Some(id) => id,
         None => format!("{opportunity_id}:{event_name}"),
     };
-    let media = media_items(data, "data.")?;
+    // Checked for form (a malformed body is still 400), never used: Lever
+    // does not sign `data`, so recordings come from Lever's API.
+    let _hinted_media = media_items(data, "data.")?;
 
-    let mut event =
-        InterviewCompleted::new(SOURCE, &interview_id, &candidate_id, &opportunity_id, media);
+    let mut event = InterviewCompleted::new(
+        SOURCE,
+        &interview_id,
+        &candidate_id,
+        &opportunity_id,
+        Vec::new(),
+    );
     event.unknown_fields = super::provider::unmapped(
         data,
         &[
@@ -239,7 +270,7 @@ pub fn parse_with_stages(
 /// let body = signed_body("candidateStageChange", now.timestamp_millis(), "tok", b"key",
 ///     serde_json::json!({"opportunityId": "opp-1", "candidateId": "cand-1"}));
 /// let verdict = parse(body.as_bytes(), b"key", 300, now).unwrap();
-/// assert!(matches!(verdict, Verdict::Accept(e) if e.interview_id == "opp-1:candidateStageChange"));
+/// assert!(matches!(verdict, Verdict::Accept(e) if e.interview_id == "lever:opp-1:candidateStageChange"));
 /// ```
 pub fn signed_body(
     event: &str,
@@ -294,7 +325,7 @@ mod tests {
             panic!()
         };
         assert_eq!(e.source, "lever");
-        assert_eq!(e.interview_id, "opp-1:candidateStageChange");
+        assert_eq!(e.interview_id, "lever:opp-1:candidateStageChange");
         assert_eq!(e.candidate_id, "cand-1");
         assert_eq!(e.opportunity_id, "opp-1");
         assert!(e.media.is_empty());
@@ -315,9 +346,38 @@ mod tests {
         let Verdict::Accept(e) = parse(b.as_bytes(), KEY, 300, now()).unwrap() else {
             panic!()
         };
-        assert_eq!(e.interview_id, "int-9");
+        assert_eq!(e.interview_id, "lever:int-9");
         assert_eq!(e.candidate_id, "cont-1");
-        assert_eq!(e.media[0].question_id.as_deref(), Some("q1"));
+        assert!(e.media.is_empty(), "media in an unsigned body are not used");
+    }
+
+    #[test]
+    fn the_replay_key_is_the_token_whatever_the_body() {
+        let source = LeverSource::default();
+        let headers = http::HeaderMap::new();
+        let key = |b: &str| {
+            source.replay_key(&WebhookRequest {
+                headers: &headers,
+                body: b.as_bytes(),
+                now: now(),
+                max_age_s: 300,
+                path_token: None,
+            })
+        };
+        let a = body(
+            "candidateStageChange",
+            NOW_MS,
+            json!({"opportunityId": "o1", "candidateId": "c"}),
+        );
+        let b = body(
+            "candidateStageChange",
+            NOW_MS,
+            json!({"opportunityId": "o2", "candidateId": "c"}),
+        );
+        assert_ne!(a, b);
+        assert_eq!(key(&a), key(&b));
+        assert_eq!(key(&a).key, "lever:token:tok-123");
+        assert!(key(&a).signed_time);
     }
 
     #[test]

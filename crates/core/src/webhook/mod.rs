@@ -97,6 +97,36 @@ impl<'a> WebhookRequest<'a> {
     }
 }
 
+/// What the receiver remembers of an accepted delivery so that it cannot be
+/// used a second time (see `[ingest] state_dir`): Lever's single-use
+/// `token` (its signature covers the token and the time, not the data, so a
+/// token seen once must never be accepted with another body), else the
+/// SHA-256 of the raw body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayKey {
+    /// `token:<token>` or `body:<hex sha256>`, prefixed by the source.
+    pub key: String,
+    /// Whether the delivery's time is signed and checked for age: then the
+    /// key need only be remembered for the age window plus the skew; else
+    /// for the receiver's longer window for unsigned times.
+    pub signed_time: bool,
+}
+
+impl ReplayKey {
+    /// The key of a raw body.
+    ///
+    /// ```
+    /// let k = panelflow_core::webhook::ReplayKey::body("willo", b"{}", true);
+    /// assert!(k.key.starts_with("willo:body:"));
+    /// ```
+    pub fn body(source: &str, body: &[u8], signed_time: bool) -> Self {
+        Self {
+            key: format!("{source}:body:{}", generic::payload_sha256(body)),
+            signed_time,
+        }
+    }
+}
+
 /// A platform's webhook: verify, parse and normalize. Implementations are
 /// pure (no I/O), so each is unit-tested without a server.
 pub trait WebhookSource: Send + Sync + 'static {
@@ -104,4 +134,11 @@ pub trait WebhookSource: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Judges one delivery, given the source's secret.
     fn handle(&self, req: &WebhookRequest<'_>, secret: &[u8]) -> Result<Verdict, SourceError>;
+    /// What to remember of an authentic delivery (asked after
+    /// [`handle`](Self::handle) accepted it). By default the body's hash,
+    /// with a signed time unless the delivery came with a path token (which
+    /// signs nothing).
+    fn replay_key(&self, req: &WebhookRequest<'_>) -> ReplayKey {
+        ReplayKey::body(self.name(), req.body, req.path_token.is_none())
+    }
 }

@@ -15,8 +15,11 @@
 //!    the raw body>` keyed by the secret (as the generic source);
 //! 2. **secret path token** — the webhook URL registered with the platform is
 //!    `https://…/webhooks/<source>/<secret>`: the last path segment must equal
-//!    the secret (compared in constant time). Use a long random secret, and
-//!    keep access logs of the receiver's proxy free of request paths.
+//!    the secret (compared in constant time). A path token authenticates
+//!    nothing about the body and puts the secret in URLs (and in proxies'
+//!    logs), so the receiver refuses it unless the source is listed in
+//!    `[ingest] path_token_sources`; such deliveries have no signed time
+//!    and are protected from replays by the remembered body hashes only.
 //!
 //! A request with a header is judged by the header alone (a wrong header is
 //! 401 even when the path token is right).
@@ -295,16 +298,108 @@ pub fn questions_of(media: &[MediaItem]) -> Vec<QuestionRef> {
     out
 }
 
-/// `obj` without the keys the normalization used.
+/// `obj` without the keys the normalization used, and without personal
+/// data ([`strip_pii`]): what is kept travels in clear on the event topic.
 pub fn unmapped(obj: &Map<String, Value>, used: &[&str]) -> Map<String, Value> {
-    obj.iter()
+    let mut kept: Map<String, Value> = obj
+        .iter()
         .filter(|(k, _)| !used.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+        .collect();
+    strip_pii(&mut kept);
+    kept
+}
+
+/// Field names (lowercased, without `_`, `-` and spaces) that hold a
+/// person's identity or contact details in the platforms' payloads.
+const PII_FIELDS: [&str; 25] = [
+    "name",
+    "fullname",
+    "firstname",
+    "lastname",
+    "givenname",
+    "familyname",
+    "displayname",
+    "candidatename",
+    "email",
+    "emails",
+    "emailaddress",
+    "candidateemail",
+    "phone",
+    "phones",
+    "phonenumber",
+    "mobile",
+    "address",
+    "location",
+    "birthdate",
+    "dateofbirth",
+    "dob",
+    "linkedin",
+    "resume",
+    "photo",
+    "avatar",
+];
+
+/// Removes personal data from a payload's kept fields, at any depth:
+/// fields named like [`PII_FIELDS`] (`name`, `email`, `phone`, …), fields
+/// whose name is an e-mail address, and any string holding one. The ids the event needs are mapped
+/// before this runs; nothing else about a candidate is needed downstream.
+///
+/// ```
+/// let mut m = serde_json::json!({"candidate": {"name": "Ann Lee", "email": "ann@x.io", "id": "c1"},
+///     "note": "reach me at ann@x.io", "tags": ["a"]}).as_object().unwrap().clone();
+/// panelflow_core::webhook::provider::strip_pii(&mut m);
+/// assert_eq!(serde_json::Value::Object(m), serde_json::json!({"candidate": {"id": "c1"}, "tags": ["a"]}));
+/// ```
+pub fn strip_pii(obj: &mut Map<String, Value>) {
+    obj.retain(|k, v| {
+        if looks_like_email(k) {
+            return false;
+        }
+        let norm: String = k
+            .chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect();
+        if PII_FIELDS.contains(&norm.as_str()) {
+            return false;
+        }
+        !strip_value(v)
+    });
+}
+
+/// Strips `v` in place; true when `v` itself must go (a string holding an
+/// e-mail address).
+fn strip_value(v: &mut Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            strip_pii(m);
+            false
+        }
+        Value::Array(items) => {
+            items.retain_mut(|i| !strip_value(i));
+            false
+        }
+        Value::String(s) => looks_like_email(s),
+        _ => false,
+    }
+}
+
+/// Whether `s` holds an e-mail address (a word `user@domain.tld`).
+pub fn looks_like_email(s: &str) -> bool {
+    s.split_whitespace().any(|w| {
+        w.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+    })
 }
 
 /// A payload's event time (RFC 3339 or epoch ms) checked for freshness like
-/// Lever's `triggeredAt`, when present.
+/// Lever's `triggeredAt`. The platforms that state a time in their body
+/// (Willo `timestamp`, Spark Hire `created_at`, HireVue `eventTime`) must:
+/// without it a delivery is `Unauthorized`, since its age — what refuses a
+/// replay outside the receiver's window — cannot be told. (Always `Some`;
+/// the `Option` is the event's optional `triggered_at`.)
 pub fn check_event_time(
     obj: &Map<String, Value>,
     fields: &[&str],
@@ -312,7 +407,10 @@ pub fn check_event_time(
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, SourceError> {
     match first_time(obj, fields, "")? {
-        None => Ok(None),
+        None => Err(SourceError::Unauthorized(format!(
+            "missing `{}`: the event's time is required (replay protection)",
+            fields.join("` or `")
+        ))),
         Some(t) => {
             let at = DateTime::parse_from_rfc3339(&t)
                 .map_err(|e| SourceError::Malformed(format!("event time: {e}")))?
@@ -383,6 +481,18 @@ mod tests {
         );
         // A wrong header is not rescued by a right path token.
         assert!(verify_shared_secret(&req(&signed, b"{}", Some("s3cret")), b"s3cret").is_err());
+    }
+
+    #[test]
+    fn an_event_without_its_time_is_unauthorized() {
+        let now = Utc::now();
+        let none = json!({"x": 1});
+        assert!(matches!(
+            check_event_time(none.as_object().unwrap(), &["timestamp"], 300, now),
+            Err(SourceError::Unauthorized(m)) if m.contains("timestamp")
+        ));
+        let fresh = json!({"timestamp": now.to_rfc3339()});
+        assert!(check_event_time(fresh.as_object().unwrap(), &["timestamp"], 300, now).is_ok());
     }
 
     #[test]

@@ -125,14 +125,18 @@ fn call_provider(
             _ => req.header(reqwest::header::AUTHORIZATION, key),
         };
     }
-    let resp = req.send().map_err(|e| format!("request failed: {e}"))?;
+    // reqwest's message names the URL: its query may hold a key or the
+    // candidate's reference.
+    let resp = req
+        .send()
+        .map_err(|e| format!("request failed: {}", e.without_url()))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }
     let body: Value = resp
         .json()
-        .map_err(|e| format!("answer is not JSON: {e}"))?;
+        .map_err(|e| format!("answer is not JSON: {}", e.without_url()))?;
     match s.pointer.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => body
             .pointer(p)

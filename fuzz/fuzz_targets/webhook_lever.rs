@@ -1,0 +1,10 @@
+//! The lever webhook: signature check, parser and normalization (see
+//! `panelflow_fuzz::webhook` for the modes and the invariants).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let source = panelflow_core::webhook::lever::LeverSource::new(&["video-done".to_string()]);
+    panelflow_fuzz::webhook(&source, data);
+});

@@ -1,0 +1,47 @@
+//! The fuzz targets' checks as plain tests, on stable: every seed and every
+//! saved crash reproducer (`regressions/<target>/`) goes through the same
+//! function the target calls. `cargo test --manifest-path fuzz/Cargo.toml`.
+
+use std::path::Path;
+
+fn dir(kind: &str, target: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(kind)
+        .join(target)
+}
+
+fn replay(target: &str, check: impl Fn(&[u8])) {
+    let seeds = panelflow_fuzz::replay_corpus(&dir("seeds", target), &check);
+    let regressions = panelflow_fuzz::replay_corpus(&dir("regressions", target), &check);
+    assert!(seeds > 0, "{target}: no seeds");
+    eprintln!("{target}: {seeds} seeds, {regressions} regressions");
+}
+
+#[test]
+fn webhooks() {
+    use panelflow_core::webhook::*;
+    replay("webhook_lever", |d| {
+        panelflow_fuzz::webhook(&lever::LeverSource::new(&["video-done".into()]), d)
+    });
+    replay("webhook_generic", |d| {
+        panelflow_fuzz::webhook(&generic::GenericSource, d)
+    });
+    replay("webhook_willo", |d| {
+        panelflow_fuzz::webhook(&willo::WilloSource, d)
+    });
+    replay("webhook_sparkhire", |d| {
+        panelflow_fuzz::webhook(&sparkhire::SparkHireSource, d)
+    });
+    replay("webhook_hirevue", |d| {
+        panelflow_fuzz::webhook(&hirevue::HireVueSource, d)
+    });
+    replay("webhook_hireflix", |d| {
+        panelflow_fuzz::webhook(&hireflix::HireflixSource, d)
+    });
+    replay("recording_links", panelflow_fuzz::recording_links);
+}
+
+#[test]
+fn media() {
+    replay("media_decode", panelflow_fuzz::media_decode);
+}

@@ -4,7 +4,7 @@
 
 use http::{HeaderMap, HeaderValue};
 use panelflow_core::event::{namespaced_interview_id, InterviewCompleted};
-use panelflow_core::webhook::provider::looks_like_email;
+use panelflow_core::webhook::pii::looks_like_email;
 use panelflow_core::webhook::{SourceError, Verdict, WebhookRequest, WebhookSource};
 use serde_json::Value;
 

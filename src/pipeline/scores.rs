@@ -77,7 +77,7 @@ pub fn score_message(summary: &Summary) -> Option<ScoreMessage> {
         competencies: per_competency(summary)
             .into_iter()
             .map(|(competency, score, confidence)| CompetencyScore {
-                competency: competency.into(),
+                competency,
                 score,
                 confidence: finite(confidence).map(|x| x.clamp(0.0, 1.0)),
             })

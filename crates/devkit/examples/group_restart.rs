@@ -133,7 +133,7 @@ fn main() {
             p.poll(Duration::ZERO);
             i += 1;
             std::thread::sleep(Duration::from_millis(50));
-            if i % 20 == 0 {
+            if i.is_multiple_of(20) {
                 let _ = p.flush(Duration::from_secs(1));
             }
         }

@@ -590,11 +590,11 @@ fn write_temp(
         .tempfile_in(dir)
         .map_err(StorageError::io("create temporary file in", dir))?;
     tmp.write_all(bytes)
-        .map_err(StorageError::io("write", &tmp.path().to_path_buf()))?;
+        .map_err(StorageError::io("write", tmp.path()))?;
     if durable {
         tmp.as_file()
             .sync_all()
-            .map_err(StorageError::io("fsync", &tmp.path().to_path_buf()))?;
+            .map_err(StorageError::io("fsync", tmp.path()))?;
     }
     Ok(tmp)
 }

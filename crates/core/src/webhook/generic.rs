@@ -146,7 +146,7 @@ pub fn parse(
 
     let mut event =
         InterviewCompleted::new(SOURCE, &interview_id, &candidate_id, &opportunity_id, media);
-    event.unknown_fields = super::provider::unmapped(
+    event.unknown_fields = super::pii::unmapped(
         data,
         &[
             "interviewId",

@@ -33,9 +33,10 @@ use serde_json::{Map, Value};
 use super::generic::{
     json_type, optional_id, parse_object, payload_sha256, require_id, require_object,
 };
+use super::pii::unmapped;
 use super::provider::{
     answer_media, first_id, first_text, first_time, lever_ids, objects, optional_array,
-    optional_object, questions_of, unmapped, verify_base64_body_hmac,
+    optional_object, questions_of, verify_base64_body_hmac,
 };
 use super::{SourceError, Verdict, WebhookRequest, WebhookSource};
 use crate::event::{InterviewCompleted, MediaItem};

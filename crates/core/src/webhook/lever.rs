@@ -240,7 +240,7 @@ pub fn parse_with_stages(
         &opportunity_id,
         Vec::new(),
     );
-    event.unknown_fields = super::provider::unmapped(
+    event.unknown_fields = super::pii::unmapped(
         data,
         &[
             "opportunityId",

@@ -9,15 +9,19 @@
 //!   (shared-secret auth, Lever ids, answers per question);
 //! - one module per platform: [`lever`], [`willo`], [`sparkhire`],
 //!   [`hirevue`], [`hireflix`]; [`ratings`]: their rating webhooks;
-//! - [`recording_link`]: recording links found in free text.
+//! - [`recording_link`]: recording links found in free text;
+//! - [`pii`]: personal data dropped from what an event keeps;
+//! - [`refresh`]: fresh media from a platform's API answer.
 
 pub mod generic;
 pub mod hireflix;
 pub mod hirevue;
 pub mod lever;
+pub mod pii;
 pub mod provider;
 pub mod ratings;
 pub mod recording_link;
+pub mod refresh;
 pub mod signature;
 pub mod sparkhire;
 pub mod willo;

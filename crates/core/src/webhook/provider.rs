@@ -1,8 +1,9 @@
 //! What the interview-platform sources (Willo, Spark Hire, HireVue,
 //! Hireflix) share: authenticating platforms that publish no signature
 //! scheme, finding the Lever ids a platform carries for its ATS, building
-//! media items, keeping unmapped fields, and reading a platform's API answer
-//! again for fresh media URLs.
+//! media items. (Keeping unmapped fields without personal data is
+//! [`pii`](super::pii); reading a platform's API answer again for fresh
+//! media URLs is [`refresh`](super::refresh).)
 //!
 //! # Shared-secret authentication
 //!
@@ -298,102 +299,6 @@ pub fn questions_of(media: &[MediaItem]) -> Vec<QuestionRef> {
     out
 }
 
-/// `obj` without the keys the normalization used, and without personal
-/// data ([`strip_pii`]): what is kept travels in clear on the event topic.
-pub fn unmapped(obj: &Map<String, Value>, used: &[&str]) -> Map<String, Value> {
-    let mut kept: Map<String, Value> = obj
-        .iter()
-        .filter(|(k, _)| !used.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    strip_pii(&mut kept);
-    kept
-}
-
-/// Field names (lowercased, without `_`, `-` and spaces) that hold a
-/// person's identity or contact details in the platforms' payloads.
-const PII_FIELDS: [&str; 25] = [
-    "name",
-    "fullname",
-    "firstname",
-    "lastname",
-    "givenname",
-    "familyname",
-    "displayname",
-    "candidatename",
-    "email",
-    "emails",
-    "emailaddress",
-    "candidateemail",
-    "phone",
-    "phones",
-    "phonenumber",
-    "mobile",
-    "address",
-    "location",
-    "birthdate",
-    "dateofbirth",
-    "dob",
-    "linkedin",
-    "resume",
-    "photo",
-    "avatar",
-];
-
-/// Removes personal data from a payload's kept fields, at any depth:
-/// fields named like [`PII_FIELDS`] (`name`, `email`, `phone`, …), fields
-/// whose name is an e-mail address, and any string holding one. The ids the event needs are mapped
-/// before this runs; nothing else about a candidate is needed downstream.
-///
-/// ```
-/// let mut m = serde_json::json!({"candidate": {"name": "Ann Lee", "email": "ann@x.io", "id": "c1"},
-///     "note": "reach me at ann@x.io", "tags": ["a"]}).as_object().unwrap().clone();
-/// panelflow_core::webhook::provider::strip_pii(&mut m);
-/// assert_eq!(serde_json::Value::Object(m), serde_json::json!({"candidate": {"id": "c1"}, "tags": ["a"]}));
-/// ```
-pub fn strip_pii(obj: &mut Map<String, Value>) {
-    obj.retain(|k, v| {
-        if looks_like_email(k) {
-            return false;
-        }
-        let norm: String = k
-            .chars()
-            .filter(|c| !matches!(c, '_' | '-' | ' '))
-            .flat_map(char::to_lowercase)
-            .collect();
-        if PII_FIELDS.contains(&norm.as_str()) {
-            return false;
-        }
-        !strip_value(v)
-    });
-}
-
-/// Strips `v` in place; true when `v` itself must go (a string holding an
-/// e-mail address).
-fn strip_value(v: &mut Value) -> bool {
-    match v {
-        Value::Object(m) => {
-            strip_pii(m);
-            false
-        }
-        Value::Array(items) => {
-            items.retain_mut(|i| !strip_value(i));
-            false
-        }
-        Value::String(s) => looks_like_email(s),
-        _ => false,
-    }
-}
-
-/// Whether `s` holds an e-mail address (a word `user@domain.tld`).
-pub fn looks_like_email(s: &str) -> bool {
-    s.split_whitespace().any(|w| {
-        w.split_once('@').is_some_and(|(user, domain)| {
-            !user.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-    })
-}
-
 /// A payload's event time (RFC 3339 or epoch ms) checked for freshness like
 /// Lever's `triggeredAt`. The platforms that state a time in their body
 /// (Willo `timestamp`, Spark Hire `created_at`, HireVue `eventTime`) must:
@@ -417,25 +322,6 @@ pub fn check_event_time(
                 .with_timezone(&Utc);
             super::generic::check_fresh(at.timestamp_millis(), max_age_s, now).map(Some)
         }
-    }
-}
-
-/// The media of a platform's interview object as its API returns it (the
-/// same shape its webhook embeds), for refreshing expired signed URLs.
-/// `None` for a source that has no such reader.
-pub fn media_from_api(source: &str, object: &Value) -> Option<Result<Vec<MediaItem>, SourceError>> {
-    let Value::Object(obj) = object else {
-        return Some(Err(SourceError::Malformed(format!(
-            "the {source} API answered {}, not an object",
-            json_type(object)
-        ))));
-    };
-    match source {
-        super::willo::SOURCE => Some(super::willo::participant_media(obj, "")),
-        super::sparkhire::SOURCE => Some(super::sparkhire::interview_media(obj, "")),
-        super::hirevue::SOURCE => Some(super::hirevue::interview_media(obj, "")),
-        super::hireflix::SOURCE => Some(super::hireflix::interview_media(obj, "")),
-        _ => None,
     }
 }
 

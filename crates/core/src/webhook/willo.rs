@@ -38,9 +38,10 @@
 use serde_json::{Map, Value};
 
 use super::generic::{optional_id, parse_object, payload_sha256, require_id, require_object};
+use super::pii::unmapped;
 use super::provider::{
     answer_media, check_event_time, first_id, first_text, first_time, lever_ids, objects,
-    optional_array, optional_object, questions_of, unmapped, verify_shared_secret,
+    optional_array, optional_object, questions_of, verify_shared_secret,
 };
 use super::ratings::{ratings_of, RatedInterview, RatingFields};
 use super::{SourceError, Verdict, WebhookRequest, WebhookSource};

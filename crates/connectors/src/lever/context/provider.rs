@@ -85,7 +85,7 @@ impl Providers {
         let http = self.http.as_ref().ok_or("no HTTP client")?;
         calls.fetch_add(1, Ordering::Relaxed);
         let object = call_provider(http, api, reference)?;
-        let media = panelflow_core::webhook::provider::media_from_api(&event.source, &object)
+        let media = panelflow_core::webhook::refresh::media_from_api(&event.source, &object)
             .ok_or_else(|| format!("no reader for `{}` API answers", event.source))?
             .map_err(|e| e.to_string())?;
         tracing::info!(source = %event.source, media = media.len(), "media read from the platform's API");

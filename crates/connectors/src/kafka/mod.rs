@@ -588,6 +588,9 @@ mod tests {
         ] {
             mock.create_topic(&format!("t.{t}"), 3, 1).unwrap();
         }
+        for tier in k.retry_tiers() {
+            mock.create_topic(&tier.topic, 3, 1).unwrap();
+        }
         ensure_topics(&k).await.unwrap();
 
         let producer: FutureProducer = producer_config(&k).create().unwrap();

@@ -11,7 +11,9 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{perform_as_query, take_data, Call, LeverClient, LeverError};
+use super::call::{perform_as_query, take_data, Call};
+use super::error::LeverError;
+use super::LeverClient;
 
 /// Largest file panelflow uploads (Lever's limit on attachments is larger;
 /// a briefing is tens of kilobytes).

@@ -124,6 +124,23 @@ impl InterviewCompleted {
         &self.interview_id
     }
 
+    /// The interview's id as its source knows it (without the `<source>:`
+    /// namespace), for asking the source about it.
+    ///
+    /// ```
+    /// use panelflow_core::event::InterviewCompleted;
+    /// let e = InterviewCompleted::new("lever", "int-9", "c", "o", vec![]);
+    /// assert_eq!((e.interview_id.as_str(), e.source_id()), ("lever:int-9", "int-9"));
+    /// let g = InterviewCompleted::new("generic", "x", "c", "o", vec![]);
+    /// assert_eq!(g.source_id(), "x");
+    /// ```
+    pub fn source_id(&self) -> &str {
+        self.interview_id
+            .strip_prefix(self.source.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .unwrap_or(&self.interview_id)
+    }
+
     /// Puts the interview id in its source's namespace, for an event read
     /// from a producer that did not (any Kafka producer may write the topic).
     /// Returns whether the id changed.

@@ -42,7 +42,7 @@ pub(crate) fn lever_media(
     if is_interview_event {
         calls.fetch_add(1, Ordering::Relaxed);
         match client.get_object(
-            &["opportunities", opp_id, "interviews", &event.interview_id],
+            &["opportunities", opp_id, "interviews", event.source_id()],
             &[],
         ) {
             Ok(interview) => {

@@ -74,7 +74,7 @@ pub trait RowSink {
     fn bool(&mut self, v: bool);
 }
 
-/// One cell, as collected by [`TableRow::cells`] and read back by [`read_rows`].
+/// One cell, as collected by [`TableRow::cells`] and read back by [`read_rows`](super::read_rows).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     /// Null.

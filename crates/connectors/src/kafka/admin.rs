@@ -12,7 +12,9 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
-use super::{admin_config, KafkaIoError, KafkaSection, TopicNames, ADMIN_TIMEOUT};
+use super::client::{admin_config, ADMIN_TIMEOUT};
+use super::config::{KafkaSection, TopicNames};
+use super::error::KafkaIoError;
 use panelflow_core::topics::Topic;
 
 /// The retention the aggregates' input topics are created with: none

@@ -42,7 +42,9 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use super::{consumer_config, KafkaIoError, KafkaSection};
+use super::client::consumer_config;
+use super::config::KafkaSection;
+use super::error::KafkaIoError;
 use crate::metrics;
 
 /// Header of a retried message: when it is due, ms since the epoch.

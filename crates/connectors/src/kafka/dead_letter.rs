@@ -18,8 +18,8 @@ use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
-use crate::kafka::KafkaSection;
-use crate::kafka::{producer_config, MESSAGE_TIMEOUT_MS};
+use super::client::{producer_config, MESSAGE_TIMEOUT_MS};
+use super::config::KafkaSection;
 use crate::metrics;
 use panelflow_core::wire::DeadLetter;
 

@@ -9,7 +9,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
-use crate::kafka::KafkaSection;
+use super::config::KafkaSection;
 
 /// How long a broker may take to answer the first metadata request.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -12,8 +12,8 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
+use super::error::ParquetSinkError;
 use super::rows::{Columns, Key};
-use super::ParquetSinkError;
 
 /// The analysis rows of a batch of interviews.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -13,8 +13,8 @@ use arrow::datatypes::{
 };
 use chrono::{DateTime, Utc};
 
+use super::error::ParquetSinkError;
 use super::rows::{Columns, TIMESTAMP_TZ};
-use super::ParquetSinkError;
 use crate::store::audit::AuditEvent;
 
 fn ts() -> DataType {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use panelflow_core::outcome::Outcome;
 
-use super::ParquetSinkError;
+use super::error::ParquetSinkError;
 
 /// The key every sink is idempotent on: `(interview_id, pipeline_version)`.
 pub type Key = (String, String);

@@ -1,14 +1,23 @@
 //! Unit tests of the Parquet sink: round trip through the parquet crate's
 //! reader, idempotence, temporary files, and the column contract in `schemas/`.
 
+use super::keys::Claim;
+use super::layout::KEY_COLUMNS;
+use super::read::{committed_files, read_file};
 use super::storage::{TEMP_PREFIX, TEMP_SUFFIX};
 use super::*;
+use crate::store::crypto::PiiKeys;
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowSchemaConverter;
+use parquet::basic::Compression;
 use parquet::basic::LogicalType;
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use std::collections::HashSet;
 use std::fs::{self, File};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)

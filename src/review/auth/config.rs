@@ -43,7 +43,7 @@ pub struct ReviewUser {
     #[serde(default)]
     pub groups: Vec<String>,
     /// Salted slow hash of the user's token: `pbkdf2-sha256$<iterations>$<salt
-    /// base64>$<hash base64>` (see [`hash_token`]).
+    /// base64>$<hash base64>` (see [`hash_token`](super::hash_token)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_hash: Option<String>,
     /// Unsalted hex SHA-256 of a token: refused at start (use `token_hash`).

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A new session: the cookie's value and the session's CSRF token.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// Value of the [`SESSION_COOKIE`] cookie.
+    /// Value of the [`SESSION_COOKIE`](super::SESSION_COOKIE) cookie.
     pub cookie_value: String,
     /// The token forms of this session must carry.
     pub csrf: String,

@@ -46,7 +46,7 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-/// One interview's page from its view (see [`item_view`]).
+/// One interview's page from its view (see [`item_view`](super::item_view)).
 pub fn interview_page(view: &Value, who: (&Principal, &str)) -> String {
     let csrf = who.1;
     let id = s(view, "interview_id");

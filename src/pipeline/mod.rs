@@ -182,10 +182,10 @@ fn run_worker(
     context: Arc<LeverContext>,
 ) -> anyhow::Result<()> {
     let index = worker.index();
-    let mut feed = source::connect(cfg, index).context("Kafka consumer")?;
+    // The poller stops with the run: it watches the run's shutdown flag
+    // itself (a flag swapped in after it started would never reach it).
+    let mut feed = source::connect(cfg, index, opts.shutdown.clone()).context("Kafka consumer")?;
     let rx = std::mem::replace(&mut feed.rx, std::sync::mpsc::channel().1);
-    // The poller stops with the run.
-    feed.stop = opts.shutdown.clone();
     let processor = Processor::with_context(cfg, lever, context).context("loading models")?;
     let who = processor.identity();
     let Processor {

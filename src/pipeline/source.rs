@@ -137,15 +137,15 @@ impl Feed {
 /// Connects worker `index` (global across processes): a consumer in the
 /// pipeline's group with `group.instance.id` `PREFIX-wINDEX` (static
 /// membership: a restarted worker is the same member), subscribed to the
-/// event and retry topics, and its poller thread.
-pub fn connect(cfg: &PipelineConfig, index: usize) -> anyhow::Result<Feed> {
+/// event and retry topics, and its poller thread (which stops once `stop`
+/// is set).
+pub fn connect(cfg: &PipelineConfig, index: usize, stop: Arc<AtomicBool>) -> anyhow::Result<Feed> {
     let kafka = &cfg.kafka;
     let instance = format!("{}-w{index}", kc::instance_prefix(kafka));
     let topics = kafka.input_topics();
     let consumer = Arc::new(kc::subscribe(kafka, Some(&instance), &topics)?);
     let in_flight = Arc::new(InFlight::default());
     let (tx, rx) = std::sync::mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
     let retry: HashSet<String> = kafka.retry_tiers().into_iter().map(|t| t.topic).collect();
     let poller = kc::spawn_poller(
         consumer.clone(),

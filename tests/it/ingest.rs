@@ -432,7 +432,8 @@ async fn webhooks_reach_the_topic_on_tansu() {
     let on_topic = read_topic_async(&broker.bootstrap(), topic).await;
     assert_eq!(on_topic.len(), 1, "{on_topic:?}");
     let rec = &on_topic[0];
-    assert_eq!(rec.key, "lever:int-lever-100");
+    // Keyed by opportunity: one partition (and one writer) per opportunity.
+    assert_eq!(rec.key, "opp-100");
     assert_eq!((i64::from(rec.partition), rec.offset), (lp, lo));
     assert_eq!(rec.ev().source, "lever");
     assert_eq!(rec.ev().opportunity_id, "opp-100");
@@ -605,10 +606,13 @@ async fn webhooks_reach_the_topic_on_tansu() {
 
     // The topic holds exactly the three accepted events.
     let on_topic = read_topic_async(&broker.bootstrap(), topic).await;
-    let mut keys: Vec<&str> = on_topic.iter().map(|r| r.key.as_str()).collect();
-    keys.sort_unstable();
+    let mut ids: Vec<String> = on_topic
+        .iter()
+        .map(|r| r.ev().interview_id.clone())
+        .collect();
+    ids.sort_unstable();
     assert_eq!(
-        keys,
+        ids,
         [
             "int-generic-200",
             "lever:int-lever-100",
@@ -616,12 +620,13 @@ async fn webhooks_reach_the_topic_on_tansu() {
         ]
     );
     for rec in &on_topic {
-        assert_eq!(rec.key, rec.ev().interview_id);
+        // Keyed by opportunity, so one worker owns an opportunity's writes.
+        assert_eq!(rec.key, rec.ev().opportunity_id);
         assert_valid("interview_completed.schema.json", &rec.raw);
     }
     let generic_rec = on_topic
         .iter()
-        .find(|r| r.key == "int-generic-200")
+        .find(|r| r.ev().interview_id == "int-generic-200")
         .unwrap();
     assert_eq!(
         generic_rec.ev().media[0].url,
@@ -761,7 +766,11 @@ async fn broker_outage_is_503_then_recovers() {
     assert!(!dead_keys.contains(&"int-dl-during"), "{dead_keys:?}");
 
     let on_topic = read_topic_async(&broker.bootstrap(), topic).await;
-    let keys: Vec<&str> = on_topic.iter().map(|r| r.key.as_str()).collect();
+    let ids: Vec<String> = on_topic
+        .iter()
+        .map(|r| r.ev().interview_id.clone())
+        .collect();
+    let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert!(keys.contains(&"int-before"), "{keys:?}");
     assert!(keys.contains(&"int-after"), "{keys:?}");
     assert!(

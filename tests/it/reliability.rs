@@ -87,11 +87,14 @@ fn poison_events_are_dead_lettered_once_and_the_pipeline_goes_on() {
         "{}",
         large[0]["reason"]
     );
-    let cut = &large[0]["event"];
-    assert_eq!(cut["opportunity_id"], "opp-big", "ids kept");
+    // 900 KiB plus the dead letter's wrapper still fits the broker's 1 MB,
+    // so the event is kept whole (a larger one is cut by `dead_letter::fit`,
+    // shown in its doc test); either way the letter fits.
+    let kept = &large[0]["event"];
+    assert_eq!(kept["opportunity_id"], "opp-big", "ids kept");
     assert_eq!(
-        cut["panelflow_truncated"]["dropped"],
-        json!(["unknown_fields"])
+        kept["unknown_fields"]["blob"].as_str().map(str::len),
+        Some(900 * 1024)
     );
     assert!(serde_json::to_vec(large[0]).unwrap().len() < 1_000_000);
     let crowded_dead = dead_letters_for(&dead, &crowded.interview_id);
@@ -152,7 +155,8 @@ fn transient_failures_wait_on_retry_topics_and_permanent_ones_fail_now() {
     // Lever is down: every write fails with 503 until it is back.
     stack.lever.inject_write_faults(503, 1_000_000).unwrap();
     assert_eq!(stack.post_interview(&it), 202);
-    let dead = json!({"event": "interview.completed", "data": {
+    let dead = json!({"event": "interview.completed",
+        "timestamp": chrono::Utc::now().timestamp_millis(), "data": {
         "candidateId": "cand-dead", "opportunityId": interview("sales-02").opportunity_id,
         "interviewId": "dead-host-1",
         "mediaUrl": format!("http://127.0.0.1:{dead_port}/never.wav"),

@@ -320,7 +320,11 @@ fn resolve_checked(
         .ok_or_else(|| FetchError::BadUrl("no host".into()))?
         .to_string();
     let port = url.port_or_known_default().unwrap_or(443);
-    if !policy.allow_private_networks && !policy.allowed_ports.contains(&port) {
+    let literal = matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
+    // A name is not even resolved for a port that is not allowed; an
+    // address literal is judged by its address first (the clearer reason
+    // when both are wrong).
+    if !policy.allow_private_networks && !literal && !policy.allowed_ports.contains(&port) {
         return Err(FetchError::ForbiddenPort { host, port });
     }
     let addrs: Vec<SocketAddr> = match url.host() {
@@ -344,6 +348,9 @@ fn resolve_checked(
                 host,
                 addr: bad.ip(),
             });
+        }
+        if !policy.allowed_ports.contains(&port) {
+            return Err(FetchError::ForbiddenPort { host, port });
         }
     }
     Ok((host, first))

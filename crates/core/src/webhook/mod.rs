@@ -5,14 +5,16 @@
 //!
 //! - [`signature`]: HMAC schemes and constant-time comparison;
 //! - [`generic`]: the documented generic webhook, and the field helpers every
-//!   platform shares; [`provider`]: what the interview platforms share
-//!   (shared-secret auth, Lever ids, answers per question);
+//!   platform shares (defined in [`fields`], re-exported there);
+//!   [`provider`]: what the interview platforms share (shared-secret auth,
+//!   Lever ids, answers per question);
 //! - one module per platform: [`lever`], [`willo`], [`sparkhire`],
 //!   [`hirevue`], [`hireflix`]; [`ratings`]: their rating webhooks;
 //! - [`recording_link`]: recording links found in free text;
 //! - [`pii`]: personal data dropped from what an event keeps;
 //! - [`refresh`]: fresh media from a platform's API answer.
 
+pub mod fields;
 pub mod generic;
 pub mod hireflix;
 pub mod hirevue;

@@ -1,0 +1,151 @@
+//! The processes and faults a run drives: the runner (started, killed at
+//! random moments and started again), `panelflow ingest`, and a media host
+//! that never answers.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+
+use super::options::LEVER_KEY;
+
+/// A pseudo-random number generator good enough for kill moments.
+pub(super) struct Rng(pub(super) u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub(super) fn between(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.next() % 10_000) as f64 / 10_000.0
+    }
+}
+
+/// A host that accepts connections and never answers.
+pub(super) fn dead_host() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::Builder::new()
+        .name("dead-media-host".into())
+        .spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                held.push(s); // never read, never answered
+            }
+        })?;
+    Ok(port)
+}
+
+pub(super) struct Runner {
+    pub(super) bin: PathBuf,
+    pub(super) config: PathBuf,
+    pub(super) workers: usize,
+    pub(super) logs: PathBuf,
+    pub(super) starts: usize,
+    pub(super) child: Option<Child>,
+}
+
+impl Runner {
+    pub(super) fn start(&mut self) -> anyhow::Result<Instant> {
+        self.starts += 1;
+        let log = std::fs::File::create(self.logs.join(format!("run-{}.log", self.starts)))?;
+        let child = Command::new(&self.bin)
+            .args(["run", "--workers", &self.workers.to_string(), "--config"])
+            .arg(&self.config)
+            .env("PANELFLOW_LEVER_API_KEY", LEVER_KEY)
+            .env("PANELFLOW_INSTANCE_ID", "chaos-runner")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting panelflow run")?;
+        self.child = Some(child);
+        Ok(Instant::now())
+    }
+
+    pub(super) fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub(super) fn terminate(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub(super) fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    pub(super) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub(super) struct Ingest(Child);
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(super) fn start_ingest(
+    bin: &Path,
+    config: &Path,
+    port: u16,
+    log: &Path,
+) -> anyhow::Result<Ingest> {
+    let child = Command::new(bin)
+        .args([
+            "ingest",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()
+        .context("starting panelflow ingest")?;
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(Ingest(child));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("ingest did not come up")
+}

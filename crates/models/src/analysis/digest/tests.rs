@@ -1,0 +1,90 @@
+use super::facts::{actions, names, quantities, results};
+use super::*;
+use crate::analysis::evidence::sentences::TimedSentence;
+use crate::analysis::skills::SkillLexicon;
+
+#[test]
+fn quantities_keep_their_units() {
+    assert_eq!(
+        quantities("We cut waiting by forty percent."),
+        ["forty percent"]
+    );
+    assert_eq!(
+        quantities("It took 3 weeks and 12 nurses."),
+        ["3 weeks", "12 nurses"]
+    );
+    assert_eq!(quantities("Sales grew 30%."), ["30%"]);
+    assert!(quantities("One of them called.").is_empty());
+    assert_eq!(
+        quantities("We patched ninety servers in four batches."),
+        ["ninety servers", "four batches"]
+    );
+    assert_eq!(
+        quantities("Waits fell from twenty two minutes to eight."),
+        ["from twenty two minutes to eight"]
+    );
+    assert_eq!(
+        quantities("I check it every Monday morning, for a week."),
+        ["every Monday morning", "for a week"]
+    );
+}
+
+#[test]
+fn names_skip_sentence_openers_and_pronouns() {
+    assert_eq!(
+        names("I moved to Contoso Health in Denver."),
+        ["Contoso Health", "Denver"]
+    );
+    assert!(names("Then I called her.").is_empty());
+    assert!(names("I compared the users, Who converted with most?").is_empty());
+}
+
+#[test]
+fn results_run_to_the_end_of_the_clause() {
+    assert_eq!(
+        results("We finally reduced the backlog to zero, which helped."),
+        ["reduced the backlog to zero"]
+    );
+}
+
+#[test]
+fn actions_are_what_i_or_we_did() {
+    assert_eq!(
+        actions(
+            "Afterwards I wrote the post-mortem, and we added a canary stage for config changes."
+        ),
+        [
+            "wrote the post-mortem",
+            "added a canary stage for config changes"
+        ]
+    );
+    assert_eq!(
+        actions(
+            "I split the fleet into four batches, wrote a runbook, and paired with a colleague."
+        ),
+        [
+            "split the fleet into four batches",
+            "wrote a runbook",
+            "paired with a colleague"
+        ]
+    );
+    assert!(actions("I was tired and I think it helped.").is_empty());
+}
+
+#[test]
+fn a_generic_answer_still_gets_one_sentence() {
+    let s = |t: &str| TimedSentence {
+        text: t.into(),
+        start: 1.0,
+        end: 2.0,
+    };
+    let d = digest(
+        &[
+            s("I always work hard."),
+            s("I am a team player and I like people."),
+        ],
+        &SkillLexicon::builtin().unwrap(),
+    );
+    assert_eq!(d.sentences.len(), 1);
+    assert!(d.key_facts.is_empty());
+}

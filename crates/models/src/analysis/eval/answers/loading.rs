@@ -1,0 +1,165 @@
+//! Loading the labelled answers: each one transcribed (from the cache when
+//! set) and analysed as a platform's answer, then measured.
+
+use std::time::Instant;
+
+use crate::analysis::analyzer::{Analyzer, Context};
+use crate::analysis::eval::{cached, store, transcribe_with_tone, Transcribed};
+use crate::analysis::splits::{LabelledAnswer, Split};
+use crate::analysis::summary::{PipelineRef, Summary};
+use crate::analysis::{text, AnalysisError};
+use crate::speech::transcriber::Transcriber;
+use crate::speech::{Segment, Transcript};
+use panelflow_core::event::InterviewCompleted;
+
+use super::metrics::{fact_in, summarise};
+use super::report::{AnswerResult, SplitReport};
+
+/// A transcript of one labelled answer (from the cache when set).
+pub(super) fn transcript_of(
+    transcriber: &mut Transcriber,
+    a: &LabelledAnswer,
+    report: &mut SplitReport,
+) -> Result<Transcribed, AnalysisError> {
+    let t0 = Instant::now();
+    let (t, audio, tone_s) = match cached(&a.media) {
+        Some(hit) => hit,
+        None => {
+            let fresh = transcribe_with_tone(transcriber, &a.media)?;
+            store(&a.media, &fresh);
+            report.transcribe_s += t0.elapsed().as_secs_f64() - fresh.2;
+            fresh
+        }
+    };
+    let Some((from, to)) = a.span else {
+        report.audio_s += t.duration_s;
+        return Ok((t, audio, tone_s));
+    };
+    // An answer cut out of a longer recording: the segments said inside it.
+    let inside = |s: f64, e: f64| {
+        let mid = 0.5 * (s + e);
+        mid >= from - 0.3 && mid <= to + 0.3
+    };
+    let segments: Vec<Segment> = t
+        .segments
+        .iter()
+        .filter(|s| inside(s.start, s.end))
+        .cloned()
+        .collect();
+    let text_in = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    report.audio_s += to - from;
+    Ok((
+        Transcript {
+            duration_s: t.duration_s,
+            language: t.language.clone(),
+            model: t.model.clone(),
+            segments,
+            text: text_in,
+        },
+        audio
+            .into_iter()
+            .filter(|x| inside(x.start, x.end))
+            .collect(),
+        tone_s,
+    ))
+}
+
+/// Analyses one answer as a platform's answer: one media item with its
+/// question id and text.
+fn analyse_one(
+    analyzer: &mut Analyzer,
+    a: &LabelledAnswer,
+    t: Transcript,
+    audio: Vec<crate::analysis::tone::SegmentAudio>,
+) -> Summary {
+    let pipeline = PipelineRef {
+        name: "eval".into(),
+        version: "eval".into(),
+        config_hash: String::new(),
+    };
+    let event = InterviewCompleted::new("eval", &a.answer_id, &a.candidate_id, "eval", vec![]);
+    let mut summary = Summary::build(
+        &event,
+        &pipeline,
+        vec![(
+            Some(a.question.id.clone()),
+            Some(a.question.text.clone()),
+            t,
+        )],
+        vec![],
+    );
+    let ctx = Context {
+        questions: std::slice::from_ref(&a.question),
+        questions_from: Some("platform"),
+        posting: None,
+        role: None,
+    };
+    analyzer.analyze(&mut summary, &[audio], &ctx);
+    summary
+}
+
+/// Measures the analysis on a split.
+pub fn evaluate_split(
+    split: &Split,
+    transcriber: &mut Transcriber,
+    analyzer: &mut Analyzer,
+) -> Result<SplitReport, AnalysisError> {
+    let mut report = SplitReport {
+        split: split.name.clone(),
+        sha256: split.sha256.clone(),
+        ..Default::default()
+    };
+    for a in &split.answers {
+        let (t, audio, tone_s) = transcript_of(transcriber, a, &mut report)?;
+        let words = text::norm_words(&t.text).len();
+        let transcript_words: Vec<String> = t.text.split_whitespace().map(str::to_string).collect();
+        let t0 = Instant::now();
+        let summary = analyse_one(analyzer, a, t, audio);
+        report.analysis_s += t0.elapsed().as_secs_f64() + tone_s;
+        let answer = summary.answers.first();
+        let score = summary.scores.first();
+        let digest_text = answer
+            .and_then(|x| x.digest.as_ref())
+            .map(|d| d.text())
+            .unwrap_or_default();
+        let budget = digest_text.split_whitespace().count();
+        let lead = transcript_words
+            .iter()
+            .take(budget)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let facts: Vec<(String, bool)> = a
+            .key_facts
+            .iter()
+            .map(|f| (f.clone(), fact_in(f, &digest_text)))
+            .collect();
+        let lead_hits = a.key_facts.iter().filter(|f| fact_in(f, &lead)).count();
+        let whole = transcript_words.join(" ");
+        let transcript_hits = a.key_facts.iter().filter(|f| fact_in(f, &whole)).count();
+        report.details.push(AnswerResult {
+            answer_id: a.answer_id.clone(),
+            question_id: a.question.id.clone(),
+            competency: score.map(|s| s.competency.clone()),
+            label: a.label,
+            score: score.map(|s| s.score),
+            level: score.map(|s| s.level),
+            confidence: score.map(|s| s.confidence),
+            words,
+            uncertain_expected: a.uncertain,
+            uncertain_found: answer
+                .is_some_and(|x| x.flags.iter().any(|f| f == "uncertain_needs_clarification")),
+            key_facts: facts,
+            key_facts_lead: lead_hits,
+            key_facts_transcript: transcript_hits,
+            kind: a.kind.clone(),
+            features: score.map(|s| s.features.clone()).unwrap_or_default(),
+        });
+    }
+    summarise(&mut report);
+    Ok(report)
+}

@@ -1,0 +1,29 @@
+//! Scores, the uncertainty flag and digests measured on labelled answers,
+//! beside trivial baselines, and the scoring model fitted on development.
+//!
+//! Every answer goes the way a platform's answer goes: its recording is
+//! transcribed, and the analysis gets the question as the platform sends
+//! it (an opaque id and its text) — no binding, no role: each question
+//! reaches its competency by meaning.
+//!
+//! | figure | what | baselines |
+//! | --- | --- | --- |
+//! | coverage | share of answers scored | — |
+//! | Spearman ρ | expected level vs label, all answers | constant score (0), length in words |
+//! | pairwise accuracy | within each question, pairs with different labels ordered right (ties ½) | constant (0.5), length |
+//! | uncertainty flag | precision and recall of `uncertain_needs_clarification` | flag every answer |
+//! | key-fact recall | annotated facts found in the answer's digest | the answer's first words, as many as the digest has |
+//! | reliability | per confidence band: how often the score equals the label | — |
+
+mod fitting;
+mod loading;
+mod metrics;
+mod report;
+
+pub use self::fitting::fit;
+pub use self::loading::evaluate_split;
+pub use self::metrics::fact_in;
+pub use self::report::{AnswerResult, Band, SplitReport};
+
+#[cfg(test)]
+mod tests;

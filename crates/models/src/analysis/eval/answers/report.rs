@@ -1,0 +1,188 @@
+//! The report of a split: per-answer results, confidence bands and the
+//! figures, with its plain-text table.
+
+use serde::Serialize;
+
+use crate::analysis::eval::Prf;
+
+/// One answer's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerResult {
+    /// Answer id.
+    pub answer_id: String,
+    /// Question id.
+    pub question_id: String,
+    /// Competency it was judged on.
+    pub competency: Option<String>,
+    /// Label.
+    pub label: u8,
+    /// Score given (None: not scored).
+    pub score: Option<u8>,
+    /// Expected level.
+    pub level: Option<f64>,
+    /// Confidence.
+    pub confidence: Option<f64>,
+    /// Words transcribed.
+    pub words: usize,
+    /// Uncertainty annotated.
+    pub uncertain_expected: Option<bool>,
+    /// Uncertainty flagged.
+    pub uncertain_found: bool,
+    /// Key facts annotated and whether each was in the digest.
+    pub key_facts: Vec<(String, bool)>,
+    /// Key facts in the lead baseline.
+    pub key_facts_lead: usize,
+    /// Key facts anywhere in the transcript.
+    pub key_facts_transcript: usize,
+    /// The author's kind.
+    pub kind: Option<String>,
+    /// The evidence features and their contributions to the score.
+    pub features: std::collections::BTreeMap<String, [f64; 2]>,
+}
+
+/// A confidence band of the reliability table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Band {
+    /// Lower edge.
+    pub from: f64,
+    /// Upper edge.
+    pub to: f64,
+    /// Scores in it.
+    pub n: usize,
+    /// Mean confidence.
+    pub mean_confidence: f64,
+    /// Share equal to the label.
+    pub exact: f64,
+    /// Share within one level of the label.
+    pub within_one: f64,
+    /// Share on the label's side of the scale (yes 3–4, no 1–2): what the
+    /// confidence is calibrated to.
+    pub same_side: f64,
+}
+
+/// The figures over one split.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SplitReport {
+    /// Which split.
+    pub split: String,
+    /// SHA-256 of its index.
+    pub sha256: String,
+    /// Answers.
+    pub answers: usize,
+    /// Distinct questions.
+    pub questions: usize,
+    /// Share of answers scored.
+    pub coverage: f64,
+    /// ρ of the expected level.
+    pub spearman: f64,
+    /// ρ of the whole-number score.
+    pub spearman_score: f64,
+    /// ρ of answer length in words.
+    pub spearman_length: f64,
+    /// Pairwise accuracy of the expected level within questions.
+    pub pairwise: f64,
+    /// Pairs compared.
+    pub pairs: usize,
+    /// Pairwise accuracy of length.
+    pub pairwise_length: f64,
+    /// Mean absolute error of the score.
+    pub mae: f64,
+    /// MAE of always giving the most common label.
+    pub mae_constant: f64,
+    /// Exact agreement.
+    pub exact: f64,
+    /// The uncertainty flag.
+    pub uncertain: Prf,
+    /// Flagging every answer.
+    pub uncertain_always: Prf,
+    /// Key facts annotated.
+    pub key_facts: usize,
+    /// Recall of key facts in the digests.
+    pub key_fact_recall: f64,
+    /// Recall of the lead baseline.
+    pub key_fact_recall_lead: f64,
+    /// Share of key facts the transcript holds at all (what speech
+    /// recognition left to find).
+    pub key_fact_ceiling: f64,
+    /// Reliability of the confidence.
+    pub reliability: Vec<Band>,
+    /// Seconds of audio.
+    pub audio_s: f64,
+    /// Seconds transcribing (0 for cached transcripts).
+    pub transcribe_s: f64,
+    /// Seconds in the analysis.
+    pub analysis_s: f64,
+    /// Per answer.
+    pub details: Vec<AnswerResult>,
+}
+
+impl SplitReport {
+    /// A plain-text table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let p = |x: f64| format!("{:.1} %", 100.0 * x);
+        out.push_str(&format!(
+            "{}: {} answers to {} questions (index sha256 {})\n",
+            self.split,
+            self.answers,
+            self.questions,
+            &self.sha256[..self.sha256.len().min(12)]
+        ));
+        out.push_str(&format!(
+            "  coverage                 {}\n",
+            p(self.coverage)
+        ));
+        out.push_str(&format!(
+            "  Spearman rho             {:.3}   (whole-number score {:.3}; baselines: constant 0.000, length {:.3})\n",
+            self.spearman, self.spearman_score, self.spearman_length
+        ));
+        out.push_str(&format!(
+            "  pairwise accuracy        {}   ({} pairs within questions; baselines: constant 50.0 %, length {})\n",
+            p(self.pairwise),
+            self.pairs,
+            p(self.pairwise_length)
+        ));
+        out.push_str(&format!(
+            "  exact / MAE              {} / {:.3}   (baseline: the most common label, MAE {:.3})\n",
+            p(self.exact),
+            self.mae,
+            self.mae_constant
+        ));
+        out.push_str(&format!(
+            "  uncertainty flag         P {}  R {}   (tp {} fp {} fn {}; baseline flag-all: P {} R 100.0 %)\n",
+            p(self.uncertain.precision()),
+            p(self.uncertain.recall()),
+            self.uncertain.tp,
+            self.uncertain.fp,
+            self.uncertain.r#fn,
+            p(self.uncertain_always.precision())
+        ));
+        if self.key_facts > 0 {
+            out.push_str(&format!(
+                "  key-fact recall          {}   ({} facts; the transcript holds {} of them; baseline: the answer's first words, as many as the digest: {})\n",
+                p(self.key_fact_recall),
+                self.key_facts,
+                p(self.key_fact_ceiling),
+                p(self.key_fact_recall_lead)
+            ));
+        }
+        out.push_str("  reliability              confidence band: scores, mean confidence, same side (yes 3-4 / no 1-2), exact, within one\n");
+        for b in self.reliability.iter().filter(|b| b.n > 0) {
+            out.push_str(&format!(
+                "    {:.1}-{:.1}                {:>4}   {:.2}   {}   {}   {}\n",
+                b.from,
+                b.to,
+                b.n,
+                b.mean_confidence,
+                p(b.same_side),
+                p(b.exact),
+                p(b.within_one)
+            ));
+        }
+        out.push_str(&format!(
+            "  time: {:.1} s of audio, transcription {:.1} s, analysis {:.2} s\n",
+            self.audio_s, self.transcribe_s, self.analysis_s
+        ));
+        out
+    }
+}

@@ -1,0 +1,43 @@
+use super::metrics::summarise;
+use super::*;
+
+fn result(q: &str, label: u8, level: f64, words: usize) -> AnswerResult {
+    AnswerResult {
+        answer_id: format!("{q}{label}{words}"),
+        question_id: q.into(),
+        competency: None,
+        label,
+        score: Some(level.round() as u8),
+        level: Some(level),
+        confidence: Some(0.5),
+        words,
+        uncertain_expected: Some(label == 1),
+        uncertain_found: label == 1,
+        key_facts: vec![("x".into(), label > 2)],
+        key_facts_lead: 0,
+        key_facts_transcript: 1,
+        kind: None,
+        features: Default::default(),
+    }
+}
+
+#[test]
+fn the_summary_figures_of_a_perfect_scorer() {
+    let mut r = SplitReport {
+        details: vec![
+            result("a", 1, 1.1, 90),
+            result("a", 4, 3.9, 20),
+            result("b", 2, 2.0, 50),
+            result("b", 3, 3.0, 40),
+        ],
+        ..Default::default()
+    };
+    summarise(&mut r);
+    assert_eq!(r.coverage, 1.0);
+    assert!((r.spearman - 1.0).abs() < 1e-9);
+    assert_eq!(r.pairwise, 1.0);
+    assert_eq!(r.pairwise_length, 0.0, "length orders these pairs wrong");
+    assert_eq!((r.uncertain.precision(), r.uncertain.recall()), (1.0, 1.0));
+    assert_eq!(r.key_fact_recall, 0.5);
+    assert_eq!(r.reliability[2].n, 4);
+}

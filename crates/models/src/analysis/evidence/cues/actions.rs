@@ -1,0 +1,181 @@
+//! Ownership and actions: who acts in a sentence ("I", "we") and whether
+//! the verb is an action, a state or a hypothetical.
+
+use super::words::{is_past, NUMBER_WORDS};
+
+/// Verbs after "I" that are not actions: states, wishes, cognition,
+/// auxiliaries and negations ("I was", "I think", "I don't").
+const NOT_ACTIONS: [&str; 58] = [
+    "am",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "have",
+    "has",
+    "had",
+    "having",
+    "think",
+    "thought",
+    "believe",
+    "believed",
+    "guess",
+    "guessed",
+    "feel",
+    "felt",
+    "like",
+    "liked",
+    "love",
+    "loved",
+    "want",
+    "wanted",
+    "hope",
+    "hoped",
+    "wish",
+    "wished",
+    "know",
+    "knew",
+    "mean",
+    "meant",
+    "suppose",
+    "supposed",
+    "seem",
+    "seemed",
+    "need",
+    "needed",
+    "get",
+    "got",
+    "tend",
+    "tended",
+    "do",
+    "does",
+    "did",
+    "not",
+    "never",
+    "enjoy",
+    "enjoyed",
+    "care",
+    "cared",
+    "consider",
+    "see",
+    "saw",
+    "hate",
+    "hated",
+    "prefer",
+    "preferred",
+];
+
+/// Modals: "I" with one of these speaks of what would or could be.
+const MODALS: [&str; 9] = [
+    "would", "will", "can", "could", "should", "might", "must", "may", "shall",
+];
+
+/// Adverbs that may stand between "I" and the verb.
+const BETWEEN: [&str; 21] = [
+    "then",
+    "also",
+    "first",
+    "quickly",
+    "immediately",
+    "personally",
+    "finally",
+    "eventually",
+    "just",
+    "actually",
+    "really",
+    "directly",
+    "carefully",
+    "even",
+    "still",
+    "later",
+    "soon",
+    "basically",
+    "myself",
+    "again",
+    "only",
+];
+
+/// Adverbs that make "I" + verb a habit rather than an action.
+const HABIT_ADVERBS: [&str; 7] = [
+    "always",
+    "usually",
+    "often",
+    "sometimes",
+    "generally",
+    "normally",
+    "typically",
+];
+
+/// A past-tense verb that reports an action (not a state, a wish or an
+/// auxiliary): "rebuilt", "called", not "was", "felt".
+pub fn is_action_verb(word: &str) -> bool {
+    is_past(word) && !NOT_ACTIONS.contains(&word)
+}
+
+/// What a subject does in a sentence: `(actions, hypotheticals)`. After
+/// the subject (and up to two adverbs) comes a verb: an action unless it is
+/// a state, a wish or an auxiliary ([`NOT_ACTIONS`]); a modal or a habit
+/// adverb makes it hypothetical. "I've" + a past participle is an action.
+pub(super) fn acts_of(words: &[String], subject: &str) -> (usize, usize) {
+    let (mut acts, mut hypothetical) = (0, 0);
+    for (i, w) in words.iter().enumerate() {
+        let w = w.as_str();
+        if subject == "i" {
+            match w {
+                "i've" => {
+                    if words
+                        .get(i + 1)
+                        .is_some_and(|v| is_past(v) && !NOT_ACTIONS.contains(&v.as_str()))
+                    {
+                        acts += 1;
+                    }
+                    continue;
+                }
+                "i'd" | "i'll" => {
+                    hypothetical += 1;
+                    continue;
+                }
+                "i" => {}
+                _ => continue,
+            }
+        } else if w != subject {
+            continue;
+        }
+        let mut j = i + 1;
+        let mut habit = false;
+        while j < words.len()
+            && j <= i + 2
+            && (BETWEEN.contains(&words[j].as_str()) || HABIT_ADVERBS.contains(&words[j].as_str()))
+        {
+            habit |= HABIT_ADVERBS.contains(&words[j].as_str());
+            j += 1;
+        }
+        let Some(v) = words.get(j).map(String::as_str) else {
+            continue;
+        };
+        if MODALS.contains(&v) {
+            hypothetical += 1;
+            continue;
+        }
+        if v == "used" && words.get(j + 1).is_some_and(|t| t == "to") {
+            hypothetical += 1;
+            continue;
+        }
+        if matches!(v, "have" | "has") {
+            if words.get(j + 1).is_some_and(|t| is_past(t)) {
+                acts += 1;
+            }
+            continue;
+        }
+        if NOT_ACTIONS.contains(&v) || v.ends_with("n't") || NUMBER_WORDS.contains(&v) {
+            continue;
+        }
+        if habit {
+            hypothetical += 1;
+        } else {
+            acts += 1;
+        }
+    }
+    (acts, hypothetical)
+}

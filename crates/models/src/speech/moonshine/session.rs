@@ -1,0 +1,140 @@
+//! The ONNX sessions: loading the model folder (encoder, decoder,
+//! tokenizer, manifest) and the model's settings.
+
+use std::path::{Path, PathBuf};
+
+use crate::onnx::{file_sha256, open_session};
+use crate::speech::tokenizer::Tokenizer;
+use crate::speech::SpeechError;
+
+use super::model::{BatchLimits, ModelInfo, Moonshine, Names, BIAS_INPUT};
+
+impl Moonshine {
+    /// Files the model folder must hold.
+    pub const FILES: [&'static str; 3] = [
+        "encoder_model.onnx",
+        "decoder_model_merged.onnx",
+        "tokenizer.json",
+    ];
+
+    /// Loads `dir/{encoder_model.onnx, decoder_model_merged.onnx, tokenizer.json}`.
+    pub fn load(dir: &Path, threads: usize) -> Result<Self, SpeechError> {
+        let encoder = open_session(&dir.join("encoder_model.onnx"), threads)?;
+        let decoder_path = dir.join("decoder_model_merged.onnx");
+        let decoder = open_session(&decoder_path, threads)?;
+        let tokenizer = Tokenizer::load(&dir.join("tokenizer.json"))?;
+        let layers = decoder
+            .inputs()
+            .iter()
+            .filter(|i| {
+                i.name().starts_with("past_key_values.") && i.name().ends_with(".decoder.key")
+            })
+            .count();
+        if layers == 0 {
+            return Err(SpeechError::Model {
+                path: decoder_path.display().to_string(),
+                reason: "no past_key_values inputs: not a merged Moonshine decoder".into(),
+            });
+        }
+        let batched = decoder.inputs().iter().any(|i| i.name() == BIAS_INPUT);
+        if !batched {
+            tracing::warn!(
+                dir = %dir.display(),
+                "Moonshine model of the older format: decoding one segment at a time (re-run bash scripts/setup.sh)"
+            );
+        }
+        let manifest = read_manifest(dir);
+        let sha256 = manifest
+            .as_ref()
+            .and_then(|m| {
+                m["files"]["decoder_model_merged.onnx"]["sha256"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .map(Ok)
+            .unwrap_or_else(|| file_sha256(&decoder_path))
+            .map_err(|e| SpeechError::Model {
+                path: decoder_path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let version = manifest
+            .as_ref()
+            .and_then(|m| m["source"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into());
+        let names = Names {
+            past: (0..layers)
+                .map(|l| {
+                    [
+                        "decoder.key",
+                        "decoder.value",
+                        "encoder.key",
+                        "encoder.value",
+                    ]
+                    .map(|k| format!("past_key_values.{l}.{k}"))
+                })
+                .collect(),
+            present: (0..layers)
+                .map(|l| {
+                    [
+                        "decoder.key",
+                        "decoder.value",
+                        "encoder.key",
+                        "encoder.value",
+                    ]
+                    .map(|k| format!("present.{l}.{k}"))
+                })
+                .collect(),
+        };
+        Ok(Self {
+            encoder,
+            decoder,
+            layers,
+            heads: 8,
+            head_dim: 52,
+            hidden: 416,
+            batched,
+            names,
+            limits: BatchLimits::default(),
+            tokenizer,
+            info: ModelInfo {
+                name: "moonshine-base-en".into(),
+                version,
+                sha256,
+            },
+        })
+    }
+
+    /// The default model folder inside the set-up cache.
+    pub fn default_dir() -> PathBuf {
+        crate::onnx::models_dir().join("moonshine-base-en")
+    }
+
+    /// The model's provenance.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Whether segments can share a decoder call (a format-2 model).
+    pub fn supports_batching(&self) -> bool {
+        self.batched
+    }
+
+    /// How segments are grouped into decoder calls.
+    pub fn batch_limits(&self) -> BatchLimits {
+        self.limits
+    }
+
+    /// Sets how segments are grouped into decoder calls (at least one
+    /// segment per call).
+    pub fn set_batch_limits(&mut self, limits: BatchLimits) {
+        self.limits = BatchLimits {
+            max_segments: limits.max_segments.max(1),
+            max_frames: limits.max_frames.max(1),
+        };
+    }
+}
+
+fn read_manifest(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}

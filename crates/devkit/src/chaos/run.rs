@@ -70,7 +70,10 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
         } else {
             media.url(&answers[i % answers.len()])
         };
-        json!({"event": "interview.completed", "data": {
+        // A signed time, as the receiver requires; the same body on every
+        // retry of one delivery (a platform resends what it sent).
+        json!({"event": "interview.completed",
+            "timestamp": chrono::Utc::now().timestamp_millis(), "data": {
             "candidateId": format!("chaos-cand-{i}"),
             "opportunityId": format!("chaos-opp-{i}"),
             "interviewId": format!("chaos-{i}"),
@@ -81,9 +84,11 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
     let post_all = |from: usize, to: usize| -> anyhow::Result<()> {
         for i in from..to {
             let deadline = Instant::now() + Duration::from_secs(120);
+            let body = webhook(i);
             loop {
-                let status = post(&client, &ingest_url, &webhook(i));
-                if status == 202 {
+                let status = post(&client, &ingest_url, &body);
+                // 200: a redelivery of what was stored (the reply was lost).
+                if status == 202 || status == 200 {
                     break;
                 }
                 if Instant::now() > deadline {

@@ -223,7 +223,28 @@ impl WritebackStage {
                     Err(e) if e.is_transient() => {
                         let err =
                             StageError::transient(e.step, "lever_write_failed", e.to_string());
-                        return self.failed(interview, &err);
+                        // The audit log tells this try, whether a retry
+                        // topic or the dead-letter topic comes next.
+                        interview.audit.push(
+                            self.who
+                                .step(&event, e.step, StepOutcome::Failed)
+                                .timed(at, chrono::Utc::now())
+                                .with_detail(serde_json::json!({
+                                    "reason": e.to_string(),
+                                    "transient": true,
+                                })),
+                        );
+                        let mut out = self.failed(interview, &err);
+                        if out.retry.is_none() {
+                            // Retries used up: a failed row that keeps what
+                            // was heard, as a permanent failure's does.
+                            out.interview.transcript = Some(summary.transcript.clone());
+                            out.interview.duration_s = Some(summary.duration_s);
+                            out.interview.summary_json = Some(summary_json.to_string());
+                            out.segments = segments;
+                            out.analysis = analysis;
+                        }
+                        return out;
                     }
                     Err(e) => {
                         let err = StageError::new(e.step, "lever_write_failed", e.to_string());

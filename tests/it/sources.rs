@@ -383,7 +383,9 @@ async fn run_case(case: Case) {
     assert_eq!(records.len(), 1, "{src}: {records:?}");
     for (key, _, event, raw) in &records {
         assert_valid("interview_completed.schema.json", raw);
-        assert_eq!(key, &case.interview_id, "{src}");
+        // Keyed by opportunity (one writer per opportunity downstream).
+        assert_eq!(key, &event.opportunity_id, "{src}");
+        assert_eq!(event.interview_id, case.interview_id, "{src}");
         assert_eq!(event.source, src);
         let media: Vec<(String, Option<String>)> = event
             .media

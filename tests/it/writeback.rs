@@ -425,14 +425,28 @@ fn a_429_storm_is_ridden_out_and_a_lasting_failure_is_dead_lettered() {
         "back-off between tries"
     );
 
-    // A storm longer than the retry budget: the interview fails with the
-    // step and reason, is dead-lettered, and the audit log says so.
+    // A storm longer than the client's retries is transient: the interview
+    // waits on the first retry topic, nothing is written, nothing failed.
     let event = bench.event("sales-02");
     let opp = event.opportunity_id.clone();
     bench
         .lever
         .inject_write_faults(429, 1000)
         .expect("arm 429s");
+    let out = processor.process(&event);
+    let retry = out.retry.as_ref().expect("waits on a retry topic");
+    assert_eq!(retry.attempt, 1);
+    assert_eq!(retry.topic, cfg.kafka.retry_tiers()[0].topic);
+    assert!(retry.error.reason.contains("429"), "{}", retry.error);
+    assert!(out.dead_letter.is_none());
+    assert!(bench.notes(&opp).is_empty());
+
+    // When the retry topics are used up (here: none configured) the
+    // interview fails with the step and reason, is dead-lettered, and the
+    // audit log says so.
+    let mut last_try = cfg.clone();
+    last_try.kafka.retry_delays_s = Vec::new();
+    let mut processor = bench.processor(&last_try);
     let out = processor.process(&event);
     bench.lever.inject_faults(429, 0).expect("disarm");
     assert_eq!(out.interview.outcome, Outcome::Failed, "{:#?}", out.audit);

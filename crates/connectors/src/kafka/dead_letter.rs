@@ -142,7 +142,8 @@ fn cut_text(s: &str, max: usize) -> String {
 /// let cut = fit(&letter, 64 * 1024);
 /// assert!(serde_json::to_vec(&cut).unwrap().len() <= 64 * 1024);
 /// assert_eq!(cut.event["interview_id"], "int-1");
-/// assert_eq!(cut.event["panelflow_truncated"]["dropped"][0], "unknown_fields");
+/// let dropped = cut.event["panelflow_truncated"]["dropped"].as_array().unwrap();
+/// assert!(dropped.iter().any(|f| f == "unknown_fields"), "{dropped:?}");
 /// ```
 pub fn fit(letter: &DeadLetter, max_bytes: usize) -> DeadLetter {
     let size = serde_json::to_vec(letter).map(|v| v.len()).unwrap_or(0);

@@ -66,10 +66,12 @@ impl AudioDecoder {
     }
 
     fn open_unguarded(path: &Path) -> Result<Self, MediaError> {
-        let file = File::open(path)?;
+        let mut file = File::open(path)?;
         if file.metadata()?.len() == 0 {
             return Err(MediaError::NotAudio("empty file".into()));
         }
+        // Before the demuxer allocates tables by the counts the file states.
+        super::mp4_tables::check(&mut file)?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {

@@ -2,10 +2,12 @@
 //!
 //! [`decode`] demuxes and decodes
 //! WAV, FLAC, MP3, MP4/AAC and WebM/Opus to mono; [`resample`] brings it to
-//! 16 kHz with rubato; [`vad`] splits it at pauses with the Silero model.
+//! 16 kHz with rubato; [`vad`] splits it at pauses with the Silero model;
+//! [`mp4_tables`] refuses MP4 sample tables that claim more than they hold.
 //! Everything streams: a long recording never sits in memory whole.
 
 pub mod decode;
+pub mod mp4_tables;
 pub mod resample;
 pub mod vad;
 

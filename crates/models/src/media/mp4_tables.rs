@@ -113,7 +113,7 @@ fn walk<R: Read + Seek>(
         if CONTAINERS.contains(&&kind) {
             walk(r, body, at + size, depth + 1, boxes)?;
         } else if let Some(entry) = entry_size(&kind) {
-            check_table(r, &kind, body, body_len, entry)?;
+            check_table(r, &kind, body, body_len, entry, end)?;
         }
         at += size;
     }
@@ -150,6 +150,7 @@ fn check_table<R: Read + Seek>(
     body: u64,
     body_len: u64,
     entry: Entry,
+    file_len: u64,
 ) -> Result<(), MediaError> {
     let name = String::from_utf8_lossy(kind).into_owned();
     let mut head = [0u8; 12];
@@ -172,9 +173,31 @@ fn check_table<R: Read + Seek>(
         Entry::EditList => (word(4), if version == 1 { 20 } else { 12 }, body_len - 8),
         Entry::SampleSizes => {
             let (sample_size, count) = (word(4), word(8));
+            // No sample is larger than the file: the demuxer allocates a
+            // packet of the stated size before reading it.
+            let too_large = |size: u64| {
+                corrupt(format!(
+                    "a sample of {size} bytes in a file of {file_len} bytes"
+                ))
+            };
             if sample_size != 0 {
                 // One size for every sample: there is no table to size.
-                return Ok(());
+                return if sample_size > file_len {
+                    Err(too_large(sample_size))
+                } else {
+                    Ok(())
+                };
+            }
+            if count.saturating_mul(4) <= body_len - 12 {
+                let mut sizes = vec![0u8; (count * 4) as usize];
+                r.read_exact(&mut sizes)?;
+                if let Some(big) = sizes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
+                    .find(|&n| n > file_len)
+                {
+                    return Err(too_large(big));
+                }
             }
             (count, 4, body_len - 12)
         }
@@ -220,8 +243,16 @@ mod tests {
         // stsz: a table of sizes must hold its count; a constant size has none.
         let sizes = bx(b"stsz", &[0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
         assert!(check(&mut Cursor::new(file(&sizes))).is_err());
-        let constant = bx(b"stsz", &[0, 0, 0, 0, 0, 0, 4, 0, 0, 1, 0, 0]);
+        let constant = bx(b"stsz", &[0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0]);
         assert!(check(&mut Cursor::new(file(&constant))).is_ok());
+        // A sample larger than the file (found by fuzzing: a 4 GB packet).
+        let huge = bx(b"stsz", &[0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0, 0, 1]);
+        assert!(check(&mut Cursor::new(file(&huge))).is_err());
+        let one_huge = bx(
+            b"stsz",
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xFF, 0, 0, 0],
+        );
+        assert!(check(&mut Cursor::new(file(&one_huge))).is_err());
     }
 
     #[test]
@@ -229,6 +260,17 @@ mod tests {
         // 1.7 KB whose stsc claims billions of entries (fuzz/regressions).
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../fuzz/regressions/media_decode/stsc-count-97d88693");
+        let err = crate::media::decode::AudioDecoder::open(&path)
+            .err()
+            .expect("refused");
+        assert!(matches!(err, MediaError::Corrupt(_)), "{err}");
+    }
+
+    #[test]
+    fn the_fuzzers_4_gb_sample_is_refused_before_the_demuxer() {
+        // An stsz entry stating a 4 GB sample in a small file (fuzz/regressions).
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/regressions/media_decode/stsz-size-05ecc82a");
         let err = crate::media::decode::AudioDecoder::open(&path)
             .err()
             .expect("refused");

@@ -167,7 +167,7 @@ pub(super) fn quantities(sentence: &str) -> Vec<String> {
         {
             j += 1;
         }
-        // A range: "from twenty two minutes to eight", "between five and seven in the evening".
+        // A range: "from twenty two minutes to eight", "between nine and eleven at night".
         let mut k = j + 1;
         let mut end = j;
         let mut took = 0;

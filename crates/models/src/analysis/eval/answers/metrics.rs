@@ -20,7 +20,7 @@ use super::report::{AnswerResult, Band, SplitReport};
 /// assert!(!fact_in("three weeks", "It took two weeks."));
 /// assert!(fact_in("Northwind Payments", "at North Wind Payments when"));
 /// assert!(fact_in("two point four million dollars", "about 2.4 million dollars"));
-/// assert!(fact_in("a canary stage for config changes", "we added a canary step for config changes"));
+/// assert!(fact_in("a review gate for schema migrations", "we added a review step for schema migrations"));
 /// ```
 pub fn fact_in(fact: &str, text_in: &str) -> bool {
     let have = wer::normalize(text_in);

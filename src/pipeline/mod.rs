@@ -57,6 +57,7 @@ use timely::dataflow::operators::Probe;
 
 use crate::config::PipelineConfig;
 use admit::Admission;
+use panelflow_connectors::kafka::share::GroupShare;
 use panelflow_connectors::lever::client::LeverClient;
 use panelflow_connectors::lever::ratelimit::TokenBucket;
 use resolve::LeverContext;
@@ -127,8 +128,19 @@ impl RunOptions {
 /// Runs the dataflow until `opts.shutdown` is set (or forever).
 pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
     // One token bucket, one Lever client (one OAuth session) and one context
-    // cache for every worker of the process: Lever's limit is per key.
-    let limiter = Arc::new(TokenBucket::new(cfg.lever.rate_per_s, cfg.lever.burst));
+    // cache for every worker of the process: Lever's limit is per key. The
+    // runners of one group share the key, so the bucket holds this
+    // process's share of the budget: its share of the group's partitions
+    // (nothing until the group assigns it some).
+    let limiter = Arc::new(TokenBucket::closed());
+    let share = {
+        let limiter = limiter.clone();
+        let (rate, burst) = (cfg.lever.rate_per_s, cfg.lever.burst);
+        Arc::new(GroupShare::new(move |fraction| {
+            limiter.rescale(rate * fraction, burst * fraction);
+            panelflow_connectors::metrics::LEVER_BUDGET_SHARE.set(fraction);
+        }))
+    };
     // Fail fast on configuration problems before starting workers.
     let lever = cfg.lever.client(limiter)?;
     let context = Arc::new(LeverContext::new(&cfg, lever.clone()));
@@ -140,7 +152,14 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("timely arguments {:?}: {e}", opts.timely_args))?;
     let cfg = Arc::new(cfg);
     let guards = timely::execute(config, move |worker| {
-        if let Err(e) = run_worker(worker, &cfg, &opts, lever.clone(), context.clone()) {
+        if let Err(e) = run_worker(
+            worker,
+            &cfg,
+            &opts,
+            lever.clone(),
+            context.clone(),
+            share.clone(),
+        ) {
             tracing::error!(worker = worker.index(), error = %format!("{e:#}"), "worker stopped");
             opts.shutdown.store(true, Ordering::SeqCst);
             return Err(format!("{e:#}"));
@@ -180,11 +199,13 @@ fn run_worker(
     opts: &RunOptions,
     lever: Option<LeverClient>,
     context: Arc<LeverContext>,
+    share: Arc<GroupShare>,
 ) -> anyhow::Result<()> {
     let index = worker.index();
     // The poller stops with the run: it watches the run's shutdown flag
     // itself (a flag swapped in after it started would never reach it).
-    let mut feed = source::connect(cfg, index, opts.shutdown.clone()).context("Kafka consumer")?;
+    let mut feed = source::connect(cfg, index, opts.shutdown.clone(), Some(share))
+        .context("Kafka consumer")?;
     let rx = std::mem::replace(&mut feed.rx, std::sync::mpsc::channel().1);
     let processor = Processor::with_context(cfg, lever, context).context("loading models")?;
     let who = processor.identity();

@@ -33,6 +33,7 @@ use panelflow_connectors::kafka::consumer::{
     self as kc, header, Bounds, InFlight, PipelineConsumer, PollerError,
 };
 use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
+use panelflow_connectors::kafka::share::GroupShare;
 use panelflow_core::event::InterviewCompleted;
 use panelflow_core::outcome::Stage;
 use panelflow_core::wire::DeadLetter;
@@ -138,12 +139,17 @@ impl Feed {
 /// pipeline's group with `group.instance.id` `PREFIX-wINDEX` (static
 /// membership: a restarted worker is the same member), subscribed to the
 /// event and retry topics, and its poller thread (which stops once `stop`
-/// is set).
-pub fn connect(cfg: &PipelineConfig, index: usize, stop: Arc<AtomicBool>) -> anyhow::Result<Feed> {
+/// is set); its assignments go to the process's `share` of the group.
+pub fn connect(
+    cfg: &PipelineConfig,
+    index: usize,
+    stop: Arc<AtomicBool>,
+    share: Option<Arc<GroupShare>>,
+) -> anyhow::Result<Feed> {
     let kafka = &cfg.kafka;
     let instance = format!("{}-w{index}", kc::instance_prefix(kafka));
     let topics = kafka.input_topics();
-    let consumer = Arc::new(kc::subscribe(kafka, Some(&instance), &topics)?);
+    let consumer = Arc::new(kc::subscribe(kafka, Some(&instance), &topics, share)?);
     let in_flight = Arc::new(InFlight::default());
     let (tx, rx) = std::sync::mpsc::channel();
     let retry: HashSet<String> = kafka.retry_tiers().into_iter().map(|t| t.topic).collect();

@@ -24,6 +24,7 @@ mod pipeline;
 mod reliability;
 mod review_page;
 mod s3;
+mod scale;
 mod security;
 mod sources;
 mod speech_batch;

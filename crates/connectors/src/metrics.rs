@@ -12,8 +12,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// The registry every metric below is registered in.
@@ -168,6 +168,20 @@ pub static OUTCOMES: LazyLock<IntCounterVec> = LazyLock::new(|| {
         "Interviews finished, by outcome",
         &["outcome"],
     )
+});
+
+/// This process's share (0–1) of the consumer group's partitions, and so of
+/// the Lever budget shared by the group's runners.
+pub static LEVER_BUDGET_SHARE: LazyLock<Gauge> = LazyLock::new(|| {
+    let g = Gauge::new(
+        "panelflow_lever_budget_share",
+        "Share of the group's partitions, and of the Lever rate budget, held by this process",
+    )
+    .expect("metric definition");
+    REGISTRY
+        .register(Box::new(g.clone()))
+        .expect("metric registered once");
+    g
 });
 
 /// The process's resident memory, bytes (updated when scraped).

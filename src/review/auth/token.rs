@@ -96,7 +96,6 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Equality in time independent of where the inputs differ.
-pub(super) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+/// Equality in time independent of where the inputs differ: the one
+/// implementation, shared with the webhook signature checks.
+pub(super) use panelflow_core::webhook::provider::constant_time_eq as ct_eq;

@@ -45,6 +45,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use super::client::consumer_config;
 use super::config::KafkaSection;
 use super::error::KafkaIoError;
+use super::share::{GroupShare, Partition};
 use crate::metrics;
 
 /// Header of a retried message: when it is due, ms since the epoch.
@@ -124,9 +125,20 @@ impl InFlight {
 #[derive(Debug, Default)]
 pub struct GroupContext {
     fatal: AtomicBool,
+    /// The process's share of the group, and this consumer's name in it.
+    share: Option<(Arc<GroupShare>, String)>,
 }
 
 impl GroupContext {
+    /// A context that reports this consumer's (`name`) assignments to the
+    /// process's `share` of the group.
+    pub fn sharing(share: Arc<GroupShare>, name: impl Into<String>) -> Self {
+        Self {
+            fatal: AtomicBool::new(false),
+            share: Some((share, name.into())),
+        }
+    }
+
     /// Whether librdkafka reported a fatal error (e.g. another process took
     /// this consumer's `group.instance.id`).
     pub fn fatal(&self) -> bool {
@@ -163,7 +175,17 @@ impl ClientContext for GroupContext {
 }
 
 impl ConsumerContext for GroupContext {
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Some((share, name)) = &self.share {
+            match rebalance {
+                Rebalance::Assign(tpl) => {
+                    count_subscribed_partitions(consumer, share);
+                    share.assign(name, partitions_of(tpl));
+                }
+                Rebalance::Revoke(tpl) => share.revoke(name, partitions_of(tpl)),
+                Rebalance::Error(_) => {}
+            }
+        }
         let (kind, detail) = match rebalance {
             Rebalance::Assign(tpl) => ("assign", format!("{} partition(s)", tpl.count())),
             Rebalance::Revoke(tpl) => ("revoke", format!("{} partition(s)", tpl.count())),
@@ -171,6 +193,45 @@ impl ConsumerContext for GroupContext {
         };
         metrics::REBALANCES.with_label_values(&[kind]).inc();
         tracing::info!(kind, detail, "consumer group rebalance");
+    }
+}
+
+/// The partitions of a list.
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<Partition> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
+}
+
+/// Tells `share` how many partitions each subscribed topic has (read from
+/// the broker's metadata once per topic): the share counts every partition
+/// of the group, not only this consumer's.
+fn count_subscribed_partitions(consumer: &BaseConsumer<GroupContext>, share: &GroupShare) {
+    let topics: Vec<String> = match consumer.subscription() {
+        Ok(tpl) => tpl
+            .elements()
+            .iter()
+            .map(|e| e.topic().to_owned())
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the consumer's subscription");
+            return;
+        }
+    };
+    for topic in topics {
+        if share.knows_topic(&topic) {
+            continue;
+        }
+        match consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)) {
+            Ok(md) => {
+                let n: usize = md.topics().iter().map(|t| t.partitions().len()).sum();
+                if n > 0 {
+                    share.set_topic_partitions(&topic, n);
+                }
+            }
+            Err(e) => tracing::warn!(topic, error = %e, "reading a topic's partition count"),
+        }
     }
 }
 
@@ -229,14 +290,20 @@ pub fn pipeline_consumer_config(
     cfg
 }
 
-/// A pipeline consumer subscribed to `topics`.
+/// A pipeline consumer subscribed to `topics`; its assignments go to
+/// `share` when given.
 pub fn subscribe(
     kafka: &KafkaSection,
     instance_id: Option<&str>,
     topics: &[String],
+    share: Option<Arc<GroupShare>>,
 ) -> Result<PipelineConsumer, KafkaIoError> {
+    let context = match share {
+        Some(share) => GroupContext::sharing(share, instance_id.unwrap_or("consumer")),
+        None => GroupContext::default(),
+    };
     let consumer: PipelineConsumer = pipeline_consumer_config(kafka, instance_id)
-        .create_with_context(GroupContext::default())
+        .create_with_context(context)
         .map_err(|source| KafkaIoError::Client {
             brokers: kafka.brokers.clone(),
             source,

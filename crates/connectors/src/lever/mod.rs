@@ -37,9 +37,13 @@ pub struct LeverSection {
     /// `candidateStageChange` triggers analysis; empty = every stage change.
     /// Lever's webhook names the stage by id (`GET /stages` lists them).
     pub trigger_stages: Vec<String>,
-    /// Requests per second allowed to the whole process (Lever: 10).
+    /// Requests per second allowed to the API key (Lever: 10). The
+    /// `panelflow run` processes of one consumer group split it: each holds
+    /// its share of the group's partitions. Other commands (`serve`,
+    /// `brief`, `poll-lever`, `backfill`) take it whole, so while they run
+    /// beside the runners on the same key, give them or the runners less.
     pub rate_per_s: f64,
-    /// Burst allowed (Lever: 20).
+    /// Burst allowed to the API key (Lever: 20), split like `rate_per_s`.
     pub burst: f64,
     /// OAuth 2.0 (refresh-token grant) instead of the API key, when present.
     pub oauth: Option<LeverOAuthSection>,

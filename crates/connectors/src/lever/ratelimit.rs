@@ -4,7 +4,10 @@
 //! bursts of up to 20, and answers `429 Too Many Requests` beyond it. All of
 //! panelflow's Lever calls (from every timely worker in a process) go through
 //! one [`TokenBucket`] held in an `Arc`, so the process as a whole stays under
-//! the limit. The Lever emulator uses the same type on the server side.
+//! the limit. When several processes share one key (the runners of one
+//! consumer group), each process's bucket is [rescaled](TokenBucket::rescale)
+//! to its share of the group's partitions, so the processes together stay
+//! under it too. The Lever emulator uses the same type on the server side.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -25,25 +28,47 @@ pub const LEVER_RATE_PER_S: f64 = 10.0;
 /// Lever's documented burst, requests.
 pub const LEVER_BURST: f64 = 20.0;
 
+/// The longest a blocked [`TokenBucket::acquire`] sleeps before it looks
+/// again (the rate may have been rescaled meanwhile).
+const MAX_SLEEP: Duration = Duration::from_millis(100);
+
 /// A thread-safe token bucket: `rate_per_s` tokens flow in per second, at
 /// most `burst` are held, and each request takes one.
 ///
-/// [`acquire`](Self::acquire) reserves its token before it sleeps, so callers
-/// on many threads are served in arrival order at exactly the configured
-/// rate, and none of them spins.
+/// A token is only ever taken when it is there under the rate in force at
+/// that moment, so a [`rescale`](Self::rescale) takes effect at once, even
+/// for callers already waiting in [`acquire`](Self::acquire).
 #[derive(Debug)]
 pub struct TokenBucket {
-    rate_per_s: f64,
-    burst: f64,
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
-    /// Tokens available now; negative while sleepers hold reservations.
+    rate_per_s: f64,
+    burst: f64,
+    /// Tokens available now.
     tokens: f64,
     /// When `tokens` was last brought up to date.
     updated: Instant,
+}
+
+/// A rate that is not a positive finite number becomes 0 (nothing flows).
+fn sane_rate(rate_per_s: f64) -> f64 {
+    if rate_per_s.is_finite() && rate_per_s > 0.0 {
+        rate_per_s
+    } else {
+        0.0
+    }
+}
+
+/// A burst below one request could never admit one: at least 1.
+fn sane_burst(burst: f64) -> f64 {
+    if burst.is_finite() && burst >= 1.0 {
+        burst
+    } else {
+        1.0
+    }
 }
 
 impl TokenBucket {
@@ -51,20 +76,15 @@ impl TokenBucket {
     /// finite number is raised to a minimal positive rate, and `burst` is at
     /// least 1, so the bucket always lets requests through eventually.
     pub fn new(rate_per_s: f64, burst: f64) -> Self {
-        let rate_per_s = if rate_per_s.is_finite() && rate_per_s > 0.0 {
-            rate_per_s
-        } else {
-            1e-3
+        let rate_per_s = match sane_rate(rate_per_s) {
+            r if r > 0.0 => r,
+            _ => 1e-3,
         };
-        let burst = if burst.is_finite() && burst >= 1.0 {
-            burst
-        } else {
-            1.0
-        };
+        let burst = sane_burst(burst);
         Self {
-            rate_per_s,
-            burst,
             state: Mutex::new(State {
+                rate_per_s,
+                burst,
                 tokens: burst,
                 updated: Instant::now(),
             }),
@@ -76,48 +96,95 @@ impl TokenBucket {
         Self::new(LEVER_RATE_PER_S, LEVER_BURST)
     }
 
+    /// A bucket that starts empty and lets nothing through until it is
+    /// [rescaled](Self::rescale): for a process whose share of a shared
+    /// budget is not known yet.
+    ///
+    /// ```
+    /// use panelflow_connectors::lever::ratelimit::TokenBucket;
+    /// let b = TokenBucket::closed();
+    /// assert!(!b.try_acquire());
+    /// b.rescale(1000.0, 1.0);
+    /// std::thread::sleep(std::time::Duration::from_millis(5));
+    /// assert!(b.try_acquire());
+    /// ```
+    pub fn closed() -> Self {
+        Self {
+            state: Mutex::new(State {
+                rate_per_s: 0.0,
+                burst: 1.0,
+                tokens: 0.0,
+                updated: Instant::now(),
+            }),
+        }
+    }
+
+    /// Sets a new rate and burst from now on. Tokens held beyond the new
+    /// burst are dropped, and none are added, so the sum over buckets whose
+    /// rates and bursts add up to a budget never exceeds that budget, at any
+    /// moment of a change. A rate that is not positive stops the flow.
+    ///
+    /// ```
+    /// use panelflow_connectors::lever::ratelimit::TokenBucket;
+    /// let b = TokenBucket::new(10.0, 20.0);
+    /// b.rescale(5.0, 4.0);
+    /// assert!(b.available() <= 4.0);
+    /// assert_eq!(b.rate_per_s(), 5.0);
+    /// ```
+    pub fn rescale(&self, rate_per_s: f64, burst: f64) {
+        let mut state = self.lock();
+        state.rate_per_s = sane_rate(rate_per_s);
+        state.burst = sane_burst(burst);
+        state.tokens = state.tokens.min(state.burst);
+    }
+
     /// The steady rate, tokens per second.
     pub fn rate_per_s(&self) -> f64 {
-        self.rate_per_s
+        self.lock().rate_per_s
     }
 
     /// The most tokens the bucket holds.
     pub fn burst(&self) -> f64 {
-        self.burst
+        self.lock().burst
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state inconsistent
-        // (two plain numbers), so a poisoned lock is simply taken over.
+        // (plain numbers), so a poisoned lock is simply taken over.
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(state.updated).as_secs_f64();
-        state.tokens = (state.tokens + elapsed * self.rate_per_s).min(self.burst);
+        state.tokens = (state.tokens + elapsed * state.rate_per_s).min(state.burst);
         state.updated = now;
         state
+    }
+
+    /// How long until a token is there at the current rate (`None`: never).
+    fn until_token(state: &State) -> Option<Duration> {
+        (state.rate_per_s > 0.0)
+            .then(|| Duration::from_secs_f64(((1.0 - state.tokens) / state.rate_per_s).max(0.0)))
     }
 
     /// Takes one token, sleeping the calling thread until one is available.
     /// Never call this on an async runtime's thread.
     pub fn acquire(&self) {
-        let wait = {
-            let mut state = self.lock();
-            state.tokens -= 1.0;
-            if state.tokens >= 0.0 {
-                Duration::ZERO
-            } else {
-                Duration::from_secs_f64(-state.tokens / self.rate_per_s)
-            }
-        };
-        if !wait.is_zero() {
+        loop {
+            let wait = {
+                let mut state = self.lock();
+                if state.tokens >= 1.0 {
+                    state.tokens -= 1.0;
+                    return;
+                }
+                Self::until_token(&state).map_or(MAX_SLEEP, |w| w.min(MAX_SLEEP))
+            };
             tracing::trace!(
                 wait_ms = wait.as_millis() as u64,
                 "rate limiter: waiting for a token"
             );
-            std::thread::sleep(wait);
+            std::thread::sleep(wait.max(Duration::from_millis(1)));
         }
     }
 
@@ -130,22 +197,19 @@ impl TokenBucket {
     /// (a server uses a few milliseconds of slack to absorb transport jitter
     /// between a well-behaved client's limiter and its own clock).
     /// Otherwise takes nothing and returns how long until a token is
-    /// available.
+    /// available (an hour while the flow is stopped).
     pub fn try_acquire_within(&self, slack: Duration) -> Result<(), Duration> {
         let mut state = self.lock();
-        let needed = 1.0 - slack.as_secs_f64() * self.rate_per_s;
+        let needed = 1.0 - slack.as_secs_f64() * state.rate_per_s;
         if state.tokens >= needed {
             state.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - state.tokens) / self.rate_per_s,
-            ))
+            Err(Self::until_token(&state).unwrap_or(Duration::from_secs(3600)))
         }
     }
 
-    /// Tokens available now (negative while blocked callers hold
-    /// reservations). For diagnostics and tests.
+    /// Tokens available now. For diagnostics and tests.
     pub fn available(&self) -> f64 {
         self.lock().tokens
     }
@@ -253,5 +317,33 @@ mod tests {
         let b = TokenBucket::lever_default();
         assert_eq!(b.rate_per_s(), 10.0);
         assert_eq!(b.burst(), 20.0);
+    }
+
+    #[test]
+    fn a_rescale_reaches_callers_already_waiting() {
+        let b = Arc::new(TokenBucket::closed());
+        let waiter = {
+            let b = Arc::clone(&b);
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                b.acquire();
+                start.elapsed()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(150));
+        b.rescale(1000.0, 1.0);
+        let waited = waiter.join().expect("waiter");
+        assert!(waited >= Duration::from_millis(140), "{waited:?}");
+        assert!(waited < Duration::from_secs(2), "{waited:?}");
+    }
+
+    #[test]
+    fn shrinking_drops_tokens_beyond_the_new_burst_and_growing_adds_none() {
+        let b = TokenBucket::new(1.0, 20.0);
+        b.rescale(0.5, 5.0);
+        assert!(b.available() <= 5.0);
+        b.rescale(0.001, 20.0);
+        assert!(b.available() <= 5.01, "{}", b.available());
+        assert!(!TokenBucket::closed().try_acquire());
     }
 }

@@ -93,6 +93,40 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         workers: usize,
     },
+    /// Runners side by side in one group (one killed, one joining) against
+    /// Lever's limit; prints what held and the throughput as JSON.
+    Scale {
+        /// The `panelflow` binary.
+        #[arg(long, default_value = "target/release/panelflow")]
+        panelflow: PathBuf,
+        /// Output folder (cleared).
+        #[arg(long, default_value = "out/scale")]
+        out: PathBuf,
+        /// Interviews.
+        #[arg(long, default_value_t = 200)]
+        interviews: usize,
+        /// Processes at the start.
+        #[arg(long, default_value_t = 3)]
+        processes: usize,
+        /// Timely workers per process.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// SIGKILL the first process once this share is written (0–1).
+        #[arg(long)]
+        kill_at: Option<f64>,
+        /// Start one more process once this share is written (0–1).
+        #[arg(long)]
+        join_at: Option<f64>,
+        /// Lever's limit as `RATE,BURST` (default: Lever's documented 10,20).
+        #[arg(long, value_delimiter = ',', num_args = 2)]
+        lever_limit: Option<Vec<f64>>,
+        /// Partitions of each topic.
+        #[arg(long, default_value_t = 6)]
+        partitions: u32,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        deadline_s: u64,
+    },
     /// Serve a folder over HTTP (with byte ranges) until Ctrl-C.
     MediaServer {
         /// The folder.
@@ -142,6 +176,39 @@ fn main() -> ExitCode {
                 deadline: std::time::Duration::from_secs(deadline_s),
             };
             panelflow_devkit::chaos::run(&o).and_then(|r| {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                if r.holds() {
+                    Ok(())
+                } else {
+                    anyhow::bail!("a promise did not hold")
+                }
+            })
+        }
+        Command::Scale {
+            panelflow,
+            out,
+            interviews,
+            processes,
+            workers,
+            kill_at,
+            join_at,
+            lever_limit,
+            partitions,
+            deadline_s,
+        } => {
+            let o = panelflow_devkit::chaos::ScaleOptions {
+                panelflow,
+                out,
+                interviews,
+                processes,
+                workers,
+                kill_at,
+                join_at,
+                lever_limit: lever_limit.and_then(|v| Some((*v.first()?, *v.get(1)?))),
+                partitions,
+                deadline: std::time::Duration::from_secs(deadline_s),
+            };
+            panelflow_devkit::chaos::scale(&o).and_then(|r| {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 if r.holds() {
                     Ok(())

@@ -9,7 +9,7 @@ use crate::broker::{free_port, Broker};
 use crate::emulator::{self, EmulatorConfig};
 
 use super::checks::rows;
-use super::fixtures::{config, scrape};
+use super::fixtures::{config, scrape, Setting};
 use super::options::{ChaosOptions, GROUP, LEVER_KEY};
 use super::procs::Runner;
 
@@ -83,7 +83,12 @@ pub fn backlog(
     let cfg_path = out.join("pipeline.toml");
     std::fs::write(
         &cfg_path,
-        config(&o, &broker.bootstrap(), &lever.base_url(), metrics_port, ""),
+        config(
+            &Setting::of_chaos(&o, metrics_port),
+            &broker.bootstrap(),
+            &lever.base_url(),
+            "",
+        ),
     )?;
     // Create the topics and produce the backlog directly (as a backfill would).
     let kafka = panelflow_connectors::kafka::KafkaSection {
@@ -135,14 +140,7 @@ pub fn backlog(
     })?;
     let logs = out.join("logs");
     std::fs::create_dir_all(&logs)?;
-    let mut runner = Runner {
-        bin: panelflow.to_path_buf(),
-        config: cfg_path,
-        workers,
-        logs,
-        starts: 0,
-        child: None,
-    };
+    let mut runner = Runner::new(panelflow, &cfg_path, workers, &logs, "chaos-runner");
     let t0 = runner.start()?;
     let client = reqwest::blocking::Client::new();
     let mut baseline = 0;

@@ -46,15 +46,46 @@ pub(super) fn synth_media(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-pub(super) fn config(
-    o: &ChaosOptions,
-    brokers: &str,
-    lever: &str,
-    metrics_port: u16,
-    ingest_extra: &str,
-) -> String {
-    let out = o.out.display();
-    let delays: Vec<String> = o.retry_delays_s.iter().map(u64::to_string).collect();
+/// What differs between the runs' pipeline configs.
+pub(super) struct Setting<'a> {
+    /// Output folder of the run.
+    pub(super) out: &'a Path,
+    /// `[kafka] retry_delays_s`.
+    pub(super) retry_delays_s: &'a [u64],
+    /// `[kafka] partitions`.
+    pub(super) partitions: u32,
+    /// `[lever] rate_per_s` and `burst`; none: the defaults (Lever's limit).
+    pub(super) lever_limit: Option<(f64, f64)>,
+    /// `[metrics] listen` port; none: not in the config (each process may
+    /// get its own through `PANELFLOW_METRICS_LISTEN`).
+    pub(super) metrics_port: Option<u16>,
+}
+
+impl<'a> Setting<'a> {
+    /// The chaos run's setting: 4 partitions, a generous Lever limit.
+    pub(super) fn of_chaos(o: &'a ChaosOptions, metrics_port: u16) -> Self {
+        Self {
+            out: &o.out,
+            retry_delays_s: &o.retry_delays_s,
+            partitions: 4,
+            lever_limit: Some((200.0, 200.0)),
+            metrics_port: Some(metrics_port),
+        }
+    }
+}
+
+pub(super) fn config(s: &Setting<'_>, brokers: &str, lever: &str, ingest_extra: &str) -> String {
+    let out = s.out.display();
+    let delays: Vec<String> = s.retry_delays_s.iter().map(u64::to_string).collect();
+    let partitions = s.partitions;
+    let limit = s
+        .lever_limit
+        .map(|(rate, burst)| format!("rate_per_s = {rate:?}\nburst = {burst:?}\n"))
+        .unwrap_or_default();
+    let metrics = s
+        .metrics_port
+        .map(|port| format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"))
+        .unwrap_or_default();
     format!(
         r#"[pipeline]
 name = "chaos"
@@ -65,7 +96,7 @@ region = "us"
 [kafka]
 brokers = "{brokers}"
 group_id = "{GROUP}"
-partitions = 4
+partitions = {partitions}
 retry_delays_s = [{delays}]
 
 [ingest]
@@ -84,9 +115,7 @@ api_key_env = "PANELFLOW_LEVER_API_KEY"
 perform_as = "user-panelflow-bot"
 write_notes = true
 max_attempts = 3
-rate_per_s = 200.0
-burst = 200.0
-
+{limit}
 [analysis]
 enabled = true
 low_confidence = 0.0
@@ -124,9 +153,7 @@ audit_dir = "{out}/audit"
 [review]
 queue_dir = "{out}/review"
 
-[metrics]
-listen = "127.0.0.1:{metrics_port}"
-"#,
+{metrics}"#,
         delays = delays.join(", ")
     )
 }

@@ -12,7 +12,9 @@
 //! each restart took to get its partitions back.
 //!
 //! `benches/chaos.sh` runs the full setting; `tests/it/chaos.rs` a small one.
-//! [`backlog`] measures the runner's peak memory over a large backlog.
+//! [`backlog`] measures the runner's peak memory over a large backlog;
+//! [`scale`] runs several runners of one group side by side (`tests/it/scale.rs`,
+//! `benches/scale.sh`).
 
 mod backlog;
 mod checks;
@@ -20,8 +22,10 @@ mod fixtures;
 mod options;
 mod procs;
 mod run;
+mod scale;
 
 pub use self::backlog::{backlog, BacklogReport};
 pub use self::checks::read_topic;
 pub use self::options::{ChaosOptions, Report};
 pub use self::run::run;
+pub use self::scale::{scale, LeverRecord, ScaleOptions, ScaleReport};

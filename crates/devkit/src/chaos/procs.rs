@@ -41,6 +41,8 @@ pub(super) fn dead_host() -> anyhow::Result<u16> {
     Ok(port)
 }
 
+/// One `panelflow run` process, started again after each kill with the
+/// same config and instance id.
 pub(super) struct Runner {
     pub(super) bin: PathBuf,
     pub(super) config: PathBuf,
@@ -48,17 +50,49 @@ pub(super) struct Runner {
     pub(super) logs: PathBuf,
     pub(super) starts: usize,
     pub(super) child: Option<Child>,
+    /// `PANELFLOW_INSTANCE_ID` (the static member's name prefix).
+    pub(super) instance: String,
+    /// `PANELFLOW_METRICS_LISTEN`, when the config has no `[metrics]`.
+    pub(super) metrics_listen: Option<String>,
 }
 
 impl Runner {
+    /// A runner of `config` named `instance`, logging under `logs`.
+    pub(super) fn new(
+        bin: &Path,
+        config: &Path,
+        workers: usize,
+        logs: &Path,
+        instance: &str,
+    ) -> Self {
+        Self {
+            bin: bin.to_path_buf(),
+            config: config.to_path_buf(),
+            workers,
+            logs: logs.to_path_buf(),
+            starts: 0,
+            child: None,
+            instance: instance.to_owned(),
+            metrics_listen: None,
+        }
+    }
+
     pub(super) fn start(&mut self) -> anyhow::Result<Instant> {
         self.starts += 1;
-        let log = std::fs::File::create(self.logs.join(format!("run-{}.log", self.starts)))?;
-        let child = Command::new(&self.bin)
+        let log = std::fs::File::create(
+            self.logs
+                .join(format!("{}-{}.log", self.instance, self.starts)),
+        )?;
+        let mut command = Command::new(&self.bin);
+        command
             .args(["run", "--workers", &self.workers.to_string(), "--config"])
             .arg(&self.config)
             .env("PANELFLOW_LEVER_API_KEY", LEVER_KEY)
-            .env("PANELFLOW_INSTANCE_ID", "chaos-runner")
+            .env("PANELFLOW_INSTANCE_ID", &self.instance);
+        if let Some(listen) = &self.metrics_listen {
+            command.env("PANELFLOW_METRICS_LISTEN", listen);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -12,7 +12,7 @@ use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::media_server::MediaServer;
 
 use super::checks::{count_what_held, rows};
-use super::fixtures::{config, post, scrape, synth_media};
+use super::fixtures::{config, post, scrape, synth_media, Setting};
 use super::options::{ChaosOptions, Report, LEVER_KEY};
 use super::procs::{dead_host, start_ingest, Rng, Runner};
 
@@ -49,7 +49,12 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
     let cfg_path = o.out.join("pipeline.toml");
     std::fs::write(
         &cfg_path,
-        config(o, &broker.bootstrap(), &lever.base_url(), metrics_port, ""),
+        config(
+            &Setting::of_chaos(o, metrics_port),
+            &broker.bootstrap(),
+            &lever.base_url(),
+            "",
+        ),
     )?;
     let ingest_port = free_port()?;
     let _ingest = start_ingest(
@@ -103,14 +108,7 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
     post_all(0, total / 2)?;
     let logs = o.out.join("logs");
     std::fs::create_dir_all(&logs)?;
-    let mut runner = Runner {
-        bin: o.panelflow.clone(),
-        config: cfg_path.clone(),
-        workers: o.workers,
-        logs,
-        starts: 0,
-        child: None,
-    };
+    let mut runner = Runner::new(&o.panelflow, &cfg_path, o.workers, &logs, "chaos-runner");
     let mut report = Report {
         interviews: total,
         dead_host_interviews: o.dead_host_interviews.min(total),

@@ -20,6 +20,7 @@ pub mod embed;
 pub mod eval;
 pub mod evidence;
 pub mod highlights;
+pub mod numbers;
 pub mod posting;
 pub mod roles;
 pub mod scoring;

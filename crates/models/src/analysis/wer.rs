@@ -39,7 +39,7 @@ fn spell_numbers(token: &str) -> String {
     if rest.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return token.to_string();
     }
-    let mut out = number_words(value);
+    let mut out = crate::analysis::numbers::spell(value);
     // A decimal: "2.4" is "two point four".
     let rest = match rest.strip_prefix('.') {
         Some(frac) if frac.starts_with(|c: char| c.is_ascii_digit()) => {
@@ -47,7 +47,9 @@ fn spell_numbers(token: &str) -> String {
             out.push_str(" point");
             for d in digits.chars() {
                 out.push(' ');
-                out.push_str(&number_words(u64::from(d.to_digit(10).unwrap_or(0))));
+                out.push_str(&crate::analysis::numbers::spell(u64::from(
+                    d.to_digit(10).unwrap_or(0),
+                )));
             }
             &frac[digits.len()..]
         }
@@ -63,69 +65,6 @@ fn spell_numbers(token: &str) -> String {
         out.push_str(" dollars");
     }
     out
-}
-
-/// English words for a whole number.
-fn number_words(n: u64) -> String {
-    const ONES: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 10] = [
-        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
-    fn below_thousand(n: u64, out: &mut Vec<String>) {
-        if n >= 100 {
-            out.push(ONES[(n / 100) as usize].into());
-            out.push("hundred".into());
-        }
-        let r = n % 100;
-        if r >= 20 {
-            out.push(TENS[(r / 10) as usize].into());
-            if !r.is_multiple_of(10) {
-                out.push(ONES[(r % 10) as usize].into());
-            }
-        } else if r > 0 || n == 0 {
-            out.push(ONES[r as usize].into());
-        }
-    }
-    if n == 0 {
-        return "zero".into();
-    }
-    let mut words = Vec::new();
-    for (scale, name) in [
-        (1_000_000_000u64, "billion"),
-        (1_000_000, "million"),
-        (1_000, "thousand"),
-        (1, ""),
-    ] {
-        let chunk = (n / scale) % 1000;
-        if chunk > 0 {
-            below_thousand(chunk, &mut words);
-            if !name.is_empty() {
-                words.push(name.into());
-            }
-        }
-    }
-    words.join(" ")
 }
 
 /// Edit distance in words between reference and hypothesis.

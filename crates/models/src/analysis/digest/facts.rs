@@ -2,51 +2,11 @@
 //! sentence.
 
 use crate::analysis::evidence::cues::{is_action_verb, is_outcome_verb, sentence_words};
+use crate::analysis::numbers::is_number_word;
 use crate::analysis::text;
 
 /// Most words of a result phrase.
 const RESULT_WORDS: usize = 8;
-
-/// Number words (as [`text::words`] spells digits out), "point" for decimals.
-fn is_number_word(w: &str) -> bool {
-    matches!(
-        w,
-        "one"
-            | "two"
-            | "three"
-            | "four"
-            | "five"
-            | "six"
-            | "seven"
-            | "eight"
-            | "nine"
-            | "ten"
-            | "eleven"
-            | "twelve"
-            | "thirteen"
-            | "fourteen"
-            | "fifteen"
-            | "sixteen"
-            | "seventeen"
-            | "eighteen"
-            | "nineteen"
-            | "twenty"
-            | "thirty"
-            | "forty"
-            | "fifty"
-            | "sixty"
-            | "seventy"
-            | "eighty"
-            | "ninety"
-            | "hundred"
-            | "thousand"
-            | "million"
-            | "billion"
-            | "half"
-            | "dozen"
-            | "zero"
-    )
-}
 
 /// Words that end a noun phrase after a number.
 fn ends_phrase(w: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Ownership and actions: who acts in a sentence ("I", "we") and whether
 //! the verb is an action, a state or a hypothetical.
 
-use super::words::{is_past, NUMBER_WORDS};
+use super::words::{is_counting_word, is_past};
 
 /// Verbs after "I" that are not actions: states, wishes, cognition,
 /// auxiliaries and negations ("I was", "I think", "I don't").
@@ -168,7 +168,7 @@ pub(super) fn acts_of(words: &[String], subject: &str) -> (usize, usize) {
             }
             continue;
         }
-        if NOT_ACTIONS.contains(&v) || v.ends_with("n't") || NUMBER_WORDS.contains(&v) {
+        if NOT_ACTIONS.contains(&v) || v.ends_with("n't") || is_counting_word(v) {
             continue;
         }
         if habit {

@@ -1,7 +1,7 @@
 //! Outcomes and measures: result connectives, verbs of change in the past
 //! and quantities (a number with a unit, a percentage, a multiple).
 
-use super::words::NUMBER_WORDS;
+use super::words::is_counting_word;
 
 /// Connectives that introduce a result.
 pub(super) const RESULT_CONNECTIVES: [&str; 14] = [
@@ -118,7 +118,7 @@ pub(super) fn has_quantity(words: &[String]) -> bool {
         if QUANTITY_WORDS.contains(&w.as_str()) {
             return true;
         }
-        let numeric = (NUMBER_WORDS.contains(&w.as_str()) && w != "one")
+        let numeric = (is_counting_word(w) && w != "one")
             || (w == "one"
                 && words
                     .get(i + 1)

@@ -1,7 +1,7 @@
 //! Situation and specifics: a time or place that pins down one occasion,
 //! habitual and self-describing phrases, numbers and names.
 
-use super::words::NUMBER_WORDS;
+use super::words::is_counting_word;
 
 /// Words that pin a story to one occasion.
 pub(super) const TIME_ANCHORS: [&str; 38] = [
@@ -125,7 +125,7 @@ pub(super) fn number_runs(words: &[String]) -> usize {
     let mut runs = 0;
     let mut inside = false;
     for w in words {
-        let num = NUMBER_WORDS.contains(&w.as_str()) || (inside && w == "and");
+        let num = is_counting_word(w) || (inside && w == "and");
         if num && !inside {
             runs += 1;
         }

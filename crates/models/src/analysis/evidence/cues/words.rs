@@ -89,42 +89,11 @@ const ED_NOT_PAST: [&str; 15] = [
     "greed", "weed", "wed", "sled",
 ];
 
-/// Number words (as [`text::words`] spells digits out).
-pub(super) const NUMBER_WORDS: [&str; 33] = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "thousand",
-    "million",
-    "billion",
-    "half",
-    "dozen",
-];
+/// Number words that count something (as [`text::words`] spells digits
+/// out): every word of a spelled number but "zero".
+pub(super) fn is_counting_word(w: &str) -> bool {
+    w != "zero" && crate::analysis::numbers::is_number_word(w)
+}
 
 /// How many times the phrase occurs as a run of words.
 pub(super) fn count_runs(words: &[String], phrase: &str) -> usize {

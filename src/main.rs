@@ -153,6 +153,8 @@ enum Command {
     Explain(panelflow::cli::explain::ExplainArgs),
     /// Replay stored interviews through a newer pipeline version; or tag past candidates for a posting's talent pool.
     Backfill(panelflow::cli::backfill::BackfillArgs),
+    /// Send chosen dead letters (by interview id, reason or time) back through the pipeline, idempotently.
+    Redrive(panelflow::cli::redrive::RedriveArgs),
     /// Serve the recruiters' review page: the queue, one interview, approve / edit / reject.
     Serve(panelflow::cli::serve::ServeArgs),
     /// Read a review user's token from stdin and print its `token_hash`
@@ -267,6 +269,7 @@ fn main() -> ExitCode {
         Command::Brief(args) => panelflow::cli::brief::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Explain(args) => panelflow::cli::explain::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Backfill(args) => panelflow::cli::backfill::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Redrive(args) => panelflow::cli::redrive::run(&args),
         Command::Serve(args) => panelflow::cli::serve::run_cli(&args).map(|()| ExitCode::SUCCESS),
         Command::HashToken => panelflow::cli::serve::hash_token_from_stdin().map(|h| {
             println!("{h}");

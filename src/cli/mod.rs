@@ -12,6 +12,7 @@ pub mod eval;
 pub mod explain;
 pub mod export;
 pub mod poll_lever;
+pub mod redrive;
 pub mod run;
 pub mod serve;
 pub mod transcribe;

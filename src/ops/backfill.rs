@@ -201,9 +201,14 @@ pub fn rediscover(
         .filter(|s| !s.is_empty())
         .collect();
     let rows = sink.read_interviews()?;
+    // The latest row of each key (a redriven interview has a failed row
+    // and, later, the one that replaced it).
     let mut by_key: BTreeMap<(String, String), &InterviewRow> = BTreeMap::new();
     for r in &rows {
-        by_key.insert(r.key(), r);
+        let e = by_key.entry(r.key()).or_insert(r);
+        if r.analysis_completion_time > e.analysis_completion_time {
+            *e = r;
+        }
     }
     let mut found: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
     for resp in sink.read_responses()? {

@@ -79,7 +79,8 @@ impl From<&InterviewRow> for RowView {
 pub struct Story {
     /// The interview id asked about.
     pub interview_id: String,
-    /// Its rows, one per pipeline version.
+    /// Its rows, oldest first: one per pipeline version, except that a
+    /// `failed` row later replaced by a redriven one is kept before it.
     pub rows: Vec<RowView>,
     /// Its audit events, in time order.
     pub events: Vec<AuditEvent>,
@@ -211,14 +212,22 @@ pub fn render(story: &Story) -> String {
             r.candidate_id, r.opportunity_id, r.source, r.correlation_id
         );
     }
-    let _ = writeln!(o, "\nResults (interviews table), one per pipeline version:");
+    let _ = writeln!(
+        o,
+        "\nResults (interviews table), one per pipeline version (a failed one redriven since is kept as history):"
+    );
     if story.rows.is_empty() {
         let _ = writeln!(o, "  (none)");
     }
-    for r in &story.rows {
+    for (i, r) in story.rows.iter().enumerate() {
+        // Rows are in completion order: a later row of the same version
+        // replaced this one (a redriven failure).
+        let replaced = story.rows[i + 1..]
+            .iter()
+            .any(|later| later.pipeline_version == r.pipeline_version);
         let _ = writeln!(
             o,
-            "  {} ({}) config {}: {}{} — received {}, done {} in {} ms",
+            "  {} ({}) config {}: {}{}{} — received {}, done {} in {} ms",
             r.pipeline_version,
             r.pipeline_name,
             r.config_hash,
@@ -227,6 +236,11 @@ pub fn render(story: &Story) -> String {
                 .as_deref()
                 .map(|f| format!(" ({f})"))
                 .unwrap_or_default(),
+            if replaced {
+                " [replaced by the later row]"
+            } else {
+                ""
+            },
             r.received_at,
             r.analysis_completion_time,
             r.processing_ms

@@ -5,9 +5,12 @@
 //! - [`export`]: `panelflow export CANDIDATE_ID` and the candidate notice;
 //! - [`explain`]: `panelflow explain INTERVIEW_ID`;
 //! - [`backfill`]: `panelflow backfill` (replays through a newer pipeline) and
-//!   candidate rediscovery.
+//!   candidate rediscovery;
+//! - [`redrive`]: `panelflow redrive` (sends chosen dead letters back through
+//!   the pipeline, idempotently).
 
 pub mod backfill;
 pub mod erase;
 pub mod explain;
 pub mod export;
+pub mod redrive;

@@ -61,10 +61,20 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// A ledger knowing the keys `written` before this run.
-    pub fn new(written: HashSet<Key>) -> Self {
+    /// A ledger knowing the keys `written` before this run, each with
+    /// whether its rows are all `failed` (so a failed key may still be
+    /// redriven after a restart).
+    ///
+    /// ```
+    /// use panelflow::pipeline::admit::Ledger;
+    /// let key = |id: &str| (id.to_owned(), "v".to_owned());
+    /// let mut l = Ledger::new([(key("failed"), true), (key("done"), false)].into());
+    /// assert!(l.admit(key("failed"), true), "a failed key may be redriven");
+    /// assert!(!l.admit(key("done"), true), "a done key may not");
+    /// ```
+    pub fn new(written: HashMap<Key, bool>) -> Self {
         Self {
-            written: written.into_iter().map(|k| (k, false)).collect(),
+            written,
             in_progress: HashSet::new(),
         }
     }
@@ -107,8 +117,9 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Admission for pipeline `version`, with the keys already `written`.
-    pub fn new(version: &str, written: HashSet<Key>) -> Self {
+    /// Admission for pipeline `version`, with the keys already `written`
+    /// (each with whether its rows are all `failed`).
+    pub fn new(version: &str, written: HashMap<Key, bool>) -> Self {
         Self {
             version: version.to_owned(),
             ledger: Rc::new(RefCell::new(Ledger::new(written))),
@@ -199,5 +210,26 @@ mod tests {
         l.finished(&key("b"), Some(true));
         assert!(!l.admit(key("b"), false));
         assert!(l.admit(key("b"), true), "a failed one may be redriven");
+    }
+
+    #[test]
+    fn the_preload_keeps_failed_keys_redrivable_after_a_restart() {
+        let written: HashMap<Key, bool> = [(key("failed"), true), (key("done"), false)].into();
+        let mut l = Ledger::new(written);
+        assert!(!l.admit(key("failed"), false), "a replay of a failed key");
+        assert!(!l.admit(key("done"), false));
+        assert!(
+            !l.admit(key("done"), true),
+            "done: a redrive is a duplicate"
+        );
+        assert!(
+            l.admit(key("failed"), true),
+            "failed: the redrive goes through"
+        );
+        l.finished(&key("failed"), Some(false));
+        assert!(
+            !l.admit(key("failed"), true),
+            "redriven once and transcribed: a second redrive is a duplicate"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! are durable, which is what lets the source commit its offsets.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -53,12 +53,13 @@ pub struct Sinks {
 
 impl Sinks {
     /// Opens the sinks; returns them with the keys (interview id, pipeline
-    /// version) written in the last [`ADMISSION_DAYS`] days, which admission
-    /// skips before doing their work (older ones are caught by the Parquet
-    /// sink's key index when they land).
-    pub fn open(cfg: &PipelineConfig) -> anyhow::Result<(Self, HashSet<Key>)> {
+    /// version) written in the last [`ADMISSION_DAYS`] days, each with
+    /// whether all its rows are `failed` — admission skips them before doing
+    /// their work, but lets a failed one through when it is redriven (older
+    /// ones are caught by the Parquet sink's key index when they land).
+    pub fn open(cfg: &PipelineConfig) -> anyhow::Result<(Self, HashMap<Key, bool>)> {
         let parquet = ParquetSink::open_for(&cfg.sinks.parquet_dir, &cfg.governance)?;
-        let written = parquet.recent_keys(ADMISSION_DAYS)?;
+        let written = parquet.recent_key_outcomes(ADMISSION_DAYS)?;
         let dead_letters = Rc::new(DeadLetterSink::new(&cfg.kafka)?);
         let audit = AuditLog::open(&cfg.governance.audit_dir)?;
         let sinks = Self {

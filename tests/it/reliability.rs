@@ -3,7 +3,8 @@
 //! event are dead-lettered once while the rest goes on; a note whose reply
 //! was lost is found, not written twice; a Lever outage sends interviews to
 //! the retry topics until it is over, and a media host that never answers
-//! fails its interview for good once the retries have run out.
+//! fails its interview for good once the retries have run out; a dead
+//! letter sent back by `panelflow redrive` is processed once.
 
 use crate::support;
 
@@ -208,6 +209,165 @@ fn transient_failures_wait_on_retry_topics_and_permanent_ones_fail_now() {
     // The retry topics held the tries.
     let tries = support::read_topic(&cfg.kafka.brokers, "interviews.completed.retry.2s");
     assert!(tries.len() >= 2, "{tries:?}");
+}
+
+/// An interview fails for good (Lever answering 503 through every retry),
+/// the outage ends, and `panelflow redrive --id` sends its dead letter back:
+/// one note and one `transcribed` row (beside the failed one, kept as
+/// history). Redriving it again, with a restarted runner of the same group
+/// (its admission preloaded from Parquet), adds nothing.
+#[test]
+fn a_redriven_dead_letter_is_processed_once_however_often_it_is_sent() {
+    let stack = Stack::start();
+    let it = interview("data-02");
+    let mut cfg = stack.cfg.clone();
+    cfg.kafka.retry_delays_s = vec![2];
+    cfg.lever.max_attempts = 2;
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))
+        .expect("retry topics");
+    stack.lever.inject_write_faults(503, 1_000_000).unwrap();
+    assert_eq!(stack.post_interview(&it), 202);
+    let run = stack.run(&cfg, 1);
+    run.wait(LONG, |s| s.failed.load(Ordering::Relaxed) >= 1);
+    run.stop();
+    let rows = stack.duckdb("select outcome, failure_reason from {interviews}");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["outcome"], "failed", "{rows:?}");
+    let letters = stack.dead_letters();
+    assert_eq!(
+        dead_letters_for(&letters, &it.interview_id).len(),
+        1,
+        "{letters:?}"
+    );
+    assert!(stack.lever.notes(&it.opportunity_id).is_empty());
+
+    // The outage is over; the dead letter is sent back.
+    stack.lever.inject_write_faults(503, 0).unwrap();
+    let config = stack.dir.path().join("pipeline.toml");
+    std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
+    let redrive = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelflow"))
+            .arg("redrive")
+            .args(extra)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("PANELFLOW_BROKERS")
+            .env_remove("PANELFLOW_OUT")
+            .output()
+            .expect("panelflow redrive");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let events_on_topic = || support::read_topic(&cfg.kafka.brokers, &cfg.kafka.topic).len();
+    let before = events_on_topic();
+    let dry = redrive(&["--id", &it.interview_id, "--dry-run"]);
+    assert!(
+        dry.contains("would send") && dry.contains("1 would be sent"),
+        "{dry}"
+    );
+    assert_eq!(events_on_topic(), before, "a dry run sends nothing");
+    let sent = redrive(&["--id", &it.interview_id]);
+    assert!(sent.contains("1 sent, 0 skipped"), "{sent}");
+    let records = panelflow_connectors::kafka::reader::read_to_end(
+        &cfg.kafka,
+        &cfg.kafka.topic,
+        Duration::from_secs(30),
+    )
+    .expect("events topic");
+    let header = |r: &panelflow_connectors::kafka::reader::TopicRecord, name: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    let redriven: Vec<_> = records
+        .iter()
+        .filter(|r| header(r, panelflow_connectors::kafka::consumer::REDRIVE_HEADER).is_some())
+        .collect();
+    assert_eq!(redriven.len(), 1, "{records:?}");
+    assert_eq!(
+        redriven[0].key.as_deref(),
+        Some(it.opportunity_id.as_bytes()),
+        "keyed by opportunity, as ingest keys events"
+    );
+    assert_eq!(
+        header(
+            redriven[0],
+            panelflow_connectors::kafka::consumer::INTERVIEW_HEADER
+        )
+        .as_deref(),
+        Some(it.interview_id.as_str())
+    );
+    assert!(header(
+        redriven[0],
+        panelflow_connectors::kafka::consumer::REDRIVE_HEADER
+    )
+    .is_some_and(|v| v.starts_with(&format!("{}/", cfg.kafka.dead_letter_topic))));
+
+    // A fresh runner (its admission preloaded from Parquet: the key is
+    // failed, so the redriven event goes through).
+    let run = stack.run(&cfg, 1);
+    run.wait(LONG, |s| s.transcribed.load(Ordering::Relaxed) >= 1);
+    run.stop();
+    let notes = stack.lever.notes(&it.opportunity_id);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let outcomes = || {
+        stack
+            .duckdb("select outcome from {interviews} order by analysis_completion_time")
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        outcomes(),
+        ["failed", "transcribed"],
+        "the failed row stays as history"
+    );
+    // The transcript's segments once, whichever row brought them.
+    let segments = stack.duckdb(
+        "select count(*) as n, count(distinct (media_index, segment_index)) as d from {segments}",
+    );
+    assert!(segments[0]["n"].as_i64().unwrap_or(0) > 0, "{segments:?}");
+    assert_eq!(segments[0]["n"], segments[0]["d"], "{segments:?}");
+
+    // Again: the same redrive, and a restarted runner in the same group.
+    let again = redrive(&["--id", &it.interview_id]);
+    assert!(again.contains("1 sent"), "{again}");
+    let run = stack.run(&cfg, 1);
+    run.wait(LONG, |s| s.duplicates.load(Ordering::Relaxed) >= 1);
+    run.stop();
+    assert_eq!(
+        stack.lever.notes(&it.opportunity_id).len(),
+        1,
+        "no second note"
+    );
+    assert_eq!(outcomes(), ["failed", "transcribed"], "no second row");
+    assert_eq!(stack.uncommitted(&cfg.kafka.group_id), 0);
+    let letters = stack.dead_letters();
+    assert_eq!(
+        dead_letters_for(&letters, &it.interview_id).len(),
+        1,
+        "{letters:?}"
+    );
+    // `panelflow explain` tells both rows and the redrives.
+    let story = panelflow::ops::explain::story(
+        &cfg.sinks.parquet_dir,
+        &cfg.governance.audit_dir,
+        &it.interview_id,
+    )
+    .expect("story");
+    assert_eq!(story.rows.len(), 2);
+    assert_eq!(
+        story.events.iter().filter(|e| e.step == "redrive").count(),
+        2
+    );
 }
 
 /// The chaos run, small: the runner (a real process) SIGKILLed twice, the

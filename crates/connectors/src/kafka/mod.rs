@@ -24,6 +24,7 @@ pub mod admin;
 pub mod consumer;
 pub mod dead_letter;
 pub mod publisher;
+pub mod reader;
 pub mod share;
 
 pub use admin::{ensure_aggregate_topics, ensure_topics};

@@ -1,22 +1,42 @@
 //! The key index (`ROOT/_keys/`) and the duplicate check: claims, their
 //! states, taking over a dead writer's claim, and the cache of committed keys.
+//!
+//! **A failed row may be replaced once.** A key whose committed row is
+//! `failed` (a permanent failure, later sent again by `panelflow redrive`)
+//! may commit one more row that is *not* failed, through its second claim
+//! (`<hash>.next.json` beside the first). Readers take the latest row of a
+//! key (by `analysis_completion_time`); the failed row stays as history.
+//! A failed row never replaces anything, and nothing replaces the second
+//! row, so a key has at most two rows, the first of them failed.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::error::ParquetSinkError;
 use super::layout::{
     CLAIM_LEASE, INTERVIEWS_DIR, KEYS_DIR, KEY_CACHE, PARTITION_COLUMN, RESPONSES_DIR, SCORES_DIR,
     SEGMENTS_DIR,
 };
+use super::read::{read_key_outcomes, read_keys};
 use super::report::WriteReport;
 use super::rows::Key;
 use super::sink::ParquetSink;
 use super::storage;
+
+/// What claiming the key of a row came to.
+pub(super) enum RowClaim {
+    /// Nobody had it: the row is written.
+    New,
+    /// Its row is `failed` and this one is not: the row is written as its
+    /// replacement, except in these tables, where the failed row has rows.
+    Replacing(Vec<&'static str>),
+    /// Committed already (or replaced already): the row is dropped.
+    Done,
+}
 
 /// A key's entry in the key index.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,6 +49,18 @@ pub(super) struct Claim {
     pub(super) writer: String,
     /// When, ms since the epoch.
     pub(super) at_ms: i64,
+    /// Whether the row it commits is `failed` (`None` in claims written
+    /// before the field existed: the committing file then tells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) failed: Option<bool>,
+}
+
+/// What claiming a key came to.
+pub(super) enum Claimed {
+    /// Claimed: the batch writes the key's row.
+    Yes,
+    /// Committed already, by this claim.
+    Committed(Claim),
 }
 
 /// What the key index says about one key.
@@ -36,7 +68,7 @@ pub(super) enum KeyState {
     /// Nobody claimed it.
     Free,
     /// Committed: its claim names an interviews file that exists.
-    Committed,
+    Committed(Claim),
     /// Claimed but not committed, by this sink or by a writer whose lease
     /// ran out: to be taken over.
     Abandoned(Claim),
@@ -45,7 +77,7 @@ pub(super) enum KeyState {
 }
 
 impl ParquetSink {
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Key>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, bool>> {
         // The cache is only updated after a file is durable, so it stays
         // correct even if a writer panicked while holding the lock.
         self.known
@@ -53,11 +85,12 @@ impl ParquetSink {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(super) fn remember(known: &mut HashSet<Key>, key: Key) {
-        if known.len() >= KEY_CACHE {
+    /// Remembers `key` as committed, its latest row `failed` or not.
+    pub(super) fn remember(known: &mut HashMap<Key, bool>, key: Key, failed: bool) {
+        if known.len() >= KEY_CACHE && !known.contains_key(&key) {
             known.clear();
         }
-        known.insert(key);
+        known.insert(key, failed);
     }
 
     /// Whether `(interview_id, pipeline_version)` is committed, by this
@@ -78,14 +111,10 @@ impl ParquetSink {
         pipeline_version: &str,
     ) -> Result<bool, ParquetSinkError> {
         let key = (interview_id.to_string(), pipeline_version.to_string());
-        if self.lock().contains(&key) {
+        if self.lock().contains_key(&key) {
             return Ok(true);
         }
-        let committed = matches!(self.key_state(&key)?, KeyState::Committed);
-        if committed {
-            Self::remember(&mut self.lock(), key);
-        }
-        Ok(committed)
+        Ok(matches!(self.key_state(&key)?, KeyState::Committed(_)))
     }
 
     /// Number of keys this sink remembers as committed (its cache).
@@ -95,6 +124,15 @@ impl ParquetSink {
 
     /// The key index entry of `key`.
     pub(super) fn claim_path(&self, key: &Key) -> PathBuf {
+        self.claim_path_named(key, "json")
+    }
+
+    /// The key's second claim: the row that replaces a failed one.
+    pub(super) fn next_claim_path(&self, key: &Key) -> PathBuf {
+        self.claim_path_named(key, "next.json")
+    }
+
+    fn claim_path_named(&self, key: &Key, suffix: &str) -> PathBuf {
         let mut h = Sha256::new();
         h.update(key.0.as_bytes());
         h.update([0x1f]);
@@ -103,7 +141,21 @@ impl ParquetSink {
         self.root
             .join(KEYS_DIR)
             .join(&hex[..2])
-            .join(format!("{hex}.json"))
+            .join(format!("{hex}.{suffix}"))
+    }
+
+    /// Whether the row `claim` committed for `key` is `failed`: the claim
+    /// says so, or (a claim older than the field) its committing file does.
+    pub(super) fn committed_failed(
+        &self,
+        key: &Key,
+        claim: &Claim,
+    ) -> Result<bool, ParquetSinkError> {
+        if let Some(failed) = claim.failed {
+            return Ok(failed);
+        }
+        let outcomes = read_key_outcomes(&[self.committing_file(claim)])?;
+        Ok(outcomes.get(key).copied().unwrap_or(false))
     }
 
     /// The file that commits a claim.
@@ -115,8 +167,71 @@ impl ParquetSink {
     }
 
     pub(super) fn key_state(&self, key: &Key) -> Result<KeyState, ParquetSinkError> {
-        let path = self.claim_path(key);
-        let Some(bytes) = storage::get(&path)? else {
+        self.claim_state(&self.claim_path(key))
+    }
+
+    /// Claims the key of a row (`claim.failed` says whether it is failed):
+    /// new, replacing the key's failed row (with the tables that row already
+    /// holds rows in), or done already — then remembered in `known`.
+    pub(super) fn claim_row(
+        &self,
+        key: &Key,
+        claim: &Claim,
+        known: &mut HashMap<Key, bool>,
+        report: &mut WriteReport,
+    ) -> Result<RowClaim, ParquetSinkError> {
+        let failed = claim.failed.unwrap_or(false);
+        let first = match self.claim_at(&self.claim_path(key), key, claim, report)? {
+            Claimed::Yes => return Ok(RowClaim::New),
+            Claimed::Committed(first) => first,
+        };
+        let first_failed = self.committed_failed(key, &first)?;
+        let next = self.next_claim_path(key);
+        if first_failed && !failed {
+            if let Claimed::Yes = self.claim_at(&next, key, claim, report)? {
+                info!(interview_id = %key.0, pipeline_version = %key.1, "replacing the failed row of a key");
+                report.failed_rows_replaced += 1;
+                return Ok(RowClaim::Replacing(self.tables_holding(key, &first)?));
+            }
+            Self::remember(known, key.clone(), false);
+            return Ok(RowClaim::Done);
+        }
+        // The key's latest row: the second claim's, if any.
+        let latest_failed =
+            first_failed && !matches!(self.claim_state(&next)?, KeyState::Committed(_));
+        Self::remember(known, key.clone(), latest_failed);
+        Ok(RowClaim::Done)
+    }
+
+    /// The tables among segments, responses and scores in which the batch
+    /// that committed `claim` holds rows of `key` (a failed row may carry
+    /// its transcript and analysis: a row replacing it then writes none of
+    /// those tables again, so a key's rows there are written once).
+    pub(super) fn tables_holding(
+        &self,
+        key: &Key,
+        claim: &Claim,
+    ) -> Result<Vec<&'static str>, ParquetSinkError> {
+        let mut held = Vec::new();
+        if claim.part.is_empty() || claim.date.is_empty() {
+            return Ok(held);
+        }
+        for table in [SEGMENTS_DIR, RESPONSES_DIR, SCORES_DIR] {
+            let path = self
+                .root
+                .join(table)
+                .join(format!("{PARTITION_COLUMN}={}", claim.date))
+                .join(&claim.part);
+            if storage::exists(&path)? && read_keys(std::slice::from_ref(&path))?.contains(key) {
+                held.push(table);
+            }
+        }
+        Ok(held)
+    }
+
+    /// The state of the claim at `path` (a key's first or second claim).
+    pub(super) fn claim_state(&self, path: &Path) -> Result<KeyState, ParquetSinkError> {
+        let Some(bytes) = storage::get(path)? else {
             return Ok(KeyState::Free);
         };
         let claim: Claim = match serde_json::from_slice(&bytes) {
@@ -130,11 +245,12 @@ impl ParquetSink {
                     part: String::new(),
                     writer: String::new(),
                     at_ms: 0,
+                    failed: None,
                 }));
             }
         };
         if !claim.part.is_empty() && storage::exists(&self.committing_file(&claim))? {
-            return Ok(KeyState::Committed);
+            return Ok(KeyState::Committed(claim));
         }
         let age_ms = chrono::Utc::now().timestamp_millis() - claim.at_ms;
         if claim.writer == self.writer || age_ms >= CLAIM_LEASE.as_millis() as i64 {
@@ -144,34 +260,35 @@ impl ParquetSink {
         }
     }
 
-    /// Claims `key` for `claim`; `false` when it turns out committed.
-    pub(super) fn claim(
+    /// Claims `key` for `claim` at `path` (its first or second claim);
+    /// [`Claimed::Committed`] when that claim turns out committed.
+    pub(super) fn claim_at(
         &self,
+        path: &Path,
         key: &Key,
         claim: &Claim,
         report: &mut WriteReport,
-    ) -> Result<bool, ParquetSinkError> {
-        let path = self.claim_path(key);
+    ) -> Result<Claimed, ParquetSinkError> {
         let body = serde_json::to_vec(claim).map_err(|e| invalid(key.clone(), &e.to_string()))?;
         // Twice at most: a claim that appears between our look and our
         // conditional put is looked at again.
         for _ in 0..2 {
-            match self.key_state(key)? {
-                KeyState::Committed => return Ok(false),
+            match self.claim_state(path)? {
+                KeyState::Committed(done) => return Ok(Claimed::Committed(done)),
                 KeyState::Free => {
-                    if storage::put_if_absent(&path, body.clone())? {
-                        return Ok(true);
+                    if storage::put_if_absent(path, body.clone())? {
+                        return Ok(Claimed::Yes);
                     }
                 }
                 KeyState::Abandoned(old) => {
                     self.remove_uncommitted(&old)?;
-                    storage::put(&path, body.clone(), true)?;
+                    storage::put(path, body.clone(), true)?;
                     if old.writer != self.writer {
                         warn!(interview_id = %key.0, pipeline_version = %key.1, writer = %old.writer,
                               "took over a claim its writer did not commit");
                         report.claims_taken_over += 1;
                     }
-                    return Ok(true);
+                    return Ok(Claimed::Yes);
                 }
                 KeyState::Busy(other) => {
                     return Err(ParquetSinkError::KeyBusy {

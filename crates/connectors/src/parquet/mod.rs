@@ -58,6 +58,14 @@
 //!   land stage does, every second, keeping the offsets uncommitted), until
 //!   the other writer commits it or its lease runs out.
 //!
+//! A key whose row is `failed` may commit **one** more row that is not
+//! failed — an interview sent back by `panelflow redrive` — through its
+//! second claim (`<hash>.next.json`); the segments, responses and scores the
+//! failed row already has are not written again. Readers take the latest
+//! row of a key (by `analysis_completion_time`); the failed row stays as
+//! history. [`ParquetSink::recent_key_outcomes`] tells a starting pipeline
+//! which recent keys are only failed, so a redrive still gets through.
+//!
 //! Each sink also keeps the keys it has seen committed in a bounded cache
 //! ([`KEY_CACHE`] keys), so a replay in the same process asks nothing.
 //! [`ParquetSink::recent_keys`] reads the keys of the last days' partitions

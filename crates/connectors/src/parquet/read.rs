@@ -1,7 +1,7 @@
 //! Reading the tables back: whole rows (decrypted), and the keys of the
 //! committed interviews files.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
@@ -15,11 +15,12 @@ use super::layout::{
     AUDIT_DIR, INTERVIEWS_DIR, KEY_COLUMNS, PARTITION_COLUMN, READ_BATCH_ROWS, RESPONSES_DIR,
     SCORES_DIR, SEGMENTS_DIR,
 };
-use super::rows::{self, InterviewRow, Key, SegmentRow};
+use super::rows::{self, Columns, InterviewRow, Key, SegmentRow};
 use super::sink::ParquetSink;
 use super::storage;
 use crate::store::audit::AuditEvent;
 use crate::store::crypto;
+use panelflow_core::outcome::Outcome;
 
 impl ParquetSink {
     /// Reads every committed `responses` row (for tests, tools and small datasets).
@@ -78,6 +79,18 @@ impl ParquetSink {
     /// before doing their work, bounded by the recent volume rather than the
     /// dataset's. Older keys are still found by the key index at write time.
     pub fn recent_keys(&self, days: u32) -> Result<HashSet<Key>, ParquetSinkError> {
+        read_keys(&self.recent_files(days)?)
+    }
+
+    /// [`Self::recent_keys`] with what their rows say: per key, whether
+    /// every row of it is `failed` — a failed interview, which a redrive
+    /// may still bring back once (a key with a row that is not failed is
+    /// done for good). What a starting pipeline preloads.
+    pub fn recent_key_outcomes(&self, days: u32) -> Result<HashMap<Key, bool>, ParquetSinkError> {
+        read_key_outcomes(&self.recent_files(days)?)
+    }
+
+    fn recent_files(&self, days: u32) -> Result<Vec<PathBuf>, ParquetSinkError> {
         let today = chrono::Utc::now().date_naive();
         let mut files = Vec::new();
         for back in 0..days.max(1) {
@@ -88,7 +101,7 @@ impl ParquetSink {
                 .join(format!("{PARTITION_COLUMN}={}", date.format("%Y-%m-%d")));
             files.extend(committed_files(&dir)?);
         }
-        read_keys(&files)
+        Ok(files)
     }
 
     /// Reads every committed `interviews` row (for tests, tools and small datasets).
@@ -162,6 +175,28 @@ pub(super) fn read_keys(files: &[PathBuf]) -> Result<HashSet<Key>, ParquetSinkEr
     for path in files {
         for batch in read_file(path, Some(&KEY_COLUMNS))? {
             rows::keys_from_batch(&batch, path, &mut keys)?;
+        }
+    }
+    Ok(keys)
+}
+
+/// The keys of `files` (three columns read), each with whether every row of
+/// it is `failed`.
+pub(super) fn read_key_outcomes(files: &[PathBuf]) -> Result<HashMap<Key, bool>, ParquetSinkError> {
+    let mut keys: HashMap<Key, bool> = HashMap::new();
+    let columns = [KEY_COLUMNS[0], KEY_COLUMNS[1], "outcome"];
+    for path in files {
+        for batch in read_file(path, Some(&columns))? {
+            let c = Columns::new(&batch, path);
+            let ids = c.req_strings("interview_id")?;
+            let versions = c.req_strings("pipeline_version")?;
+            let outcomes = c.req_strings("outcome")?;
+            for i in 0..batch.num_rows() {
+                let key = (ids.value(i).to_string(), versions.value(i).to_string());
+                let failed = outcomes.value(i) == Outcome::Failed.as_str();
+                let all_failed = keys.entry(key).or_insert(true);
+                *all_failed = *all_failed && failed;
+            }
         }
     }
     Ok(keys)

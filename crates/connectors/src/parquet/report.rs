@@ -20,6 +20,9 @@ pub struct WriteReport {
     /// Segments rows dropped: their key was already committed, or they
     /// repeated `(key, media_index, segment_index)`.
     pub segments_skipped: usize,
+    /// Rows written in place of a key's `failed` row (a redriven interview
+    /// that succeeded): the failed row stays, the new one is the latest.
+    pub failed_rows_replaced: usize,
     /// Claims taken over from a writer that died between claim and commit.
     pub claims_taken_over: usize,
     /// The files written, segments first.

@@ -1,7 +1,7 @@
 //! The sink itself: opening a dataset (and clearing a crashed writer's
 //! temporary files), its root, globs and key ring.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -26,8 +26,9 @@ pub struct ParquetSink {
     pub(super) root: PathBuf,
     /// This sink's name in the claims it makes.
     pub(super) writer: String,
-    /// Keys seen committed (bounded by [`KEY_CACHE`](super::layout::KEY_CACHE)).
-    pub(super) known: Mutex<HashSet<Key>>,
+    /// Keys seen committed, and whether their latest row is `failed`
+    /// (bounded by [`KEY_CACHE`](super::layout::KEY_CACHE)).
+    pub(super) known: Mutex<HashMap<Key, bool>>,
     /// Key ring of the PII columns: `Some` encrypts on write and decrypts on read.
     pub(super) keys: Option<Arc<PiiKeys>>,
 }
@@ -88,7 +89,7 @@ impl ParquetSink {
         Ok(ParquetSink {
             root,
             writer,
-            known: Mutex::new(HashSet::new()),
+            known: Mutex::new(HashMap::new()),
             keys,
         })
     }

@@ -9,12 +9,13 @@ use tracing::{debug, info};
 use super::analysis_rows::{self, AnalysisRows, ResponseRow, ScoreRow};
 use super::audit_rows;
 use super::error::ParquetSinkError;
-use super::keys::{invalid, Claim, KeyState};
+use super::keys::{invalid, Claim, KeyState, RowClaim};
 use super::layout::{AUDIT_DIR, INTERVIEWS_DIR, RESPONSES_DIR, SCORES_DIR, SEGMENTS_DIR};
 use super::report::WriteReport;
 use super::rows::{self, InterviewRow, Key, SegmentRow};
 use super::sink::ParquetSink;
 use crate::store::audit::AuditEvent;
+use panelflow_core::outcome::Outcome;
 
 impl ParquetSink {
     /// Lands audit events as the `audit` table: one file per UTC date of
@@ -61,7 +62,11 @@ impl ParquetSink {
     /// Writes one batch: segments first, then interviews (the commit marker),
     /// one file per table and partition date, each atomically.
     ///
-    /// Rows whose key is already committed are dropped, as are interviews rows
+    /// Rows whose key is already committed are dropped — except that a key
+    /// whose only row is `failed` takes one row that is not failed (a
+    /// redriven interview; see [`WriteReport::failed_rows_replaced`]; the
+    /// segments, responses and scores the failed row already has are not
+    /// written again) — as are interviews rows
     /// repeating a key earlier in the batch and segments repeating
     /// `(key, media_index, segment_index)`. Every segment must belong to an
     /// interviews row of the same batch (or to a key already committed, then it
@@ -129,7 +134,8 @@ impl ParquetSink {
         }
         orphans.retain(|k, _| !batch_dates.contains_key(k));
         for (key, reason) in orphans {
-            if !known.contains(&key) && !matches!(self.key_state(&key)?, KeyState::Committed) {
+            if !known.contains_key(&key) && !matches!(self.key_state(&key)?, KeyState::Committed(_))
+            {
                 return Err(invalid(key, &reason));
             }
         }
@@ -140,7 +146,14 @@ impl ParquetSink {
         let mut candidates: Vec<&InterviewRow> = Vec::new();
         for row in interviews {
             let key = row.key();
-            if known.contains(&key) {
+            let failed = row.outcome == Outcome::Failed;
+            // A key known committed is skipped — unless its latest row is
+            // failed and this one is not (a redriven interview): the key
+            // index decides whether its one replacement is still free.
+            let replaceable = known
+                .get(&key)
+                .is_some_and(|&was_failed| was_failed && !failed);
+            if known.contains_key(&key) && !replaceable {
                 debug!(interview_id = %key.0, pipeline_version = %key.1, "already committed; skipped");
                 report.interviews_skipped_existing += 1;
             } else if !batch_keys.insert(key.clone()) {
@@ -154,21 +167,34 @@ impl ParquetSink {
         // Claim them in the key index.
         let mut dates: HashMap<Key, String> = HashMap::new();
         let mut accepted: Vec<&InterviewRow> = Vec::new();
+        // Tables in which a replaced failed row already holds the key's rows.
+        let mut held: HashSet<(Key, &'static str)> = HashSet::new();
         for row in candidates {
             let key = row.key();
+            let failed = row.outcome == Outcome::Failed;
             let claim = Claim {
                 date: row.partition_date(),
                 part: part.clone(),
                 writer: self.writer.clone(),
                 at_ms: chrono::Utc::now().timestamp_millis(),
+                failed: Some(failed),
             };
-            if self.claim(&key, &claim, &mut report)? {
+            let claimed = match self.claim_row(&key, &claim, &mut known, &mut report)? {
+                RowClaim::New => true,
+                RowClaim::Replacing(tables) => {
+                    for table in tables {
+                        held.insert((key.clone(), table));
+                    }
+                    true
+                }
+                RowClaim::Done => false,
+            };
+            if claimed {
                 dates.insert(key, claim.date);
                 accepted.push(row);
             } else {
                 debug!(interview_id = %key.0, pipeline_version = %key.1, "committed by an earlier write; skipped");
                 report.interviews_skipped_existing += 1;
-                Self::remember(&mut known, key);
             }
         }
 
@@ -181,6 +207,10 @@ impl ParquetSink {
                 report.segments_skipped += 1;
                 continue;
             };
+            if held.contains(&(key.clone(), SEGMENTS_DIR)) {
+                report.segments_skipped += 1;
+                continue;
+            }
             if !seen_segments.insert((key, seg.media_index, seg.segment_index)) {
                 report.segments_skipped += 1;
                 continue;
@@ -226,6 +256,9 @@ impl ParquetSink {
             let Some(date) = dates.get(&key) else {
                 continue;
             };
+            if held.contains(&(key.clone(), RESPONSES_DIR)) {
+                continue;
+            }
             if seen_responses.insert((key, r.question_index)) {
                 responses_by_date.entry(date.clone()).or_default().push(r);
             }
@@ -237,6 +270,9 @@ impl ParquetSink {
             let Some(date) = dates.get(&key) else {
                 continue;
             };
+            if held.contains(&(key.clone(), SCORES_DIR)) {
+                continue;
+            }
             if seen_scores.insert((key, r.competency.clone(), r.question_id.clone())) {
                 scores_by_date.entry(date.clone()).or_default().push(r);
             }
@@ -278,7 +314,7 @@ impl ParquetSink {
             report.interviews_written += rows.len();
             report.files.push(path);
             for r in rows {
-                Self::remember(&mut known, r.key());
+                Self::remember(&mut known, r.key(), r.outcome == Outcome::Failed);
             }
         }
 

@@ -3,4 +3,5 @@
 
 mod contract;
 mod fixtures;
+mod redrive;
 mod sink;

@@ -3,7 +3,7 @@
 //! encryption and audit events.
 
 use super::fixtures::{at, failed, interview, iv_key, seg_key, segs, sorted};
-use crate::parquet::keys::Claim;
+use crate::parquet::keys::{Claim, Claimed};
 use crate::parquet::layout::KEY_COLUMNS;
 use crate::parquet::read::{committed_files, read_file};
 use crate::parquet::storage::{TEMP_PREFIX, TEMP_SUFFIX};
@@ -233,10 +233,17 @@ fn crashed_write(root: &Path, row: &InterviewRow, segments: &[SegmentRow], age: 
         part: "part-crashed.parquet".into(),
         writer: "a writer that died".into(),
         at_ms: chrono::Utc::now().timestamp_millis() - age.as_millis() as i64,
+        failed: Some(false),
     };
-    assert!(sink
-        .claim(&row.key(), &claim, &mut WriteReport::default())
-        .expect("claim"));
+    let claimed = sink
+        .claim_at(
+            &sink.claim_path(&row.key()),
+            &row.key(),
+            &claim,
+            &mut WriteReport::default(),
+        )
+        .expect("claim");
+    assert!(matches!(claimed, Claimed::Yes));
     let refs: Vec<&SegmentRow> = segments.iter().collect();
     let batch = rows::segments_batch(&refs).expect("batch");
     sink.write_file(SEGMENTS_DIR, &claim.date, &claim.part, &batch)

@@ -81,9 +81,25 @@ impl ReviewQueue {
     /// Stores an item. Idempotent: an item with the same (interview_id,
     /// pipeline_version) already stored is kept as it is (its status and
     /// decisions are not reset) and `Ok(false)` is returned; `Ok(true)` when new.
+    /// One exception: a stored item of a failed interview still pending is
+    /// replaced by a result that did not fail (the interview was redriven),
+    /// so the page shows the interview once, as it is now.
     pub fn enqueue(&self, item: ReviewItem) -> Result<bool, ReviewError> {
         let path = self.item_path(&item.interview_id, &item.pipeline_version);
         if path.exists() {
+            if item.failure.is_none() {
+                if let Some(old) = self.read(&path)? {
+                    if old.failure.is_some() && old.status == ReviewStatus::Pending {
+                        self.save(&item)?;
+                        tracing::info!(
+                            interview_id = %item.interview_id,
+                            pipeline_version = %item.pipeline_version,
+                            "review item of a failed interview replaced by its redriven result"
+                        );
+                        return Ok(true);
+                    }
+                }
+            }
             return Ok(false);
         }
         let tmp = self.write_temp(&item)?;

@@ -97,6 +97,24 @@ fn enqueue_is_idempotent_and_keeps_decisions() {
 }
 
 #[test]
+fn a_pending_failed_item_is_replaced_once_by_its_redriven_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = ReviewQueue::open(dir.path()).unwrap();
+    let mut failed = item("generic:f", "1");
+    failed.failure = Some("media_fetch: timed out".into());
+    assert!(q.enqueue(failed.clone()).unwrap());
+    assert!(!q.enqueue(failed).unwrap(), "failing again changes nothing");
+    assert!(
+        q.enqueue(item("generic:f", "1")).unwrap(),
+        "the redriven result"
+    );
+    assert!(!q.enqueue(item("generic:f", "1")).unwrap(), "once");
+    let stored = q.get("generic:f").unwrap().unwrap();
+    assert_eq!(stored.failure, None);
+    assert_eq!(q.list().unwrap().len(), 1, "one item per interview");
+}
+
+#[test]
 fn files_are_private_and_no_temporaries_are_left() {
     let dir = tempfile::tempdir().unwrap();
     let q = ReviewQueue::open(dir.path()).unwrap();

@@ -114,6 +114,9 @@ enum Command {
         /// SIGKILL the first process once this share is written (0–1).
         #[arg(long)]
         kill_at: Option<f64>,
+        /// Start the killed process again this many seconds after the kill.
+        #[arg(long)]
+        restart_after_s: Option<u64>,
         /// Start one more process once this share is written (0–1).
         #[arg(long)]
         join_at: Option<f64>,
@@ -191,6 +194,7 @@ fn main() -> ExitCode {
             processes,
             workers,
             kill_at,
+            restart_after_s,
             join_at,
             lever_limit,
             partitions,
@@ -203,6 +207,7 @@ fn main() -> ExitCode {
                 processes,
                 workers,
                 kill_at,
+                restart_after: restart_after_s.map(std::time::Duration::from_secs),
                 join_at,
                 lever_limit: lever_limit.and_then(|v| Some((*v.first()?, *v.get(1)?))),
                 partitions,

@@ -1,7 +1,7 @@
 //! Runners side by side: interviews through `panelflow ingest` → Tansu →
 //! several `panelflow run` processes of one consumer group (real
-//! processes), one of them SIGKILLed (and not started again: the others
-//! take its partitions over) and one more joining mid-run, against the
+//! processes), one of them SIGKILLed (and, when asked, started again as
+//! its supervisor would) and one more joining mid-run, against the
 //! Lever emulator holding Lever's documented limit. Then what must hold:
 //! one `interviews` row and one note per interview, no 429 from Lever, and
 //! what the emulator's request record shows per second; and the throughput
@@ -46,8 +46,11 @@ pub struct ScaleOptions {
     /// SIGKILL the first process (for good) once this share of the
     /// interviews is written.
     pub kill_at: Option<f64>,
+    /// Start the killed process again (same instance id) this long after
+    /// the kill, as a supervisor would; none: it stays dead.
+    pub restart_after: Option<Duration>,
     /// Start one more process once this share is written (and the killed
-    /// one's session has timed out).
+    /// one is back, or its session has timed out).
     pub join_at: Option<f64>,
     /// Lever's limit, enforced by the emulator and given to the runners'
     /// config; none: Lever's documented 10/s, burst 20, and the runners on
@@ -93,6 +96,8 @@ pub struct ScaleReport {
     pub workers: usize,
     /// Processes SIGKILLed.
     pub killed: usize,
+    /// Killed processes started again.
+    pub restarted: usize,
     /// Processes that joined mid-run.
     pub joined: usize,
     /// Interviews with exactly one `interviews` row.
@@ -250,10 +255,17 @@ pub fn scale(o: &ScaleOptions) -> anyhow::Result<ScaleReport> {
             report.killed += 1;
             tracing::info!(written = n, "first runner SIGKILLed");
         }
+        if let (Some(at), Some(after)) = (killed_at, o.restart_after) {
+            if report.restarted == 0 && at.elapsed() >= after {
+                runners[0].start()?;
+                report.restarted += 1;
+                tracing::info!("the killed runner started again");
+            }
+        }
         // A SIGKILLed member stays in the group until its session times
-        // out; Tansu 0.6.0 then only evicts it at the next join (Apache
-        // Kafka by itself), so the newcomer joins after that.
-        let session_over = killed_at.is_none_or(|at| at.elapsed() >= SESSION_PASSED);
+        // out (or it comes back); the newcomer joins after that.
+        let session_over =
+            killed_at.is_none_or(|at| report.restarted > 0 || at.elapsed() >= SESSION_PASSED);
         if report.joined == 0 && session_over && o.join_at.is_some_and(|at| share >= at) {
             start_runner(&mut runners)?;
             report.joined += 1;

@@ -1,8 +1,8 @@
 //! Recordings decoded in a child process (`panelflow decode-media`) under
 //! `[media.decoder]`'s limits: the same samples and errors as in-process
-//! for ordinary files, and a file that makes the MP4 demuxer ask for
-//! 3.3 GB (`fuzz/regressions/media_decode/isolated/`, found by fuzzing;
-//! in-process it aborts the process wherever that much cannot be
+//! for ordinary files, and files that make the demuxers ask for 3.3 to
+//! 34 GB at once (`fuzz/regressions/media_decode/isolated/`, found by
+//! fuzzing; in-process they abort the process wherever that much cannot be
 //! allocated) failing alone — in `panelflow transcribe` and in the
 //! pipeline, whose next interview is still transcribed.
 
@@ -34,21 +34,34 @@ fn isolated() -> IsolatedDecoder {
     IsolatedDecoder::from_section(&media)
 }
 
-/// The fuzz regressions only the child's limits contain, as media files
-/// (a fuzz input's first byte picks the extension; 3 is mp4).
+/// The extensions the fuzz target picks by an input's first byte.
+const FUZZ_EXT: [&str; 9] = [
+    "wav", "flac", "mp3", "mp4", "m4a", "webm", "mkv", "ogg", "bin",
+];
+
+/// A fuzz input as the media file the target makes of it.
+fn fuzz_input_as_file(input: &Path, dir: &Path) -> PathBuf {
+    let bytes = std::fs::read(input).unwrap();
+    let ext = FUZZ_EXT[bytes[0] as usize % 9];
+    let name = input.file_name().unwrap().to_string_lossy();
+    let p = dir.join(format!("{name}.{ext}"));
+    std::fs::write(&p, &bytes[1..]).unwrap();
+    p
+}
+
+/// The fuzz regressions only the child's limits contain, as media files:
+/// the MP4 `hdlr` (3.3 GB) and `stts` (34 GB) inputs first, then the FLAC
+/// Vorbis comment (4 GB).
 fn hostile_files(dir: &Path) -> Vec<PathBuf> {
     let src = root().join("fuzz/regressions/media_decode/isolated");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(&src).expect("isolated regressions") {
-        let e = e.unwrap();
-        let bytes = std::fs::read(e.path()).unwrap();
-        assert_eq!(bytes[0] % 9, 3, "an mp4 input");
-        let p = dir.join(format!("{}.mp4", e.file_name().to_string_lossy()));
-        std::fs::write(&p, &bytes[1..]).unwrap();
-        out.push(p);
-    }
-    assert!(!out.is_empty());
-    out
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&src)
+        .expect("isolated regressions")
+        .map(|e| e.unwrap().path())
+        .collect();
+    inputs.sort();
+    inputs.sort_by_key(|p| !p.to_string_lossy().contains("hdlr"));
+    assert!(inputs.len() >= 3, "{inputs:?}");
+    inputs.iter().map(|p| fuzz_input_as_file(p, dir)).collect()
 }
 
 /// Everything a stream yields.

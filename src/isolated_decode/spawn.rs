@@ -267,11 +267,16 @@ impl ChildAudio {
         let stderr = String::from_utf8_lossy(&stderr);
         let err = if timed_out {
             MediaError::DecoderLimit(format!("time limit ({} s)", self.limits.timeout.as_secs()))
-        } else if stopped {
+        } else if seen.kind() == io::ErrorKind::InvalidData {
             MediaError::Io(io::Error::other(format!(
                 "{} did not answer as a panelflow decoder ({seen}); see [media.decoder] program",
                 self.program.display()
             )))
+        } else if stopped {
+            MediaError::Io(io::Error::new(
+                seen.kind(),
+                format!("reading the decoder's output: {seen}"),
+            ))
         } else {
             match status {
                 Ok(status) => outcome(status, &stderr, &self.limits).unwrap_or_else(|| {

@@ -49,6 +49,9 @@ fn worker(c: &mut Criterion) {
     let scratch = tempfile::tempdir().expect("tempdir");
     let mut cfg = PipelineConfig::default();
     cfg.media.allow_private_networks = true;
+    // The model's speed is measured here; the decoder's child process is
+    // measured by `tests/it/isolated_decode.rs` (decode_cost).
+    cfg.media.decoder.isolated = false;
     cfg.speech.threads = 2;
     cfg.review.queue_dir = scratch.path().join("review");
     cfg.governance.audit_dir = scratch.path().join("audit");

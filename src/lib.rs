@@ -7,6 +7,7 @@
 //! The tree follows the data's way through the engine:
 //! - [`ingest`]: the webhook receiver and the Lever poller, into Kafka;
 //! - [`pipeline`]: the timely dataflow of `panelflow run`, one stage after another;
+//! - [`isolated_decode`]: untrusted recordings decoded in a child process under limits;
 //! - [`source`]: the one Kafka → timely source, for the pipeline and the aggregates;
 //! - [`aggregates`]: calibration, bias and drift as differential dataflows;
 //! - [`writeback`]: what each rollout phase writes to Lever, and the note's text;
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod cores;
 pub mod ingest;
+pub mod isolated_decode;
 pub mod limits;
 pub mod metrics;
 pub mod ops;

@@ -160,6 +160,13 @@ enum Command {
     /// Read a review user's token from stdin and print its `token_hash`
     /// (salted PBKDF2-SHA256) for `[[review.users]]`.
     HashToken,
+    /// Decode one recording for the engine under its limits (internal: the
+    /// engine runs itself this way; 16 kHz mono frames on stdout).
+    #[command(name = "decode-media", hide = true)]
+    DecodeMedia {
+        /// The recording.
+        file: PathBuf,
+    },
     /// Print the current bias, calibration and drift audit of an aggregates dataset.
     Audit {
         /// The dataset (or a demo's --out folder).
@@ -172,6 +179,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::DecodeMedia { file } = &cli.command {
+        // Untrusted input under the limits the engine set: nothing else
+        // runs here, and no log goes to the stderr the engine reads.
+        return panelflow::isolated_decode::child::run(file);
+    }
     init_tracing(&cli.command);
     let result = match cli.command {
         Command::Transcribe {
@@ -278,6 +290,7 @@ fn main() -> ExitCode {
         Command::Audit { dir, html } => {
             panelflow::cli::audit::run(&dir, html.as_deref()).map(|()| ExitCode::SUCCESS)
         }
+        Command::DecodeMedia { file } => Ok(panelflow::isolated_decode::child::run(&file)),
     };
     match result {
         Ok(code) => code,

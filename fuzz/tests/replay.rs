@@ -41,6 +41,11 @@ fn webhooks() {
     replay("recording_links", panelflow_fuzz::recording_links);
 }
 
+/// The demuxer in-process, as the fuzz target runs it. Inputs only the
+/// engine's child-process limits contain (`regressions/media_decode/isolated/`:
+/// in-process they make the demuxer ask for gigabytes) are not replayed
+/// here, where they could abort the test; the engine's
+/// `tests/it/isolated_decode.rs` replays them through the child.
 #[test]
 fn media() {
     replay("media_decode", panelflow_fuzz::media_decode);

@@ -89,10 +89,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let mut transcriber = Transcriber::load(&TranscriberOptions::from_section(
-        &cfg.speech,
-        cfg.media.max_duration_s,
-    ))?;
+    let mut transcriber = Transcriber::load(&TranscriberOptions {
+        decoder: crate::isolated_decode::media_opener(&cfg.media),
+        ..TranscriberOptions::from_section(&cfg.speech, cfg.media.max_duration_s)
+    })?;
     let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.roles, &cfg.speech)?;
     let mut media = Vec::new();
     let mut audio = Vec::new();

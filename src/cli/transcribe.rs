@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use panelflow_connectors::media::MediaSection;
 use panelflow_models::speech::moonshine::BatchLimits;
 use panelflow_models::speech::transcriber::TranscriberOptions;
 
@@ -40,6 +41,9 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
                 .unwrap_or(BatchLimits::default().max_frames)
                 .max(1),
         },
+        // Files are decoded in a child process under `[media.decoder]`'s
+        // default limits: one hostile file fails alone.
+        decoder: crate::isolated_decode::media_opener(&MediaSection::default()),
         ..TranscriberOptions::default()
     };
     let run = panelflow_models::speech::parallel::transcribe_files(&topts, files, opts.workers)?;

@@ -54,10 +54,11 @@ impl Processor {
         lever: Option<LeverClient>,
         context: Arc<LeverContext>,
     ) -> Result<Self, SpeechError> {
-        let transcriber = Transcriber::load(&TranscriberOptions::from_section(
-            &cfg.speech,
-            cfg.media.max_duration_s,
-        ))?;
+        let transcriber = Transcriber::load(&TranscriberOptions {
+            // Fetched recordings are untrusted: decoded under limits.
+            decoder: crate::isolated_decode::media_opener(&cfg.media),
+            ..TranscriberOptions::from_section(&cfg.speech, cfg.media.max_duration_s)
+        })?;
         let mut models = vec![transcriber.model().clone()];
         let analyzer = if cfg.analysis.enabled {
             let a =

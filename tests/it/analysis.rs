@@ -849,6 +849,7 @@ fn the_dataflow_writes_responses_and_scores_that_duckdb_reads() {
     let media = MediaServer::start(&datasets()).unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let mut cfg = PipelineConfig::default();
+    crate::support::use_built_decoder(&mut cfg);
     cfg.media.allow_private_networks = true;
     cfg.review.queue_dir = scratch.path().join("review");
     cfg.governance.audit_dir = scratch.path().join("audit");

@@ -18,6 +18,7 @@ mod cluster;
 mod context;
 mod governance;
 mod ingest;
+mod isolated_decode;
 mod lever_emulator;
 mod parquet_duckdb;
 mod pipeline;

@@ -49,6 +49,7 @@ impl Bench {
     /// rules every dataset interview can meet (`lenient`) or none can.
     fn config(&self, phase: Phase, lenient: bool) -> PipelineConfig {
         let mut cfg = PipelineConfig::default();
+        support::use_built_decoder(&mut cfg);
         cfg.pipeline.name = format!("wb-{phase:?}").to_lowercase();
         cfg.pipeline.version = "wb-1".into();
         cfg.pipeline.phase = phase;

@@ -36,6 +36,11 @@ pub enum MediaError {
         /// Highest accepted.
         max: u32,
     },
+    /// The media made the decoder pass a limit it runs under (memory, CPU
+    /// time or wall-clock time, when it decodes in a child process): a
+    /// property of the file, so a retry fails the same way.
+    #[error("the media made the decoder exceed its {0}")]
+    DecoderLimit(String),
 }
 
 impl MediaError {
@@ -49,6 +54,7 @@ impl MediaError {
             MediaError::Io(_) => "media_io",
             MediaError::Vad(_) => "media_vad",
             MediaError::SampleRate { .. } => "media_sample_rate",
+            MediaError::DecoderLimit(_) => "media_decoder_limit",
         }
     }
 }

@@ -59,6 +59,12 @@ pub fn reference(id: &str) -> String {
     it["reference_transcript"].as_str().unwrap().to_string()
 }
 
+/// Recordings are decoded by the `panelflow` binary this build made (the
+/// running program is the test binary, which has no `decode-media`).
+pub fn use_built_decoder(cfg: &mut PipelineConfig) {
+    cfg.media.decoder.program = Some(PathBuf::from(env!("CARGO_BIN_EXE_panelflow")));
+}
+
 pub struct Stack {
     pub dir: tempfile::TempDir,
     pub broker: Broker,
@@ -99,6 +105,7 @@ impl Stack {
         cfg.governance.audit_dir = dir.path().join("audit");
         cfg.ingest.state_dir = dir.path().join("ingest");
         cfg.media.allow_private_networks = true;
+        use_built_decoder(&mut cfg);
         cfg.ingest
             .secrets
             .insert("generic".into(), GENERIC_SECRET.into());

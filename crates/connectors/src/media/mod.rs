@@ -33,6 +33,93 @@ pub struct MediaSection {
     /// Addresses media may be fetched from although they are not global
     /// (an internal media store meant to be reached); none by default.
     pub allowed_addresses: Vec<std::net::IpAddr>,
+    /// `[media.decoder]`: where fetched recordings are decoded, and under
+    /// which limits.
+    pub decoder: DecoderSection,
+}
+
+/// `[media.decoder]`: fetched recordings are untrusted input, and a hostile
+/// file can make a demuxer ask for gigabytes (an allocation failure aborts
+/// a process outright), so the engine decodes each one in a child process
+/// under an address-space limit and a CPU-time limit, and stops waiting for
+/// it after a time-out. A file that passes a limit fails its interview with
+/// `media_decoder_limit`, naming the limit; the worker goes on.
+///
+/// ```
+/// use panelflow_connectors::media::MediaSection;
+/// let media = MediaSection::default();
+/// assert!(media.decoder.isolated);
+/// // 1 GiB at least; twice the recording beyond 512 MiB.
+/// assert_eq!(media.decoder.memory_limit_mb(10 << 20), 1024);
+/// assert_eq!(media.decoder.memory_limit_mb(1 << 30), 2048);
+/// // CPU: 30 s plus a tenth of the 3-hour duration cap; waiting: twice that.
+/// assert_eq!(media.decoder.cpu_limit_s(media.max_duration_s), 1110);
+/// assert_eq!(media.decoder.timeout_s(media.max_duration_s), 2220);
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecoderSection {
+    /// Decode in a child process under the limits below (the default).
+    /// `false` decodes in the worker's own process: faster to start, but a
+    /// hostile file can then abort the whole worker.
+    pub isolated: bool,
+    /// The child's address-space limit in MiB; unset: the larger of 1 GiB
+    /// and twice the recording's size (so at most twice `max_bytes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// The child's CPU-time limit in seconds; unset: 30 s plus a tenth of
+    /// `max_duration_s` (decoding runs well over 10 times faster than real
+    /// time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_s: Option<u64>,
+    /// Seconds the engine waits for the child's audio in all before it
+    /// kills it (time the engine spends on speech meanwhile does not
+    /// count); unset: twice the CPU-time limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u64>,
+    /// The program run as the decoder (`PROGRAM decode-media FILE`); unset:
+    /// the running `panelflow` executable itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<std::path::PathBuf>,
+}
+
+impl Default for DecoderSection {
+    fn default() -> Self {
+        Self {
+            isolated: true,
+            memory_mb: None,
+            cpu_s: None,
+            timeout_s: None,
+            program: None,
+        }
+    }
+}
+
+impl DecoderSection {
+    /// Smallest automatic address-space limit, MiB.
+    pub const MIN_MEMORY_MB: u64 = 1024;
+
+    /// The address-space limit (MiB) for a recording of `file_bytes`.
+    pub fn memory_limit_mb(&self, file_bytes: u64) -> u64 {
+        self.memory_mb
+            .unwrap_or_else(|| Self::MIN_MEMORY_MB.max((file_bytes >> 20).saturating_mul(2)))
+            .max(1)
+    }
+
+    /// The CPU-time limit (s) for recordings of at most `max_duration_s`.
+    pub fn cpu_limit_s(&self, max_duration_s: f64) -> u64 {
+        self.cpu_s
+            .unwrap_or_else(|| 30 + (max_duration_s.max(0.0) / 10.0).min(1e9) as u64)
+            .max(1)
+    }
+
+    /// Seconds the engine waits on the child in all, for recordings of at
+    /// most `max_duration_s`.
+    pub fn timeout_s(&self, max_duration_s: f64) -> u64 {
+        self.timeout_s
+            .unwrap_or_else(|| self.cpu_limit_s(max_duration_s).saturating_mul(2))
+            .max(1)
+    }
 }
 
 impl Default for MediaSection {
@@ -48,6 +135,7 @@ impl Default for MediaSection {
             max_total_duration_s: 4.0 * 3600.0,
             allowed_ports: vec![80, 443],
             allowed_addresses: Vec::new(),
+            decoder: DecoderSection::default(),
         }
     }
 }

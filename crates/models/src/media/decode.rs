@@ -52,6 +52,7 @@ pub struct AudioDecoder {
     codec: Codec,
     track_id: u32,
     sample_rate: u32,
+    channels: usize,
     declared_frames: Option<u64>,
     decoded_frames: u64,
     bad_packets: usize,
@@ -101,6 +102,7 @@ impl AudioDecoder {
             .ok_or(MediaError::NoAudioTrack)?;
         let params = track.codec_params.clone();
         let track_id = track.id;
+        let channels = params.channels.map(|c| c.count()).unwrap_or(1).max(1);
         let (codec, sample_rate) = if params.codec == CODEC_TYPE_OPUS {
             (open_opus(&params)?, OPUS_RATE)
         } else {
@@ -124,6 +126,7 @@ impl AudioDecoder {
             codec,
             track_id,
             sample_rate,
+            channels,
             declared_frames: params.n_frames,
             decoded_frames: 0,
             bad_packets: 0,
@@ -134,6 +137,12 @@ impl AudioDecoder {
     /// Sample rate of the chunks this decoder yields.
     pub fn sample_rate(&self) -> u32 {
         self.sample_rate
+    }
+
+    /// Channels of the track as the container states them (the chunks are
+    /// mixed down to one).
+    pub fn channels(&self) -> usize {
+        self.channels
     }
 
     /// Duration the container declares, if it does.

@@ -10,12 +10,13 @@
 //! full when each interview is short.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::moonshine::{BatchLimits, Decoded, Encoded, ModelInfo, Moonshine};
 use super::{Segment, SpeechError, Transcript};
-use crate::media::decode::AudioDecoder;
 use crate::media::resample::To16k;
+use crate::media::source::{InProcess, MediaOpener};
 use crate::media::vad::{Segmenter, SileroVad, SpeechSegment, VadParams};
 use crate::media::{MediaError, SAMPLE_RATE};
 
@@ -34,6 +35,10 @@ pub struct TranscriberOptions {
     pub max_duration_s: f64,
     /// How many segments share a decoder call.
     pub batch: BatchLimits,
+    /// Where recordings are demuxed and decoded: [`InProcess`] by default;
+    /// the engine supplies one that decodes in a child process under
+    /// memory and CPU limits.
+    pub decoder: Arc<dyn MediaOpener>,
 }
 
 impl Default for TranscriberOptions {
@@ -45,6 +50,7 @@ impl Default for TranscriberOptions {
             vad: VadParams::default(),
             max_duration_s: 3.0 * 3600.0,
             batch: BatchLimits::default(),
+            decoder: Arc::new(InProcess),
         }
     }
 }
@@ -71,6 +77,7 @@ impl TranscriberOptions {
             },
             max_duration_s,
             batch: BatchLimits::default(),
+            decoder: Arc::new(InProcess),
         }
     }
 }
@@ -87,6 +94,7 @@ pub struct Transcriber {
     asr: Moonshine,
     segmenter: Segmenter,
     max_duration_s: f64,
+    decoder: Arc<dyn MediaOpener>,
     times: StageTimes,
 }
 
@@ -146,6 +154,7 @@ impl Transcriber {
             asr,
             segmenter: Segmenter::new(vad, opts.vad),
             max_duration_s: opts.max_duration_s,
+            decoder: Arc::clone(&opts.decoder),
             times: StageTimes::default(),
         })
     }
@@ -325,7 +334,9 @@ impl Transcriber {
     where
         F: FnMut(&mut Self, &mut Vec<SpeechSegment>) -> Result<bool, SpeechError>,
     {
-        let mut decoder = AudioDecoder::open(path)?;
+        let started = Instant::now();
+        let mut decoder = self.decoder.open(path)?;
+        self.times.media_s += started.elapsed().as_secs_f64();
         if let Some(declared) = decoder.declared_duration_s() {
             if declared > self.max_duration_s {
                 return Err(MediaError::TooLong {

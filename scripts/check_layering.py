@@ -16,6 +16,8 @@ the way the README says.
    (`panelflow-core` none; `panelflow-models` and `panelflow-connectors`
    only core; `panelflow-devkit` core and connectors; the engine
    `panelflow` everything, the dev kit only as an optional feature).
+4. Sizes: no source file under a crate's `src/` over MAX_LINES lines (a
+   file that long mixes concerns: split it into a folder).
 
 Prints each crate's module edges and exits 1 on a violation.
 Usage: python3 scripts/check_layering.py [--quiet]
@@ -45,6 +47,9 @@ ALLOWED = {
 # Dependencies that must be optional (behind a feature): never in the
 # production binary.
 OPTIONAL_ONLY = {("panelflow", "panelflow-devkit")}
+
+# The longest a source file under `src/` may be.
+MAX_LINES = 600
 
 PATH = re.compile(r"\bcrate::\{([^}]*)\}|\bcrate::(\w+)")
 COMMENT = re.compile(r"//[^\n]*")
@@ -240,6 +245,21 @@ def main():
     ]
     print(f"  depending on both models and connectors: {', '.join(sorted(both))}")
     failed |= both != ["panelflow"]
+
+    print(f"Sizes (source files over {MAX_LINES} lines):")
+    for name in sorted(members):
+        src = os.path.join(os.path.dirname(members[name]["manifest_path"]), "src")
+        long = []
+        for folder, _, files in os.walk(src):
+            for f in files:
+                if f.endswith(".rs"):
+                    path = os.path.join(folder, f)
+                    with open(path, encoding="utf-8") as fh:
+                        n = sum(1 for _ in fh)
+                    if n > MAX_LINES:
+                        long.append(f"{os.path.relpath(path, ROOT)} ({n})")
+        print(f"  {name}: {', '.join(sorted(long)) if long else 'none'}")
+        failed |= bool(long)
 
     if failed:
         print("the house rules are broken (see above)")

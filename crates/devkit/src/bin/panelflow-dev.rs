@@ -121,7 +121,7 @@ enum Command {
         #[arg(long)]
         join_at: Option<f64>,
         /// Lever's limit as `RATE,BURST` (default: Lever's documented 10,20).
-        #[arg(long, value_delimiter = ',', num_args = 2)]
+        #[arg(long, value_delimiter = ',')]
         lever_limit: Option<Vec<f64>>,
         /// Partitions of each topic.
         #[arg(long, default_value_t = 6)]
@@ -209,7 +209,14 @@ fn main() -> ExitCode {
                 kill_at,
                 restart_after: restart_after_s.map(std::time::Duration::from_secs),
                 join_at,
-                lever_limit: lever_limit.and_then(|v| Some((*v.first()?, *v.get(1)?))),
+                lever_limit: match lever_limit.as_deref() {
+                    None => None,
+                    Some([rate, burst]) => Some((*rate, *burst)),
+                    Some(other) => {
+                        eprintln!("panelflow-dev: --lever-limit takes RATE,BURST, not {other:?}");
+                        return ExitCode::FAILURE;
+                    }
+                },
                 partitions,
                 deadline: std::time::Duration::from_secs(deadline_s),
             };

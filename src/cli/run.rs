@@ -6,14 +6,9 @@ use std::sync::atomic::Ordering;
 use crate::config::PipelineConfig;
 use crate::pipeline::{self, RunOptions};
 
-/// Loads the config (or the embedded defaults), makes sure the topics
-/// exist, and runs the dataflow until Ctrl-C / SIGTERM.
+/// Loads the config (or the embedded defaults) and runs the dataflow until Ctrl-C / SIGTERM.
 pub fn run(config: Option<&Path>, workers: usize, timely_args: Vec<String>) -> anyhow::Result<()> {
     let cfg = PipelineConfig::load_or_default(config)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))?;
     let mut opts = RunOptions::workers(workers);
     if !timely_args.is_empty() {
         opts.timely_args = timely_args;

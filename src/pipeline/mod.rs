@@ -127,6 +127,13 @@ impl RunOptions {
 
 /// Runs the dataflow until `opts.shutdown` is set (or forever).
 pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
+    // The topics the dataflow reads and writes, retry tiers included: a
+    // retry or dead letter produced to a missing topic could never land.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))
+        .context("creating the pipeline's topics")?;
     // One token bucket, one Lever client (one OAuth session) and one context
     // cache for every worker of the process: Lever's limit is per key. The
     // runners of one group share the key, so the bucket holds this

@@ -153,12 +153,6 @@ fn transient_failures_wait_on_retry_topics_and_permanent_ones_fail_now() {
     cfg.media.timeout_s = 2;
     cfg.media.connect_timeout_s = 1;
     cfg.lever.max_attempts = 2;
-    // Its own retry topics (`panelflow run` creates them at start; the
-    // dataflow run in this process does not).
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))
-        .expect("retry topics");
     // Lever is down: every write fails with 503 until it is back.
     stack.lever.inject_write_faults(503, 1_000_000).unwrap();
     assert_eq!(stack.post_interview(&it), 202);
@@ -223,10 +217,6 @@ fn a_redriven_dead_letter_is_processed_once_however_often_it_is_sent() {
     let mut cfg = stack.cfg.clone();
     cfg.kafka.retry_delays_s = vec![2];
     cfg.lever.max_attempts = 2;
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(panelflow_connectors::kafka::ensure_topics(&cfg.kafka))
-        .expect("retry topics");
     stack.lever.inject_write_faults(503, 1_000_000).unwrap();
     assert_eq!(stack.post_interview(&it), 202);
     let run = stack.run(&cfg, 1);

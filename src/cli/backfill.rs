@@ -111,7 +111,7 @@ pub fn run(args: &BackfillArgs) -> anyhow::Result<()> {
     let sent = backfill::replay(&sel.replays, rate, cfg.governance.backfill_burst, |r| {
         publisher.send_one(&Outgoing {
             topic: cfg.kafka.topic.clone(),
-            key: r.interview_id.clone(),
+            key: r.key.clone(),
             payload: r.event.to_string().into_bytes(),
             headers: vec![(BACKFILL_HEADER.into(), cfg.pipeline.version.clone())],
         })

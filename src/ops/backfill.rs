@@ -30,8 +30,12 @@ pub const BACKFILL_HEADER: &str = "panelflow-backfill";
 /// One event to replay.
 #[derive(Debug, Clone)]
 pub struct Replay {
-    /// Interview id (the Kafka key).
+    /// Interview id.
     pub interview_id: String,
+    /// The Kafka key: the opportunity id, as ingest keys events (one
+    /// worker writes an opportunity's notes, tags and moves at a time),
+    /// else the interview id.
+    pub key: String,
     /// The pipeline version of the row it came from.
     pub from_version: String,
     /// The event, marked as a backfill.
@@ -122,6 +126,11 @@ pub fn select(
             r.received_at,
             Replay {
                 interview_id: id.to_string(),
+                key: if r.opportunity_id.is_empty() {
+                    id.to_string()
+                } else {
+                    r.opportunity_id.clone()
+                },
                 from_version: r.pipeline_version.clone(),
                 event,
             },
@@ -289,6 +298,11 @@ mod tests {
         assert_eq!(ids, ["a", "d"]);
         assert_eq!(s.replays[0].event["v"], 2, "the newest row's event");
         assert_eq!(s.replays[0].event["unknown_fields"]["backfill"], true);
+        assert_eq!(
+            s.replays[0].key, rows[1].opportunity_id,
+            "keyed by opportunity, as ingest keys events"
+        );
+        assert!(!s.replays[0].key.is_empty());
         assert_eq!(s.without_event, 1);
         assert_eq!(s.already_done, 1);
         let s = select(&rows, since, &["p2".to_string()], "v3");
@@ -301,6 +315,7 @@ mod tests {
         let replays: Vec<Replay> = (0..4)
             .map(|i| Replay {
                 interview_id: format!("i{i}"),
+                key: format!("opp{i}"),
                 from_version: "v1".into(),
                 event: Value::Null,
             })

@@ -55,7 +55,7 @@ const TIME_WORDS: [&str; 23] = [
 
 /// Quantities and times in a sentence, as transcribed: a number with what
 /// it counts ("ninety servers", "forty percent", "3 weeks"), a range ("from
-/// twenty two minutes to eight"), a time ("every Monday morning", "for a
+/// thirty one seconds to nine"), a time ("every Monday morning", "for a
 /// week", "within four days").
 pub(super) fn quantities(sentence: &str) -> Vec<String> {
     let words = text::words(sentence);
@@ -127,7 +127,7 @@ pub(super) fn quantities(sentence: &str) -> Vec<String> {
         {
             j += 1;
         }
-        // A range: "from twenty two minutes to eight", "between nine and eleven at night".
+        // A range: "from thirty one seconds to nine", "between six and eight in the evening".
         let mut k = j + 1;
         let mut end = j;
         let mut took = 0;

@@ -20,8 +20,8 @@ fn quantities_keep_their_units() {
         ["ninety servers", "four batches"]
     );
     assert_eq!(
-        quantities("Waits fell from twenty two minutes to eight."),
-        ["from twenty two minutes to eight"]
+        quantities("Load times fell from thirty one seconds to nine."),
+        ["from thirty one seconds to nine"]
     );
     assert_eq!(
         quantities("I check it every Monday morning, for a week."),

@@ -259,7 +259,7 @@ fn anchor_fit_of(sims: &[f64; 4]) -> f64 {
 /// ], "Tell us about a problem you solved.", Similarities::default());
 /// let vague = evidence(&[
 ///     s("I always try to solve problems calmly, I'm a team player.", 0.5),
-///     s("I would look at the data and work hard.", 4.0),
+///     s("I would probably study things and try my best.", 4.0),
 /// ], "Tell us about a problem you solved.", Similarities::default());
 /// let (f, g) = (strong.features, vague.features);
 /// assert!(f.specific_situation > g.specific_situation);

@@ -179,3 +179,47 @@ pub(super) fn acts_of(words: &[String], subject: &str) -> (usize, usize) {
     }
     (acts, hypothetical)
 }
+
+/// Pronouns that are always subjects of someone else's clause.
+const OTHER_SUBJECTS: [&str; 5] = ["he", "she", "they", "he's", "she's"];
+
+/// Actions in verb phrases coordinated with a first-person clause, whose
+/// subject is not repeated: "I suggested a blister pack, set it up with
+/// her daughter, and called after a week" holds three of the candidate's
+/// actions, where [`acts_of`] hears one. Returns `(own, team)`: the
+/// coordinated past-tense actions after an "I" clause and after a "we"
+/// clause. Clauses are split at commas, semicolons and "and";
+/// a clause counts when it opens with a past-tense action verb and the
+/// last subject named before it is "I" or "we". A clause that opens with
+/// anything else (a noun, "it", a preposition) leaves the subject unknown.
+pub(super) fn coordinated_acts(sentence: &str) -> (usize, usize) {
+    let mut subject: Option<bool> = None; // Some(true): "I"; Some(false): "we"
+    let (mut own, mut team) = (0, 0);
+    for clause in sentence.split([',', ';']) {
+        let mut opening = true;
+        for w in super::words::sentence_words(clause) {
+            let w = w.as_str();
+            if w == "and" {
+                opening = true;
+                continue;
+            }
+            match w {
+                "i" | "i've" | "i'd" | "i'll" | "i'm" => subject = Some(true),
+                "we" | "we've" | "we'd" | "we'll" | "we're" => subject = Some(false),
+                _ if OTHER_SUBJECTS.contains(&w) => subject = None,
+                _ if opening && BETWEEN.contains(&w) => continue,
+                // "did" opens a coordinated clause as a main verb ("…, did
+                // the plans myself").
+                _ if opening && (is_action_verb(w) || w == "did") => match subject {
+                    Some(true) => own += 1,
+                    Some(false) => team += 1,
+                    None => {}
+                },
+                _ if opening => subject = None,
+                _ => {}
+            }
+            opening = false;
+        }
+    }
+    (own, team)
+}

@@ -20,7 +20,7 @@ pub use self::actions::is_action_verb;
 pub use self::outcomes::is_outcome_verb;
 pub use self::words::{is_past, sentence_words};
 
-use self::actions::acts_of;
+use self::actions::{acts_of, coordinated_acts};
 use self::outcomes::{has_quantity, RESULT_CONNECTIVES};
 use self::red_flags::{DEROGATORY, DEROGATORY_ALONE, DISOWN, OTHERS, REFUSAL};
 use self::reflection::{MILD_HEDGES, REFLECTION, STRONG_HEDGES};
@@ -89,6 +89,8 @@ pub fn cues(sentence: &str) -> SentenceCues {
     let past = words.iter().any(|w| is_past(w));
     let (own_actions, hypothetical) = acts_of(&words, "i");
     let (team_actions, _) = acts_of(&words, "we");
+    let (own_more, team_more) = coordinated_acts(sentence);
+    let (own_actions, team_actions) = (own_actions + own_more, team_actions + team_more);
     let generic_you = words.iter().enumerate().any(|(i, w)| {
         w == "you"
             && words

@@ -76,3 +76,18 @@ fn generic_you_is_heard() {
     assert!(cues("You need to break the problem down.").generic_you);
     assert!(!cues("It was, you know, fine.").generic_you);
 }
+
+#[test]
+fn coordinated_actions_keep_their_subject() {
+    let c = cues("I suggested a blister pack, set it up with her daughter by phone, and called after the first week.");
+    assert_eq!(c.own_actions, 3);
+    let c = cues("I split the team into two crews, did the plans myself, and we reopened on time.");
+    assert_eq!((c.own_actions, c.team_actions), (2, 1));
+    // Someone else's actions, and a clause led by a noun, are not the candidate's.
+    assert_eq!(
+        cues("I asked the vendor, they checked it and replied.").own_actions,
+        1
+    );
+    assert_eq!(cues("I wrote it, the team reviewed it.").own_actions, 1);
+    assert_eq!(cues("I was tired and stopped early.").own_actions, 1);
+}

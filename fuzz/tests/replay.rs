@@ -41,12 +41,18 @@ fn webhooks() {
     replay("recording_links", panelflow_fuzz::recording_links);
 }
 
-/// The demuxer in-process, as the fuzz target runs it. Inputs only the
-/// engine's child-process limits contain (`regressions/media_decode/isolated/`:
-/// in-process they make the demuxer ask for gigabytes) are not replayed
-/// here, where they could abort the test; the engine's
-/// `tests/it/isolated_decode.rs` replays them through the child.
+/// The demuxer in-process, as the fuzz target runs it, on every seed and
+/// reproducer — the ones under `regressions/media_decode/isolated/` too:
+/// they made the demuxer ask for gigabytes until the checks before it
+/// (`mp4_tables`, `flac_blocks`) refused them; the engine's
+/// `tests/it/isolated_decode.rs` also replays them through the child with
+/// those checks skipped, against its memory limit.
 #[test]
 fn media() {
     replay("media_decode", panelflow_fuzz::media_decode);
+    let isolated = panelflow_fuzz::replay_corpus(
+        &dir("regressions", "media_decode").join("isolated"),
+        panelflow_fuzz::media_decode,
+    );
+    assert!(isolated >= 3, "{isolated} isolated reproducers");
 }

@@ -49,11 +49,25 @@ pub fn run(path: &Path) -> ExitCode {
     }
 }
 
+/// Whether the checks of stated sizes before the demuxer are skipped: only
+/// in a development build (`--features dev`), when the tests set
+/// `PANELFLOW_DEV_SKIP_MEDIA_PRECHECKS=1` to show that the memory limit
+/// alone contains a file those checks would miss. The production binary
+/// never skips them.
+fn skip_prechecks() -> bool {
+    cfg!(feature = "dev")
+        && std::env::var_os("PANELFLOW_DEV_SKIP_MEDIA_PRECHECKS").is_some_and(|v| v == "1")
+}
+
 /// Decodes `path` into `out`: what the transcriber does in-process before
 /// voice activity (decode, then resample chunk by chunk), so the samples
 /// are the same.
 fn decode(path: &Path, out: &mut impl Write) -> Result<(), Stop> {
-    let mut decoder = AudioDecoder::open(path)?;
+    let mut decoder = if skip_prechecks() {
+        AudioDecoder::open_without_prechecks(path)?
+    } else {
+        AudioDecoder::open(path)?
+    };
     protocol::write_header(
         out,
         &Header {

@@ -3,7 +3,9 @@
 //! for ordinary files, and files that make the demuxers ask for 3.3 to
 //! 34 GB at once (`fuzz/regressions/media_decode/isolated/`, found by
 //! fuzzing; in-process they abort the process wherever that much cannot be
-//! allocated) failing alone — in `panelflow transcribe` and in the
+//! allocated) are now refused by the checks before the demuxer; with those
+//! checks skipped (a development build's switch) the child's memory limit
+//! alone still contains them — each failing alone — in `panelflow transcribe` and in the
 //! pipeline, whose next interview is still transcribed.
 
 use crate::support;
@@ -34,6 +36,26 @@ fn isolated() -> IsolatedDecoder {
     IsolatedDecoder::from_section(&media)
 }
 
+/// The same child with the checks before the demuxer skipped (a script
+/// that sets the development build's switch and runs the binary): what a
+/// hostile file those checks miss would meet.
+fn isolated_without_prechecks(dir: &Path) -> IsolatedDecoder {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("decoder-without-prechecks.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nPANELFLOW_DEV_SKIP_MEDIA_PRECHECKS=1 exec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_panelflow")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut media = MediaSection::default();
+    media.decoder.program = Some(script);
+    IsolatedDecoder::from_section(&media)
+}
+
 /// The extensions the fuzz target picks by an input's first byte.
 const FUZZ_EXT: [&str; 9] = [
     "wav", "flac", "mp3", "mp4", "m4a", "webm", "mkv", "ogg", "bin",
@@ -49,7 +71,7 @@ fn fuzz_input_as_file(input: &Path, dir: &Path) -> PathBuf {
     p
 }
 
-/// The fuzz regressions only the child's limits contain, as media files:
+/// The fuzz regressions that made the demuxer ask for gigabytes, as media files:
 /// the MP4 `hdlr` (3.3 GB) and `stts` (34 GB) inputs first, then the FLAC
 /// Vorbis comment (4 GB).
 fn hostile_files(dir: &Path) -> Vec<PathBuf> {
@@ -154,10 +176,25 @@ fn bad_files_fail_the_same_through_the_child() {
 }
 
 #[test]
-fn a_demuxer_asking_for_gigabytes_fails_alone_with_the_memory_limit() {
+fn sizes_that_would_make_the_demuxer_ask_for_gigabytes_are_refused_before_it() {
     let dir = tempfile::tempdir().unwrap();
     for f in hostile_files(dir.path()) {
-        let err = isolated().open(&f).and_then(drain).expect_err("refused");
+        let inproc = InProcess.open(&f).and_then(drain).expect_err("refused");
+        assert_eq!(inproc.code(), "media_corrupt", "{}: {inproc}", f.display());
+        let child = isolated().open(&f).and_then(drain).expect_err("refused");
+        assert_eq!(
+            (child.code(), child.to_string()),
+            (inproc.code(), inproc.to_string())
+        );
+    }
+}
+
+#[test]
+fn a_demuxer_asking_for_gigabytes_fails_alone_with_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let unchecked = isolated_without_prechecks(dir.path());
+    for f in hostile_files(dir.path()) {
+        let err = unchecked.open(&f).and_then(drain).expect_err("refused");
         assert_eq!(err.code(), "media_decoder_limit", "{err}");
         assert!(
             err.to_string()
@@ -185,8 +222,8 @@ fn transcribe_reports_the_hostile_file_and_transcribes_the_next() {
         .find(|l| l.contains(&*hostile.display().to_string()))
         .expect("a line for the hostile file");
     assert!(
-        reason.contains("exceed its memory limit (1024 MiB"),
-        "{reason}"
+        reason.contains("runs past its parent"),
+        "refused before the demuxer: {reason}"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -236,8 +273,8 @@ fn the_pipeline_fails_the_hostile_interview_and_goes_on() {
         .expect("the hostile interview's row");
     assert_eq!(hostile_row["outcome"], "failed");
     let reason = hostile_row["failure_reason"].as_str().unwrap();
-    assert!(reason.contains("media_decoder_limit"), "{reason}");
-    assert!(reason.contains("memory limit (1024 MiB"), "{reason}");
+    assert!(reason.contains("media_corrupt"), "{reason}");
+    assert!(reason.contains("runs past its parent"), "{reason}");
     let good_row = rows
         .iter()
         .find(|r| r["interview_id"].as_str().unwrap_or("").ends_with("swe-01"))

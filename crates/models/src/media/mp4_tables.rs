@@ -104,9 +104,25 @@ fn walk<R: Read + Seek>(
             }
             s => (s, 8),
         };
-        if size < header_len || at.saturating_add(size) > end {
-            // A box running past its parent: the demuxer reports it itself.
-            return Ok(());
+        if size < header_len {
+            return Err(corrupt(format!(
+                "a {} box of {size} bytes is shorter than its header",
+                String::from_utf8_lossy(&kind)
+            )));
+        }
+        if at.saturating_add(size) > end {
+            // A media-data box cut short at the top level is a truncated
+            // upload (its samples are streamed, never allocated whole);
+            // any other box running past its parent states a size the
+            // demuxer would allocate (found by fuzzing: an `hdlr` of 3.3 GB
+            // and an `stbl` past its `minf`).
+            if depth == 0 && &kind == b"mdat" {
+                return Ok(());
+            }
+            return Err(corrupt(format!(
+                "a {} box of {size} bytes runs past its parent",
+                String::from_utf8_lossy(&kind)
+            )));
         }
         let body = at + header_len;
         let body_len = size - header_len;
@@ -275,6 +291,43 @@ mod tests {
             .err()
             .expect("refused");
         assert!(matches!(err, MediaError::Corrupt(_)), "{err}");
+    }
+
+    #[test]
+    fn boxes_past_their_parent_are_refused_but_a_cut_media_data_box_is_not() {
+        // An hdlr claiming 3 GB inside its mdia (found by fuzzing).
+        let mut hdlr = 0xC400_0000u32.to_be_bytes().to_vec();
+        hdlr.extend_from_slice(b"hdlr");
+        hdlr.extend_from_slice(&[0; 16]);
+        let mut f = bx(b"ftyp", b"isom\0\0\0\0");
+        f.extend(bx(b"moov", &bx(b"trak", &bx(b"mdia", &hdlr))));
+        let err = check(&mut Cursor::new(f)).unwrap_err();
+        assert!(err.to_string().contains("hdlr box"), "{err}");
+        // An upload cut in its media data: left to the demuxer.
+        let mut cut = bx(b"ftyp", b"isom\0\0\0\0");
+        cut.extend(bx(b"moov", &bx(b"trak", &[])));
+        cut.extend_from_slice(&4096u32.to_be_bytes());
+        cut.extend_from_slice(b"mdat");
+        cut.extend_from_slice(&[0; 100]);
+        assert!(check(&mut Cursor::new(cut)).is_ok());
+    }
+
+    #[test]
+    fn the_fuzzers_hdlr_and_stts_files_are_refused_before_the_demuxer() {
+        // Found by fuzzing; before this check only the child decoder's
+        // memory limit stopped them (fuzz/regressions/media_decode/isolated).
+        for name in ["hdlr-size-0b320f4d", "stts-count-08b3b3cc"] {
+            let input = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fuzz/regressions/media_decode/isolated")
+                .join(name);
+            let bytes = std::fs::read(&input).unwrap();
+            // The first byte picks the file's extension in the fuzz target.
+            let err = check(&mut Cursor::new(bytes[1..].to_vec())).unwrap_err();
+            assert!(
+                err.to_string().contains("runs past its parent"),
+                "{name}: {err}"
+            );
+        }
     }
 
     #[test]

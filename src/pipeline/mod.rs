@@ -186,6 +186,28 @@ pub fn run(cfg: PipelineConfig, opts: RunOptions) -> anyhow::Result<()> {
 
 /// A flow that a stage panicked on: a going interview fails for good with
 /// the panic's message; failures and finished ones pass as they were.
+/// One stage between two others: `run` on each batch, on the worker's own
+/// flows (no exchange), and a panic fails the interview at that stage.
+fn step<'scope, T, U>(
+    input: timely::dataflow::Stream<'scope, u64, Vec<Flow<T>>>,
+    stage: Stage,
+    batch: usize,
+    run: impl FnMut(Vec<Flow<T>>) -> Vec<Flow<U>> + 'static,
+) -> timely::dataflow::Stream<'scope, u64, Vec<Flow<U>>>
+where
+    T: Clone + 'static,
+    U: Clone + 'static,
+{
+    stage::stage(
+        input,
+        stage.as_str(),
+        Pipeline,
+        batch,
+        run,
+        move |f, m: &str| panicked(f, stage, m),
+    )
+}
+
 fn panicked<T, U>(flow: Flow<T>, stage: Stage, message: &str) -> Flow<U> {
     match flow {
         Flow::Going(interview, _) => Flow::Failed(interview, StageError::panicked(stage, message)),
@@ -244,30 +266,9 @@ fn run_worker(
             move |i| context_stage.run(i),
             |i: Interview, m: &str| Flow::Failed(i, StageError::panicked(Stage::Context, m)),
         );
-        let fetched = stage::stage(
-            contexts,
-            "media",
-            Pipeline,
-            batch,
-            move |f| media.run(f),
-            |f, m: &str| panicked(f, Stage::Media, m),
-        );
-        let transcribed = stage::stage(
-            fetched,
-            "speech",
-            Pipeline,
-            batch,
-            move |f| speech.run(f),
-            |f, m: &str| panicked(f, Stage::Speech, m),
-        );
-        let analysed = stage::stage(
-            transcribed,
-            "analysis",
-            Pipeline,
-            batch,
-            move |f| analyse.run(f),
-            |f, m: &str| panicked(f, Stage::Analysis, m),
-        );
+        let fetched = step(contexts, Stage::Media, batch, move |f| media.run(f));
+        let transcribed = step(fetched, Stage::Speech, batch, move |f| speech.run(f));
+        let analysed = step(transcribed, Stage::Analysis, batch, move |f| analyse.run(f));
         let done = stage::stage(
             analysed,
             "writeback",

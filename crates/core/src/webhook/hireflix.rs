@@ -168,14 +168,7 @@ mod tests {
     const KEY: &[u8] = b"hireflix-webhook-key";
 
     fn sample() -> Value {
-        serde_json::from_slice(
-            &std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../schemas/webhooks/hireflix.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap()
+        crate::webhook::test_support::sample("hireflix")
     }
 
     fn handle(body: &[u8], sig: Option<&str>) -> Result<Verdict, SourceError> {

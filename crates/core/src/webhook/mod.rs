@@ -28,6 +28,9 @@ pub mod signature;
 pub mod sparkhire;
 pub mod willo;
 
+#[cfg(test)]
+mod test_support;
+
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
 

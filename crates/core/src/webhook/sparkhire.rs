@@ -172,33 +172,15 @@ pub fn interview_media(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
+    use crate::webhook::test_support::{self, now, reason};
     use serde_json::json;
 
-    fn now() -> chrono::DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 3, 1, 10, 1, 0).unwrap()
-    }
-
     fn sample() -> Value {
-        serde_json::from_slice(
-            &std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../schemas/webhooks/sparkhire.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap()
+        test_support::sample("sparkhire")
     }
 
     fn run(v: &Value) -> Result<Verdict, SourceError> {
         parse(&serde_json::to_vec(v).unwrap(), 300, now())
-    }
-
-    fn reason(r: Result<Verdict, SourceError>) -> String {
-        match r {
-            Err(SourceError::Malformed(m)) => m,
-            other => panic!("expected Malformed, got {other:?}"),
-        }
     }
 
     #[test]

@@ -20,6 +20,9 @@
 //! - [`cli`]: the subcommands of the `panelflow` binary;
 //! - [`cores`]: workers × threads from the cores present.
 
+// Every public item is documented (the build fails otherwise).
+#![deny(missing_docs)]
+
 pub mod aggregates;
 pub mod briefing;
 pub mod cli;

@@ -12,6 +12,9 @@
 //! - [`metrics`]: the Prometheus metrics every part records, and their text form;
 //! - [`breaker`]: a circuit breaker per dependency.
 
+// Every public item is documented (the build fails otherwise).
+#![deny(missing_docs)]
+
 pub mod breaker;
 pub mod kafka;
 pub mod lever;

@@ -12,6 +12,9 @@
 //! - [`paths`]: the set-up cache folder; [`time`]: times as messages write them;
 //! - [`redact`]: URLs as errors and logs may show them (no query, no credentials).
 
+// Every public item is documented (the build fails otherwise).
+#![deny(missing_docs)]
+
 pub mod event;
 pub mod outcome;
 pub mod paths;

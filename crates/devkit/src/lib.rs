@@ -14,6 +14,9 @@
 //! Its binary, `panelflow-dev`, serves the emulator, the broker and the media
 //! server from the command line and runs the simulator.
 
+// Every public item is documented (the build fails otherwise).
+#![deny(missing_docs)]
+
 pub mod broker;
 pub mod chaos;
 pub mod dataset;

@@ -6,6 +6,9 @@
 //! - [`analysis`]: the summary object made from a transcript and its audio;
 //! - [`error`]: the errors of media and speech.
 
+// Every public item is documented (the build fails otherwise).
+#![deny(missing_docs)]
+
 pub mod analysis;
 pub mod error;
 pub mod media;

@@ -12,13 +12,7 @@
 # never answers. Prints what held as JSON (out/chaos.json, out/backlog.json)
 # and exits non-zero if a promise did not hold.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$HERE"
-bash scripts/setup.sh >/dev/null
-cargo build --release --features panelflow/dev -p panelflow -p panelflow-devkit --bins
-mkdir -p out
-BIN=target/release
-export PANELFLOW_LOG="${PANELFLOW_LOG:-warn}"
+source "$(dirname "${BASH_SOURCE[0]}")/release_bins.sh"
 "$BIN/panelflow-dev" chaos --panelflow "$BIN/panelflow" --out out/chaos "$@" | tee out/chaos.json
 if [ "$#" -eq 0 ]; then
   "$BIN/panelflow-dev" backlog --panelflow "$BIN/panelflow" --out out/backlog \

@@ -9,14 +9,8 @@
 #   bash benches/scale.sh              # 80 interviews each way
 #   INTERVIEWS=200 bash benches/scale.sh
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$HERE"
-bash scripts/setup.sh >/dev/null
-cargo build --release --features panelflow/dev -p panelflow -p panelflow-devkit --bins
-mkdir -p out
-BIN=target/release
+source "$(dirname "${BASH_SOURCE[0]}")/release_bins.sh"
 N="${INTERVIEWS:-80}"
-export PANELFLOW_LOG="${PANELFLOW_LOG:-warn}"
 run() { # processes workers out
   "$BIN/panelflow-dev" scale --panelflow "$BIN/panelflow" --interviews "$N" \
     --processes "$1" --workers "$2" --lever-limit 400,400 --partitions 6 --out "out/scale-$1x$2" \

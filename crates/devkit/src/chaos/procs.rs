@@ -142,21 +142,26 @@ impl Drop for Runner {
     }
 }
 
-pub(super) struct Ingest(Child);
+/// A running `panelflow ingest` on a free port of 127.0.0.1, killed on drop.
+pub(super) struct Ingest {
+    child: Child,
+    /// Where the generic source's webhooks go.
+    pub generic_url: String,
+    /// A client for it (15 s time-out).
+    pub client: reqwest::blocking::Client,
+}
 
 impl Drop for Ingest {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-pub(super) fn start_ingest(
-    bin: &Path,
-    config: &Path,
-    port: u16,
-    log: &Path,
-) -> anyhow::Result<Ingest> {
+/// Starts `BIN ingest --config CONFIG` on a free port, its log in `log`,
+/// and waits (up to a minute) until it answers `/healthz`.
+pub(super) fn start_ingest(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<Ingest> {
+    let port = crate::broker::free_port()?;
     let child = Command::new(bin)
         .args([
             "ingest",
@@ -169,15 +174,23 @@ pub(super) fn start_ingest(
         .stderr(std::fs::File::create(log)?)
         .spawn()
         .context("starting panelflow ingest")?;
-    let client = reqwest::blocking::Client::new();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()?;
+    let ingest = Ingest {
+        child,
+        generic_url: format!("http://127.0.0.1:{port}/webhooks/generic"),
+        client,
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if client
+        if ingest
+            .client
             .get(format!("http://127.0.0.1:{port}/healthz"))
             .send()
             .is_ok_and(|r| r.status().is_success())
         {
-            return Ok(Ingest(child));
+            return Ok(ingest);
         }
         std::thread::sleep(Duration::from_millis(200));
     }

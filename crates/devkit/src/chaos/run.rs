@@ -56,16 +56,8 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
             "",
         ),
     )?;
-    let ingest_port = free_port()?;
-    let _ingest = start_ingest(
-        &o.panelflow,
-        &cfg_path,
-        ingest_port,
-        &o.out.join("ingest.log"),
-    )?;
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()?;
+    let ingest = start_ingest(&o.panelflow, &cfg_path, &o.out.join("ingest.log"))?;
+    let client = &ingest.client;
 
     // Every interview through ingest (retried while the broker is away).
     let dead_from = total - o.dead_host_interviews.min(total);
@@ -85,13 +77,13 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
             "mediaUrl": url,
         }})
     };
-    let ingest_url = format!("http://127.0.0.1:{ingest_port}/webhooks/generic");
+    let ingest_url = &ingest.generic_url;
     let post_all = |from: usize, to: usize| -> anyhow::Result<()> {
         for i in from..to {
             let deadline = Instant::now() + Duration::from_secs(120);
             let body = webhook(i);
             loop {
-                let status = post(&client, &ingest_url, &body);
+                let status = post(client, ingest_url, &body);
                 // 200: a redelivery of what was stored (the reply was lost).
                 if status == 202 || status == 200 {
                     break;
@@ -118,7 +110,7 @@ pub fn run(o: &ChaosOptions) -> anyhow::Result<Report> {
         let deadline = since + Duration::from_secs(120);
         loop {
             let n = scrape(
-                &client,
+                client,
                 metrics_port,
                 "panelflow_rebalances_total",
                 "kind=\"assign\"",

@@ -179,17 +179,9 @@ pub fn scale(o: &ScaleOptions) -> anyhow::Result<ScaleReport> {
         &cfg_path,
         config(&setting, &broker.bootstrap(), &lever.base_url(), ""),
     )?;
-    let ingest_port = free_port()?;
-    let _ingest = start_ingest(
-        &o.panelflow,
-        &cfg_path,
-        ingest_port,
-        &o.out.join("ingest.log"),
-    )?;
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()?;
-    let ingest_url = format!("http://127.0.0.1:{ingest_port}/webhooks/generic");
+    let ingest = start_ingest(&o.panelflow, &cfg_path, &o.out.join("ingest.log"))?;
+    let client = &ingest.client;
+    let ingest_url = &ingest.generic_url;
     for i in 0..total {
         let body = json!({"event": "interview.completed",
             "timestamp": chrono::Utc::now().timestamp_millis(), "data": {
@@ -198,7 +190,7 @@ pub fn scale(o: &ScaleOptions) -> anyhow::Result<ScaleReport> {
             "interviewId": format!("chaos-{i}"),
             "mediaUrl": media.url(&answers[i % answers.len()]),
         }});
-        let status = post(&client, &ingest_url, &body);
+        let status = post(client, ingest_url, &body);
         if status != 202 {
             bail!("ingest answered {status} for interview {i}");
         }

@@ -96,8 +96,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalRun> {
     if let Some(out) = &args.fit {
         let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.roles, &cfg.speech)?;
         let version = format!("evidence-ordinal@{}", chrono::Utc::now().format("%Y%m%d"));
+        // The model file names its split relative to the datasets folder, so
+        // a refit elsewhere writes the same line.
+        let mut named = dev.clone();
+        named.name = named
+            .name
+            .replace(&format!("{}/", datasets.display()), "datasets/");
         let model = fit(
-            std::slice::from_ref(&dev),
+            std::slice::from_ref(&named),
             &mut transcriber,
             &mut analyzer,
             &version,

@@ -19,7 +19,7 @@ const ANSWERS: &[&str] = &[
     "I closed a large deal last quarter by mapping the buying committee and running a careful pilot with clear success criteria.",
     "I debug production problems by reading the metrics first, forming a hypothesis, and testing it with the smallest change.",
     "I mentor junior engineers through code review and pairing, and I write design documents before large changes.",
-    "In my last role I reduced support ticket backlog by forty percent by writing a knowledge base and triage rules.",
+    "At my previous employer I reduced support ticket backlog by forty percent by writing a knowledge base and triage rules.",
 ];
 
 pub(super) fn synth_media(dir: &Path) -> anyhow::Result<Vec<String>> {

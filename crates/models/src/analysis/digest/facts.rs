@@ -74,7 +74,7 @@ pub(super) fn quantities(sentence: &str) -> Vec<String> {
             continue;
         }
         let w = norm(i);
-        // "every Monday morning", "for a week", "within four days", "at six in the morning".
+        // "every Friday afternoon", "for a month", "within two hours", "at nine at night".
         if matches!(w, "every" | "for" | "within" | "over" | "after" | "by") {
             let mut j = i + 1;
             if matches!(norm(j), "a" | "an" | "the" | "about" | "almost" | "nearly") {
@@ -315,7 +315,7 @@ pub(super) fn actions(sentence: &str) -> Vec<String> {
             i += 1;
             continue;
         }
-        // The action, then the ones joined to it: "I split the fleet, wrote a runbook, and paired…".
+        // The action, then the ones joined to it: "I sorted the orders, drafted a checklist, and trained…".
         loop {
             let end = clause_end(v);
             if end > v {

@@ -51,21 +51,21 @@ fn results_run_to_the_end_of_the_clause() {
 fn actions_are_what_i_or_we_did() {
     assert_eq!(
         actions(
-            "Afterwards I wrote the post-mortem, and we added a canary stage for config changes."
+            "Afterwards I wrote the summary, and we added a second sign-off for price changes."
         ),
         [
-            "wrote the post-mortem",
-            "added a canary stage for config changes"
+            "wrote the summary",
+            "added a second sign-off for price changes"
         ]
     );
     assert_eq!(
         actions(
-            "I split the fleet into four batches, wrote a runbook, and paired with a colleague."
+            "I sorted the orders into three piles, drafted a checklist, and trained a new starter."
         ),
         [
-            "split the fleet into four batches",
-            "wrote a runbook",
-            "paired with a colleague"
+            "sorted the orders into three piles",
+            "drafted a checklist",
+            "trained a new starter"
         ]
     );
     assert!(actions("I was tired and I think it helped.").is_empty());

@@ -16,7 +16,7 @@ pub enum FactKind {
     Name,
     /// A result achieved ("cut the backlog to zero").
     Result,
-    /// Something the candidate did ("added a canary stage for config changes").
+    /// Something the candidate did ("added a second sign-off for price changes").
     Action,
 }
 

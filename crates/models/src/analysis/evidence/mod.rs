@@ -17,7 +17,7 @@
 //! | `evasion` | the question declined or dodged | "I'd rather not", "I can't think of one" |
 //! | `off_topic` | about something else: private life, or nothing near the question | similarity to a private-life prototype; to the question |
 //!
-//! Hedging ("I'm not sure", "I guess") is measured too, but it lowers the
+//! Hedging (a candidate unsure of their own answer) is measured too, but it lowers the
 //! score's confidence, never the score (see [`Hedging`]). Voice (pace,
 //! pauses, pitch, fillers) and sentiment are not evidence at all.
 

@@ -19,8 +19,8 @@ use super::report::{AnswerResult, Band, SplitReport};
 /// assert!(fact_in("Kubernetes", "we ran it on Kubernetis"));
 /// assert!(!fact_in("three weeks", "It took two weeks."));
 /// assert!(fact_in("Northwind Payments", "at North Wind Payments when"));
-/// assert!(fact_in("two point four million dollars", "about 2.4 million dollars"));
-/// assert!(fact_in("a review gate for schema migrations", "we added a review step for schema migrations"));
+/// assert!(fact_in("three point six million dollars", "about 3.6 million dollars"));
+/// assert!(fact_in("a second check for refund requests", "we put in a second review for refund requests"));
 /// ```
 pub fn fact_in(fact: &str, text_in: &str) -> bool {
     let have = wer::normalize(text_in);

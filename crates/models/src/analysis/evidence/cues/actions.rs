@@ -184,8 +184,8 @@ pub(super) fn acts_of(words: &[String], subject: &str) -> (usize, usize) {
 const OTHER_SUBJECTS: [&str; 5] = ["he", "she", "they", "he's", "she's"];
 
 /// Actions in verb phrases coordinated with a first-person clause, whose
-/// subject is not repeated: "I suggested a blister pack, set it up with
-/// her daughter, and called after a week" holds three of the candidate's
+/// subject is not repeated: "I proposed a shared calendar, set it up with
+/// the office manager, and checked in after a month" holds three of the candidate's
 /// actions, where [`acts_of`] hears one. Returns `(own, team)`: the
 /// coordinated past-tense actions after an "I" clause and after a "we"
 /// clause. Clauses are split at commas, semicolons and "and";

@@ -25,7 +25,7 @@ use self::outcomes::{has_quantity, RESULT_CONNECTIVES};
 use self::red_flags::{DEROGATORY, DEROGATORY_ALONE, DISOWN, OTHERS, REFUSAL};
 use self::reflection::{MILD_HEDGES, REFLECTION, STRONG_HEDGES};
 use self::situation::{name_count, number_runs, CALENDAR, HABITUAL, TIME_ANCHORS};
-use self::words::{count_runs, has_run, negated_before};
+use self::words::{count_runs, has_run, negated_before, without_intensifiers};
 
 /// What one sentence shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct SentenceCues {
     pub team_actions: usize,
     /// "I" with a modal or a habit adverb: "I would…", "I always…".
     pub hypothetical: usize,
-    /// A generic "you" as the subject ("you need to…", "you break it down").
+    /// A generic "you" as the subject ("you need to…", "you start with the basics").
     pub generic_you: bool,
     /// A time or place that pins down one occasion ("last spring", "at my previous job").
     pub time_anchor: bool,
@@ -80,12 +80,15 @@ pub struct SentenceCues {
 /// assert!(h.mild_hedges >= 1);
 /// assert!(cues("Honestly my manager was lazy and it was their fault.").blame);
 /// assert!(!cues("The customer was angry, so I listened first.").blame);
-/// assert!(cues("I'd rather not talk about that.").refusal);
+/// assert!(cues("I'd rather not say, to be fair.").refusal);
 /// assert_eq!(cues("Every Monday I check the totals against Salesforce.").own_actions, 1);
 /// ```
 pub fn cues(sentence: &str) -> SentenceCues {
     let words = sentence_words(sentence);
     let has = |p: &str| has_run(&words, p);
+    // Refusals and hedges are heard through intensifiers: "I don't really
+    // know" is "I don't know", "pretty much everyone" is "everyone".
+    let plain = without_intensifiers(&words);
     let past = words.iter().any(|w| is_past(w));
     let (own_actions, hypothetical) = acts_of(&words, "i");
     let (team_actions, _) = acts_of(&words, "we");
@@ -155,8 +158,8 @@ pub fn cues(sentence: &str) -> SentenceCues {
         quantity: has_quantity(&words),
         reflection,
         blame,
-        refusal: REFUSAL.iter().any(|p| has(p)),
-        strong_hedges: STRONG_HEDGES.iter().map(|p| count_runs(&words, p)).sum(),
+        refusal: REFUSAL.iter().any(|p| has_run(&plain, p)),
+        strong_hedges: STRONG_HEDGES.iter().map(|p| count_runs(&plain, p)).sum(),
         mild_hedges: MILD_HEDGES.iter().map(|p| count_runs(&words, p)).sum(),
         numbers: number_runs(&words),
         names: name_count(sentence),

@@ -97,18 +97,16 @@ pub(super) const DISOWN: [&str; 22] = [
     "didn't care",
 ];
 
-/// Declining or dodging the question.
-pub(super) const REFUSAL: [&str; 35] = [
+/// Declining or dodging the question (matched without intensifiers).
+pub(super) const REFUSAL: [&str; 31] = [
     "rather not",
     "prefer not",
     "can't think of",
     "cannot think of",
-    "can't really think",
     "can't remember",
     "cannot remember",
     "don't remember",
     "don't have an example",
-    "don't really have an example",
     "don't have a good example",
     "don't have one",
     "nothing comes to mind",
@@ -122,16 +120,14 @@ pub(super) const REFUSAL: [&str; 35] = [
     "never had a conflict",
     "never had any conflict",
     "wouldn't say i've made",
-    "wouldn't say i really had",
     "wouldn't say i had",
     "not appropriate",
     "prefer to discuss",
     "rather discuss",
-    "get on with pretty much everyone",
     "get on with everyone",
     "get along with everyone",
-    "rather keep the peace",
-    "i just let it go",
+    "keep the peace",
+    "i let it go",
     "nothing really stands out",
     "pass on this",
 ];

@@ -30,14 +30,14 @@ pub(super) const REFLECTION: [&str; 25] = [
     "i learned that",
 ];
 
-/// Strong hedges about one's own answer.
-pub(super) const STRONG_HEDGES: [&str; 12] = [
+/// Strong hedges about one's own answer (matched without intensifiers:
+/// "I don't really know" is "I don't know").
+pub(super) const STRONG_HEDGES: [&str; 11] = [
     "i'm not sure",
     "i am not sure",
     "not really sure",
     "i don't know",
     "i do not know",
-    "i don't really know",
     "i guess",
     "no idea",
     "i'm not certain",

@@ -79,9 +79,11 @@ fn generic_you_is_heard() {
 
 #[test]
 fn coordinated_actions_keep_their_subject() {
-    let c = cues("I suggested a blister pack, set it up with her daughter by phone, and called after the first week.");
+    let c = cues("I proposed a shared calendar, set it up with the office manager, and checked in after a month.");
     assert_eq!(c.own_actions, 3);
-    let c = cues("I split the team into two crews, did the plans myself, and we reopened on time.");
+    let c = cues(
+        "I divided the volunteers into pairs, did the rota myself, and we opened on the Saturday.",
+    );
     assert_eq!((c.own_actions, c.team_actions), (2, 1));
     // Someone else's actions, and a clause led by a noun, are not the candidate's.
     assert_eq!(
@@ -90,4 +92,14 @@ fn coordinated_actions_keep_their_subject() {
     );
     assert_eq!(cues("I wrote it, the team reviewed it.").own_actions, 1);
     assert_eq!(cues("I was tired and stopped early.").own_actions, 1);
+}
+
+#[test]
+fn refusals_and_hedges_are_heard_through_intensifiers() {
+    assert_eq!(cues("Honestly, I'm really not sure.").strong_hedges, 1);
+    assert!(cues("Sorry, I can't really remember.").refusal);
+    assert!(cues("Well, I get along with pretty much everyone at work.").refusal);
+    assert!(cues("Can we just skip this?").refusal);
+    // "much" alone is not an intensifier.
+    assert!(!cues("I was pretty tired but I did much of it.").refusal);
 }

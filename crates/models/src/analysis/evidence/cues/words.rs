@@ -130,3 +130,25 @@ pub(super) fn negated_before(words: &[String], i: usize) -> bool {
 pub fn sentence_words(sentence: &str) -> Vec<String> {
     text::norm_words(&sentence.replace(['\u{2019}', '\u{2018}'], "'"))
 }
+
+/// Adverbs that intensify or soften without changing what is said.
+const INTENSIFIERS: [&str; 6] = ["really", "just", "honestly", "actually", "truly", "simply"];
+
+/// The words without intensifiers ("really", "just", …) and "pretty much",
+/// so that a phrase list need not spell each variant.
+pub(super) fn without_intensifiers(words: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if w == "pretty" && words.get(i + 1).is_some_and(|n| n == "much") {
+            i += 2;
+            continue;
+        }
+        if !INTENSIFIERS.contains(&w) {
+            out.push(words[i].clone());
+        }
+        i += 1;
+    }
+    out
+}

@@ -36,6 +36,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# `--packages-only`: stop here — what compiling the workspace needs is in
+# place (the demo builds the workspace while the rest of the set-up runs).
+if [ "${1:-}" = "--packages-only" ]; then
+  exit 0
+fi
+
 # 2. The Python virtualenv: ONNX Runtime (its shared library is what the
 #    engine loads), onnx (model conversion) and DuckDB (the tests' reader).
 VENV="$HOME_DIR/venv"

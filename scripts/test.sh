@@ -12,6 +12,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$HERE"
 bash scripts/setup.sh
 python3 scripts/check_layering.py --quiet
+# No six-word phrase of the labelled answers (both splits) in the product's code.
+python3 scripts/check_eval_data.py
 # `dev`: the demo command too, so what `bash scripts/demo.sh` runs is built and tested.
 cargo test --workspace --features panelflow/dev --lib --bins -- --test-threads=2
 # 2 cores: integration tests each run a broker and a dataflow; two at a time.

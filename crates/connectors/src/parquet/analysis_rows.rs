@@ -99,7 +99,7 @@ impl ResponseRow {
             answered: true,
             start_s: Some(0.5),
             end_s: Some(12.0),
-            text: "I have been a backend engineer for six years.".into(),
+            text: "I have worked as a surveyor for six years.".into(),
             words: 9,
             confidence: Some(0.8),
             sentiment_score: Some(0.55),

@@ -414,7 +414,7 @@ mod tests {
         assert!(names("let us go to the meeting").is_empty());
         assert!(names("I excel at closing").is_empty());
         assert_eq!(
-            names("working with Excel and Power BI"),
+            names("building reports in Excel and Power BI"),
             ["Excel", "Power BI"]
         );
     }

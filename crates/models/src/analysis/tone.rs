@@ -298,7 +298,7 @@ impl Disfluency {
 ///
 /// ```
 /// use panelflow_models::analysis::tone::disfluency;
-/// let d = disfluency("Um, I am not sure. Maybe more tests?");
+/// let d = disfluency("Um, I am not sure. Maybe a second shift?");
 /// assert_eq!((d.fillers, d.strong_hedges, d.mild_hedges), (1, 1, 1));
 /// ```
 pub fn disfluency(text_in: &str) -> Disfluency {

@@ -88,7 +88,7 @@ const QUESTIONS: [(&str, &str); 3] = [
     ),
     (
         "q2",
-        "Describe a time you disagreed with a colleague and how you resolved it.",
+        "Describe a disagreement with a colleague and how it was resolved.",
     ),
     ("q3", "Why are you interested in this role?"),
 ];

@@ -13,7 +13,7 @@
 //! skills = ["Python", "Kubernetes"]
 //! questions = [
 //!   { id = "be-1", text = "Tell us about a service you run in production.", competencies = ["technical_depth"] },
-//!   { id = "be-2", text = "Why do you want to join us?" },
+//!   { id = "be-2", text = "What draws you to this team?" },
 //! ]
 //! ```
 

@@ -51,7 +51,7 @@ fn eval_meets_the_quality_floors_on_both_splits() {
     // its trivial baseline, so that a change that degrades quality fails.
     // (rho, pairwise, key-fact recall) per split.
     for (split, name, floors) in [
-        (&r["development"], "development", (0.70, 0.86, 0.70)),
+        (&r["development"], "development", (0.70, 0.86, 0.73)),
         (&r["test"], "test", (0.70, 0.85, 0.50)),
     ] {
         println!("{}", table(split));
@@ -88,6 +88,23 @@ fn eval_meets_the_quality_floors_on_both_splits() {
             "{name}: {}",
             table(split)
         );
+        // What the digest lost is told apart from what the speech model lost:
+        // a fact heard but not kept is one of the answer's facts, not in its
+        // digest, and no more of them than the transcript holds.
+        for d in split["details"].as_array().unwrap() {
+            let facts = d["key_facts"].as_array().unwrap();
+            let lost = d["key_facts_heard_not_kept"].as_array().unwrap();
+            assert!(
+                lost.len() as u64 <= d["key_facts_transcript"].as_u64().unwrap(),
+                "{d}"
+            );
+            for fact in lost {
+                assert!(
+                    facts.iter().any(|k| k[0] == *fact && k[1] == false),
+                    "{name}: {fact} is not a missed key fact of {d}"
+                );
+            }
+        }
         let (p, rc) = prf(&split["uncertain"]);
         let (always, _) = prf(&split["uncertain_always"]);
         assert!(

@@ -53,6 +53,20 @@ const TIME_WORDS: [&str; 23] = [
     "months",
 ];
 
+/// Parts of the day a clock time is said with.
+const PARTS_OF_DAY: [&str; 4] = ["morning", "afternoon", "evening", "night"];
+
+/// The end of a part of the day said right after word `at`: "in the
+/// morning", "at night".
+fn part_of_day_after(words: &[text::Word], at: usize) -> Option<usize> {
+    let norm = |i: usize| words.get(i).map_or("", |w| w.norm.as_str());
+    match (norm(at + 1), norm(at + 2), norm(at + 3)) {
+        ("in", "the", p) if PARTS_OF_DAY.contains(&p) => Some(at + 3),
+        ("at", "night", _) => Some(at + 2),
+        _ => None,
+    }
+}
+
 /// Quantities and times in a sentence, as transcribed: a number with what
 /// it counts ("ninety servers", "forty percent", "3 weeks"), a range ("from
 /// thirty one seconds to nine"), a time ("every Monday morning", "for a
@@ -92,6 +106,22 @@ pub(super) fn quantities(sentence: &str) -> Vec<String> {
                 out.push(phrase(i, e));
                 covered = e + 1;
                 i = e + 1;
+                continue;
+            }
+        }
+        // A frequency: "twice in one night", "once a week".
+        if matches!(w, "once" | "twice") {
+            let mut j = i + 1;
+            if matches!(norm(j), "a" | "an" | "in" | "per" | "every" | "each") {
+                j += 1;
+            }
+            while j < words.len() && is_number_word(norm(j)) {
+                j += 1;
+            }
+            if TIME_WORDS.contains(&norm(j)) {
+                out.push(phrase(i, j));
+                covered = j + 1;
+                i = j + 1;
                 continue;
             }
         }
@@ -143,6 +173,12 @@ pub(super) fn quantities(sentence: &str) -> Vec<String> {
         // No phrase ends on "of", "a" or "per".
         while end > j && matches!(norm(end), "of" | "a" | "per") {
             end -= 1;
+        }
+        // A time of day: "at six in the morning", "at nine at night".
+        if end == j {
+            if let Some(e) = part_of_day_after(&words, end) {
+                end = e;
+            }
         }
         let ranged = matches!(norm(start), "from" | "between");
         if ranged
@@ -200,6 +236,8 @@ pub(super) fn names(sentence: &str) -> Vec<String> {
         "Sunday",
         "English",
     ];
+    // Interjections and titles said alone are no names ("Ah", "Mr").
+    const NOT_ALONE: [&str; 10] = ["Ah", "Oh", "Um", "Uh", "Er", "Mr", "Mrs", "Ms", "Dr", "Hmm"];
     let tokens: Vec<(usize, &str)> = sentence
         .split_whitespace()
         .scan(0usize, |pos, tok| {
@@ -216,7 +254,7 @@ pub(super) fn names(sentence: &str) -> Vec<String> {
             let name = name
                 .trim_matches(|c: char| !c.is_alphanumeric())
                 .to_string();
-            if name.len() >= 2 && !out.contains(&name) {
+            if name.len() >= 2 && !NOT_ALONE.contains(&name.as_str()) && !out.contains(&name) {
                 out.push(name);
             }
             run.clear();

@@ -13,7 +13,7 @@ const DIGEST_SENTENCES: usize = 2;
 /// Most key facts per answer.
 const MAX_FACTS: usize = 14;
 /// Most action facts per answer.
-const MAX_ACTIONS: usize = 6;
+const MAX_ACTIONS: usize = 8;
 /// How much a sentence tells: results, quantities, own actions, a real
 /// occasion and a lesson count; habits and bare hedges do not.
 fn content_weight(sentence: &str) -> f64 {

@@ -30,6 +30,25 @@ fn quantities_keep_their_units() {
 }
 
 #[test]
+fn times_of_day_and_frequencies_are_facts() {
+    assert_eq!(
+        quantities("The alarm went off at five in the morning."),
+        ["at five in the morning"]
+    );
+    assert_eq!(
+        quantities("It failed at ten at night, again."),
+        ["at ten at night"]
+    );
+    assert_eq!(
+        quantities("The pager woke us twice in one week."),
+        ["twice in one week"]
+    );
+    assert_eq!(quantities("We met once a month."), ["once a month"]);
+    // A lone number is still no fact.
+    assert!(quantities("Number nine in the queue.").is_empty());
+}
+
+#[test]
 fn names_skip_sentence_openers_and_pronouns() {
     assert_eq!(
         names("I moved to Contoso Health in Denver."),
@@ -37,6 +56,9 @@ fn names_skip_sentence_openers_and_pronouns() {
     );
     assert!(names("Then I called her.").is_empty());
     assert!(names("I sorted the boxes, Who packed the most?").is_empty());
+    // Interjections and bare titles are no names; a title with its name is.
+    assert!(names("Well, Ah, it went fine.").is_empty());
+    assert_eq!(names("So I called Mr Okafor."), ["Mr Okafor"]);
 }
 
 #[test]

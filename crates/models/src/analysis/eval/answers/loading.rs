@@ -140,7 +140,9 @@ pub fn evaluate_split(
             .collect();
         let lead_hits = a.key_facts.iter().filter(|f| fact_in(f, &lead)).count();
         let whole = transcript_words.join(" ");
-        let transcript_hits = a.key_facts.iter().filter(|f| fact_in(f, &whole)).count();
+        let heard: Vec<&(String, bool)> = facts.iter().filter(|f| fact_in(&f.0, &whole)).collect();
+        let transcript_hits = heard.len();
+        let heard_not_kept = heard.iter().filter(|f| !f.1).map(|f| f.0.clone()).collect();
         report.details.push(AnswerResult {
             answer_id: a.answer_id.clone(),
             question_id: a.question.id.clone(),
@@ -156,6 +158,7 @@ pub fn evaluate_split(
             key_facts: facts,
             key_facts_lead: lead_hits,
             key_facts_transcript: transcript_hits,
+            key_facts_heard_not_kept: heard_not_kept,
             kind: a.kind.clone(),
             features: score.map(|s| s.features.clone()).unwrap_or_default(),
         });

@@ -34,6 +34,9 @@ pub struct AnswerResult {
     pub key_facts_lead: usize,
     /// Key facts anywhere in the transcript.
     pub key_facts_transcript: usize,
+    /// Key facts the transcript holds but the digest left out (what the
+    /// digest, not the speech model, lost).
+    pub key_facts_heard_not_kept: Vec<String>,
     /// The author's kind.
     pub kind: Option<String>,
     /// The evidence features and their contributions to the score.

@@ -16,6 +16,7 @@ fn result(q: &str, label: u8, level: f64, words: usize) -> AnswerResult {
         key_facts: vec![("x".into(), label > 2)],
         key_facts_lead: 0,
         key_facts_transcript: 1,
+        key_facts_heard_not_kept: Vec::new(),
         kind: None,
         features: Default::default(),
     }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::{r3, Analyzer, Context};
 use crate::analysis::answers::{align, AlignParams, AlignSegment, Alignment, Question};
-use crate::analysis::competency::{closest, MappedBy, Mapping};
+use crate::analysis::competency::{closest, without_instructions, MappedBy, Mapping};
 use crate::analysis::embed::cosine;
 use crate::analysis::summary::AnswerTranscript;
 use crate::analysis::text;
@@ -61,10 +61,12 @@ impl Analyzer {
                 similarity: 1.0,
             });
         }
+        let topic;
         let (text_in, by) = if question.trim().is_empty() {
             (answer, MappedBy::Answer)
         } else {
-            (question, MappedBy::Similarity)
+            topic = without_instructions(question);
+            (topic.as_str(), MappedBy::Similarity)
         };
         if text_in.trim().is_empty() {
             return None;

@@ -200,6 +200,51 @@ pub fn closest(
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// Openings of the instructions a video platform appends to a question
+/// ("Please use a real example.", "Take your time."): how to answer, not
+/// what about.
+const INSTRUCTION_OPENINGS: [&str; 10] = [
+    "please ",
+    "be ",
+    "take your time",
+    "use a ",
+    "use an ",
+    "use one ",
+    "try to ",
+    "feel free",
+    "you may ",
+    "you can ",
+];
+
+/// A question without its trailing instructions to the candidate: the
+/// sentences that tell how to answer (and ask nothing) say nothing of what
+/// the question is about, and only blur its meaning when it is mapped to a
+/// competency. A question made only of such sentences is kept whole.
+///
+/// ```
+/// use panelflow_models::analysis::competency::without_instructions;
+/// assert_eq!(
+///     without_instructions("How do you plan a busy week? Please be specific and use one example."),
+///     "How do you plan a busy week?"
+/// );
+/// assert_eq!(without_instructions("Be honest: why this role?"), "Be honest: why this role?");
+/// ```
+pub fn without_instructions(question: &str) -> String {
+    let kept: Vec<&str> = text::sentences(question)
+        .into_iter()
+        .map(|(a, b)| question[a..b].trim())
+        .filter(|s| {
+            let lower = s.to_lowercase();
+            s.ends_with('?') || !INSTRUCTION_OPENINGS.iter().any(|o| lower.starts_with(o))
+        })
+        .collect();
+    if kept.is_empty() {
+        question.trim().to_string()
+    } else {
+        kept.join(" ")
+    }
+}
+
 /// Word-overlap similarity, the fallback without sentence embeddings.
 pub fn overlap_similarity(a: &str, b: &str) -> f64 {
     0.5 * (text::content_overlap(a, b) + text::content_overlap(b, a))

@@ -12,10 +12,10 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::ingest_server::InProcessIngest;
 use support::schema::assert_valid;
 
 use panelflow::config::PipelineConfig;
-use panelflow::ingest;
 use panelflow_connectors::kafka::dead_letter::DeadLetterSink;
 use panelflow_core::event::InterviewCompleted;
 use panelflow_core::webhook::lever::signed_body;
@@ -25,7 +25,6 @@ use panelflow_devkit::broker::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 const LEVER_KEY: &str = "lever-signature-token-for-tests";
 const GENERIC_KEY: &str = "generic-secret-for-tests";
@@ -96,56 +95,16 @@ fn config(bootstrap: &str, topic: &str) -> PipelineConfig {
     cfg
 }
 
-/// A running receiver; stopped (gracefully) on `stop` or drop.
-struct Ingest {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Ingest {
-    async fn start(cfg: PipelineConfig) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(ingest::serve_with_shutdown(listener, cfg, async {
-            let _ = rx.await;
-        }));
-        // Ready when /healthz answers.
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-                if r.status() == 200 {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "ingest did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self {
-            base,
-            stop: Some(tx),
-            task: Some(task),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-    }
-}
-
-impl Drop for Ingest {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
+/// The receiver, ready when `/healthz` answers.
+async fn start_ingest(cfg: PipelineConfig) -> InProcessIngest {
+    InProcessIngest::start(cfg, |base| async move {
+        reqwest::Client::new()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await
 }
 
 struct Reply {
@@ -389,7 +348,7 @@ async fn webhooks_reach_the_topic_on_tansu() {
         )
     });
     let topic = "interviews.completed";
-    let ingest = Ingest::start(config_in(
+    let ingest = start_ingest(config_in(
         &broker.bootstrap(),
         topic,
         &tmp.path().join("ingest"),
@@ -664,7 +623,7 @@ async fn broker_outage_is_503_then_recovers() {
     cfg.ingest.state_dir = tmp.path().join("ingest");
     cfg.ingest.secrets.insert("willo".into(), WILLO_KEY.into());
     let ratings_topic = cfg.kafka.ratings_topic.clone();
-    let ingest = Ingest::start(cfg).await;
+    let ingest = start_ingest(cfg).await;
     let base = ingest.base.clone();
     let generic = |id: &str| {
         json!({"timestamp": now_ms(), "data": {"candidateId": "c", "opportunityId": "o", "interviewId": id,
@@ -798,7 +757,7 @@ async fn missing_secret_fails_closed() {
     let mut cfg = config("127.0.0.1:9", "interviews.nosecret");
     cfg.ingest.state_dir = tmp.path().join("ingest");
     cfg.ingest.secrets.remove("generic");
-    let ingest = Ingest::start(cfg).await;
+    let ingest = start_ingest(cfg).await;
     let body = json!({"data": {"candidateId": "c", "opportunityId": "o", "interviewId": "i",
         "mediaUrl": "https://media.example.com/i.mp4"}});
     // Signed with an empty key or any key: refused either way.

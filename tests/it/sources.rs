@@ -18,6 +18,7 @@
 
 use crate::support;
 
+use support::ingest_server::InProcessIngest;
 use support::schema::{assert_valid, invalid};
 
 use std::collections::BTreeMap;
@@ -26,7 +27,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use panelflow::config::PipelineConfig;
-use panelflow::ingest;
 use panelflow_core::event::InterviewCompleted;
 use panelflow_core::webhook::provider::sign_base64_body;
 use panelflow_core::webhook::signature::{sign_body, sign_lever};
@@ -34,7 +34,6 @@ use panelflow_devkit::broker::Broker;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 const SECRETS: [(&str, &str); 6] = [
     ("lever", "lever-signature-token-sources"),
@@ -91,52 +90,12 @@ async fn health(base: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-struct Ingest {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Ingest {
-    async fn start(cfg: PipelineConfig) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(ingest::serve_with_shutdown(listener, cfg, async {
-            let _ = rx.await;
-        }));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let h = health(&base).await;
-            if h["broker"]["topicPresent"] == true {
-                break;
-            }
-            assert!(Instant::now() < deadline, "ingest or topic did not come up");
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-        Self {
-            base,
-            stop: Some(tx),
-            task: Some(task),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-    }
-}
-
-impl Drop for Ingest {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
+/// The receiver, ready when its broker holds the topic.
+async fn start_ingest(cfg: PipelineConfig) -> InProcessIngest {
+    InProcessIngest::start(cfg, |base| async move {
+        health(&base).await["broker"]["topicPresent"] == true
+    })
+    .await
 }
 
 async fn post(url: &str, body: &[u8], headers: &[(&str, String)]) -> (u16, Value) {
@@ -308,7 +267,7 @@ async fn run_case(case: Case) {
         &emu.base_url(),
     );
     let topic = cfg.kafka.topic.clone();
-    let ingest = Ingest::start(cfg).await;
+    let ingest = start_ingest(cfg).await;
     let url = |suffix: &str| format!("{}/webhooks/{}{suffix}", ingest.base, case.source);
     let src = case.source;
 
@@ -736,7 +695,7 @@ fn willo_multi_answer_interview_runs_to_one_summary_with_question_ids() {
         .insert("willo".into(), secret("willo").into());
     cfg.ingest.path_token_sources = vec!["willo".into()];
     unsafe { std::env::set_var(&cfg.ingest.health_token_env, crate::ingest::HEALTH_TOKEN) };
-    let ingest = rt.block_on(Ingest::start(cfg));
+    let ingest = rt.block_on(start_ingest(cfg));
     let raw = serde_json::to_vec(&body).unwrap();
     // Delivered twice: the second (the same body, by path token) is known
     // to the replay store and not produced again.

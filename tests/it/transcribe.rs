@@ -16,16 +16,13 @@ fn dataset(p: &str) -> PathBuf {
 
 #[test]
 fn jfk_transcript_matches_whisper_test() {
-    let out = bin()
-        .arg("transcribe")
-        .arg("--json")
-        .arg(dataset("real/jfk.flac"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::support::succeeded(
+        bin()
+            .arg("transcribe")
+            .arg("--json")
+            .arg(dataset("real/jfk.flac"))
+            .output()
+            .unwrap(),
     );
     let line = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
@@ -149,16 +146,13 @@ fn dataset_word_error_rate_stays_low() {
             }
         }
     }
-    let out = bin()
-        .arg("transcribe")
-        .arg("--json")
-        .args(files.iter().map(|f| dataset(f)))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::support::succeeded(
+        bin()
+            .arg("transcribe")
+            .arg("--json")
+            .args(files.iter().map(|f| dataset(f)))
+            .output()
+            .unwrap(),
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();

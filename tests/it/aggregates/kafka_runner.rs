@@ -156,19 +156,16 @@ fn kafka_topics_to_parquet_snapshots_and_audit_report() {
 
     // The audit, through the binary.
     let html = dir.path().join("audit.html");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_panelflow"))
-        .args([
-            "audit",
-            &cfg.output.dir.display().to_string(),
-            "--html",
-            &html.display().to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::support::succeeded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_panelflow"))
+            .args([
+                "audit",
+                &cfg.output.dir.display().to_string(),
+                "--html",
+                &html.display().to_string(),
+            ])
+            .output()
+            .unwrap(),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("overall overall · sex"), "{text}");

@@ -40,35 +40,7 @@ mod kafka_runner;
 // ---------------------------------------------------------------------------
 // DuckDB
 
-/// Runs several queries in one DuckDB process; rows as JSON per query name.
-fn duckdb(queries: &[(&str, String)]) -> HashMap<String, Vec<Value>> {
-    let python = panelflow_devkit::paths::venv_python();
-    assert!(
-        python.exists(),
-        "{} missing: run bash scripts/setup.sh",
-        python.display()
-    );
-    let script = "import duckdb, json, sys\nqs = json.loads(sys.argv[1])\nout = {}\nfor name, sql in qs:\n    rel = duckdb.sql(sql)\n    cols = rel.columns\n    out[name] = [dict(zip(cols, r)) for r in rel.fetchall()]\nprint(json.dumps(out, default=str))";
-    let arg = serde_json::to_string(
-        &queries
-            .iter()
-            .map(|(n, q)| (n.to_string(), q.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(arg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "duckdb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use crate::support::duckdb_queries as duckdb;
 
 fn sql(name: &str, inputs: &Path, cfg: &AggregateConfig) -> String {
     std::fs::read_to_string(

@@ -8,15 +8,12 @@ use super::*;
 /// floors that sit above the trivial baselines.
 #[test]
 fn eval_meets_the_quality_floors_on_both_splits() {
-    let out = Command::new(env!("CARGO_BIN_EXE_panelflow"))
-        .args(["eval", "--json", "--threads", "2"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::support::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_panelflow"))
+            .args(["eval", "--json", "--threads", "2"])
+            .current_dir(root())
+            .output()
+            .unwrap(),
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {v}"));

@@ -36,18 +36,15 @@ fn analyze_cli_finds_answers_in_a_recording_with_spoken_questions() {
     std::fs::write(&posting, json!({ "data": p }).to_string()).unwrap();
 
     let analyze = |extra: &[&std::ffi::OsStr]| -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_panelflow"))
-            .arg("analyze")
-            .arg(datasets().join("interviews/swe-03.webm"))
-            .args(extra)
-            .args(["--config", "dataflows/pilot.toml", "--json"])
-            .current_dir(root())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = crate::support::succeeded(
+            Command::new(env!("CARGO_BIN_EXE_panelflow"))
+                .arg("analyze")
+                .arg(datasets().join("interviews/swe-03.webm"))
+                .args(extra)
+                .args(["--config", "dataflows/pilot.toml", "--json"])
+                .current_dir(root())
+                .output()
+                .unwrap(),
         );
         serde_json::from_slice(&out.stdout).unwrap()
     };

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod ingest_server;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -305,17 +306,36 @@ impl Drop for Running {
 
 /// Runs SQL in DuckDB (the set-up virtualenv's `duckdb`), rows as JSON.
 pub fn duckdb_json(sql: &str) -> Vec<Value> {
+    let script = "import duckdb, json, sys\nrel = duckdb.sql(sys.argv[1])\ncols = rel.columns\nprint(json.dumps([dict(zip(cols, r)) for r in rel.fetchall()], default=str))";
+    serde_json::from_slice(&run_duckdb(script, sql)).unwrap()
+}
+
+/// Runs several queries in one DuckDB process; rows as JSON per query name.
+pub fn duckdb_queries(queries: &[(&str, String)]) -> std::collections::HashMap<String, Vec<Value>> {
+    let script = "import duckdb, json, sys\nqs = json.loads(sys.argv[1])\nout = {}\nfor name, sql in qs:\n    rel = duckdb.sql(sql)\n    cols = rel.columns\n    out[name] = [dict(zip(cols, r)) for r in rel.fetchall()]\nprint(json.dumps(out, default=str))";
+    let arg = serde_json::to_string(
+        &queries
+            .iter()
+            .map(|(n, q)| (n.to_string(), q.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    serde_json::from_slice(&run_duckdb(script, &arg)).unwrap()
+}
+
+/// A Python script with one argument in the set-up virtualenv (which has
+/// `duckdb`); its standard output.
+fn run_duckdb(script: &str, arg: &str) -> Vec<u8> {
     let python = panelflow_devkit::paths::venv_python();
     assert!(
         python.exists(),
         "{} missing: run bash scripts/setup.sh",
         python.display()
     );
-    let script = "import duckdb, json, sys\nrel = duckdb.sql(sys.argv[1])\ncols = rel.columns\nprint(json.dumps([dict(zip(cols, r)) for r in rel.fetchall()], default=str))";
     let out = std::process::Command::new(python)
         .arg("-c")
         .arg(script)
-        .arg(sql)
+        .arg(arg)
         .output()
         .unwrap();
     assert!(
@@ -323,7 +343,19 @@ pub fn duckdb_json(sql: &str) -> Vec<Value> {
         "duckdb failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+/// A finished command's output, once it is known to have succeeded (else
+/// the test fails with its standard error).
+pub fn succeeded(out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// All records of a topic, from the beginning.

@@ -95,7 +95,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<EvalRun> {
     let test = test_split(&datasets)?;
     if let Some(out) = &args.fit {
         let mut analyzer = Analyzer::from_sections(&cfg.analysis, &cfg.roles, &cfg.speech)?;
-        let version = format!("evidence-ordinal@{}", chrono::Utc::now().format("%Y%m%d"));
+        let version = format!(
+            "evidence-ordinal@{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M")
+        );
         // The model file names its split relative to the datasets folder, so
         // a refit elsewhere writes the same line.
         let mut named = dev.clone();

@@ -1,11 +1,14 @@
 //! A competency score from an answer's general evidence: a small monotone
 //! ordinal model on Lever's scale (1 strong no … 4 strong yes).
 //!
-//! The linear predictor is `z = Σ wᵢ·xᵢ` over the ten features of
-//! [`crate::analysis::evidence`] (each in 0..1); every weight has the sign
-//! the feature allows ([`FEATURE_SIGNS`]: a measured outcome can only raise
-//! a score, blame can only lower it), so the model is monotone by
-//! construction. Three ordered cut points give
+//! The linear predictor is `z = Σ wᵢ·xᵢ` over the twelve features of
+//! [`crate::analysis::evidence`] (each in 0..1), the raising ones first
+//! weighed by how much of the answer's evidence counts ([`evidence_weight`]:
+//! a story about something else, a dodged question or habits in place of an
+//! example is weak evidence of the competency asked about, however detailed);
+//! every weight has the sign the feature allows ([`FEATURE_SIGNS`]: a
+//! measured outcome can only raise a score, blame can only lower it), so the
+//! model is monotone by construction. Three ordered cut points give
 //! `P(score ≤ k) = σ(θₖ − z)`; the score is the level nearest the expected
 //! level. Its confidence is the probability that a recruiter comes down on
 //! the same side of the scale (yes 3–4, no 1–2), lowered by hedging, an
@@ -25,11 +28,42 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::evidence::{Evidence, EvidenceQuote, FEATURES, FEATURE_NAMES, FEATURE_SIGNS};
+use super::evidence::{Evidence, EvidenceQuote, Features, FEATURES, FEATURE_NAMES, FEATURE_SIGNS};
 use super::AnalysisError;
 
 /// The frozen scoring model (`scoring/model.toml`).
 pub const BUILTIN_MODEL: &str = include_str!("model.toml");
+
+/// How much of an answer's raising evidence counts, 0..1: all of it on an
+/// answer that stays on the question, less as it drifts off topic, dodges
+/// the question or puts habits and hypotheticals in place of an example.
+/// Only lowering features lower it, so the model stays monotone.
+///
+/// ```
+/// use panelflow_models::analysis::evidence::Features;
+/// use panelflow_models::analysis::scoring::evidence_weight;
+/// assert_eq!(evidence_weight(&Features::default()), 1.0);
+/// let off = Features { off_topic: 1.0, own_actions: 1.0, ..Default::default() };
+/// assert_eq!(evidence_weight(&off), 0.0);
+/// let habits = Features { generic: 1.0, ..Default::default() };
+/// assert_eq!(evidence_weight(&habits), 0.5);
+/// ```
+pub fn evidence_weight(f: &Features) -> f64 {
+    (1.0 - f.off_topic) * (1.0 - f.evasion) * (1.0 - 0.5 * f.generic)
+}
+
+/// The model's inputs in [`FEATURE_NAMES`] order: the raising features
+/// times [`evidence_weight`], the lowering ones as measured.
+pub fn model_inputs(f: &Features) -> [f64; FEATURES] {
+    let weight = evidence_weight(f);
+    let mut x = f.values();
+    for (v, sign) in x.iter_mut().zip(FEATURE_SIGNS) {
+        if sign > 0.0 {
+            *v *= weight;
+        }
+    }
+    x
+}
 
 /// The logistic function.
 fn sigmoid(t: f64) -> f64 {
@@ -72,7 +106,8 @@ pub struct Prediction {
     pub level: f64,
     /// P(score = k) for k = 1..4.
     pub probabilities: [f64; 4],
-    /// Each feature's contribution `wᵢ·xᵢ` to the predictor.
+    /// Each feature's contribution `wᵢ·xᵢ` to the predictor (a raising
+    /// feature's after [`evidence_weight`]).
     pub contributions: [f64; FEATURES],
 }
 
@@ -142,8 +177,8 @@ impl ScoringModel {
     /// let p: f64 = strong.probabilities.iter().sum();
     /// assert!((p - 1.0).abs() < 1e-9);
     /// ```
-    pub fn predict(&self, features: &super::evidence::Features) -> Prediction {
-        let x = features.values();
+    pub fn predict(&self, features: &Features) -> Prediction {
+        let x = model_inputs(features);
         let w = self.weight_vector();
         let mut contributions = [0.0; FEATURES];
         for k in 0..FEATURES {
@@ -319,7 +354,6 @@ pub fn criteria(prediction: &Prediction) -> (Vec<String>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::evidence::Features;
 
     #[test]
     fn the_builtin_model_is_monotone_in_every_feature() {

@@ -43,7 +43,7 @@ pub fn fit(
             };
             rows.push((
                 Sample {
-                    x: ev.features.values(),
+                    x: crate::analysis::scoring::model_inputs(&ev.features),
                     label: a.label,
                 },
                 a.candidate_id.clone(),

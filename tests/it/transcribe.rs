@@ -78,10 +78,34 @@ fn several_files_share_one_model_and_print_one_line_each() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2);
+    // The same file gives the same transcript: words and times exactly.
+    // Confidences may differ in the seventh decimal: the two copies' segments
+    // can share decoder batches padded differently, which changes the order
+    // of floating-point sums (seen once in the full suite: 0.9004855 vs 0.9004852).
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(lines[0]).unwrap(),
+        serde_json::from_str(lines[1]).unwrap(),
+    );
     assert_eq!(
-        lines[0], lines[1],
+        a["text"], b["text"],
         "the same file gives the same transcript"
     );
+    let (sa, sb) = (
+        a["segments"].as_array().unwrap(),
+        b["segments"].as_array().unwrap(),
+    );
+    assert_eq!(sa.len(), sb.len());
+    for (x, y) in sa.iter().zip(sb) {
+        assert_eq!(
+            (&x["start"], &x["end"], &x["text"]),
+            (&y["start"], &y["end"], &y["text"])
+        );
+        let (cx, cy) = (
+            x["confidence"].as_f64().unwrap(),
+            y["confidence"].as_f64().unwrap(),
+        );
+        assert!((cx - cy).abs() < 1e-4, "confidence {cx} vs {cy}");
+    }
 }
 
 #[test]

@@ -40,7 +40,9 @@ pub struct KafkaSection {
     /// letter naming the last failure).
     pub retry_delays_s: Vec<u64>,
     /// Messages one worker may have read and not yet committed; past this
-    /// its partitions are paused until commits bring it below.
+    /// its partitions are paused until commits bring it below (a partition
+    /// that has not yet delivered a message is paused after its first
+    /// prefetch, never while it is starting: see the consumer's module).
     pub max_in_flight_events: u64,
     /// Bytes (keys and payloads) one worker may have read and not yet committed.
     pub max_in_flight_bytes: u64,

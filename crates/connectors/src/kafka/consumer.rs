@@ -23,7 +23,10 @@
 //! worker's consumer is polled by a thread of its own ([`spawn_poller`]),
 //! which hands messages to the worker through a channel and pauses the
 //! consumer's partitions while the worker's read-but-uncommitted messages
-//! ([`InFlight`]) are over the bound ([`Bounds`]), resuming below it.
+//! ([`InFlight`]) are over the bound ([`Bounds`]), resuming below it. Only
+//! partitions that have delivered a message are paused: a pause while a
+//! partition is still starting (its offset being fetched or reset) can leave
+//! it never fetched after the resume (librdkafka #2190, #5591).
 //!
 //! **Delayed retry topics.** A message on a retry topic carries the time it
 //! is due ([`DUE_HEADER`]); one read before then is sought back to and its
@@ -490,8 +493,22 @@ impl Poller {
         self.delayed.insert(key, until);
     }
 
-    /// Makes the paused set what it should be: everything while over the
-    /// bound, else the retry partitions not yet due.
+    /// The assigned partitions with a valid position: those this consumer
+    /// has read a message from.
+    fn started_partitions(&self) -> HashSet<(String, i32)> {
+        match self.consumer.position() {
+            Ok(tpl) => tpl
+                .elements()
+                .iter()
+                .filter(|e| matches!(e.offset(), Offset::Offset(_)))
+                .map(|e| (e.topic().to_owned(), e.partition()))
+                .collect(),
+            Err(_) => HashSet::new(),
+        }
+    }
+
+    /// Makes the paused set what it should be: every started partition
+    /// while over the bound, else the retry partitions not yet due.
     fn sync_pauses(&mut self) {
         let now = Instant::now();
         self.delayed.retain(|_, until| *until > now);
@@ -507,7 +524,15 @@ impl Poller {
         // A partition no longer ours is not paused by us any more.
         self.paused.retain(|k| assigned.contains(k));
         let want: HashSet<(String, i32)> = if self.bound_paused {
-            assigned.clone()
+            // Only partitions that have delivered a message: pausing one
+            // whose start (offset fetch, then reset to the earliest offset)
+            // is still under way can leave it unfetched for good, with an
+            // invalid position, after its resume (librdkafka #2190, #5591;
+            // seen here: a partition without committed offsets never read by
+            // its member, across a restart). Such a partition delivers at most
+            // one prefetch before the next sync pauses it.
+            let started = self.started_partitions();
+            assigned.intersection(&started).cloned().collect()
         } else {
             self.delayed
                 .keys()

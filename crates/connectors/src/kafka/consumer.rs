@@ -493,8 +493,7 @@ impl Poller {
         self.delayed.insert(key, until);
     }
 
-    /// The assigned partitions with a valid position: those this consumer
-    /// has read a message from.
+    /// The partitions with a valid position: those a message was read from.
     fn started_partitions(&self) -> HashSet<(String, i32)> {
         match self.consumer.position() {
             Ok(tpl) => tpl
@@ -524,13 +523,7 @@ impl Poller {
         // A partition no longer ours is not paused by us any more.
         self.paused.retain(|k| assigned.contains(k));
         let want: HashSet<(String, i32)> = if self.bound_paused {
-            // Only partitions that have delivered a message: pausing one
-            // whose start (offset fetch, then reset to the earliest offset)
-            // is still under way can leave it unfetched for good, with an
-            // invalid position, after its resume (librdkafka #2190, #5591;
-            // seen here: a partition without committed offsets never read by
-            // its member, across a restart). Such a partition delivers at most
-            // one prefetch before the next sync pauses it.
+            // Never a partition still starting (module doc: librdkafka #2190, #5591).
             let started = self.started_partitions();
             assigned.intersection(&started).cloned().collect()
         } else {

@@ -20,14 +20,7 @@ fn tables(root: &Path) -> BTreeMap<String, Vec<String>> {
         other => format!("{other:?}"),
     };
     let mut out = BTreeMap::new();
-    for t in [
-        "bias_audit",
-        "reviewer_calibration",
-        "panel_view",
-        "drift",
-        "question_consistency",
-        "interviewer_language",
-    ] {
+    for t in crate::support::SNAPSHOT_TABLES {
         let rows = read_rows(&layout.snapshot_file(t)).expect("snapshot");
         let skip = rows.col("as_of_time");
         let mut v: Vec<String> = rows

@@ -87,14 +87,7 @@ fn kafka_topics_to_parquet_snapshots_and_audit_report() {
     );
 
     let layout = Layout::new(&cfg.output.dir);
-    for t in [
-        "bias_audit",
-        "reviewer_calibration",
-        "panel_view",
-        "drift",
-        "question_consistency",
-        "interviewer_language",
-    ] {
+    for t in crate::support::SNAPSHOT_TABLES {
         assert!(layout.snapshot_file(t).exists(), "snapshot of {t}");
     }
     // DuckDB: the snapshot equals the SQL over the input tables both workers wrote,

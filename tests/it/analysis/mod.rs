@@ -75,19 +75,25 @@ fn pipeline() -> PipelineRef {
     }
 }
 
-/// The dataset's posting with this tag (a job family), as Lever returns it.
-fn posting(tag: &str) -> Posting {
+/// The dataset's first posting (as Lever returns it) that `pick` accepts.
+fn lever_posting(pick: impl Fn(&Value) -> bool) -> Value {
     let postings: Value = serde_json::from_str(
         &std::fs::read_to_string(datasets().join("lever_postings.json")).unwrap(),
     )
     .unwrap();
-    let p = postings
+    postings
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["tags"].as_array().unwrap().iter().any(|t| t == tag))
-        .unwrap();
-    Posting::from_lever(p)
+        .find(|p| pick(p))
+        .cloned()
+        .unwrap()
+}
+
+/// The dataset's posting with this tag (a job family), as Lever returns it.
+fn posting(tag: &str) -> Posting {
+    let p = lever_posting(|p| p["tags"].as_array().unwrap().iter().any(|t| t == tag));
+    Posting::from_lever(&p)
 }
 
 /// Analyses one answer given as a platform sends it (its question id and text).

@@ -22,16 +22,7 @@ fn analyze_cli_finds_answers_in_a_recording_with_spoken_questions() {
     let dir = tempfile::tempdir().unwrap();
     let questions = dir.path().join("questions.json");
     std::fs::write(&questions, it["questions"].to_string()).unwrap();
-    let postings: Value = serde_json::from_str(
-        &std::fs::read_to_string(datasets().join("lever_postings.json")).unwrap(),
-    )
-    .unwrap();
-    let p = postings
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == it["posting_id"])
-        .unwrap();
+    let p = lever_posting(|p| p["id"] == it["posting_id"]);
     let posting = dir.path().join("posting.json");
     std::fs::write(&posting, json!({ "data": p }).to_string()).unwrap();
 

@@ -304,6 +304,16 @@ impl Drop for Running {
     }
 }
 
+/// The aggregates' snapshot tables, one Parquet file each.
+pub const SNAPSHOT_TABLES: [&str; 6] = [
+    "bias_audit",
+    "reviewer_calibration",
+    "panel_view",
+    "drift",
+    "question_consistency",
+    "interviewer_language",
+];
+
 /// Runs SQL in DuckDB (the set-up virtualenv's `duckdb`), rows as JSON.
 pub fn duckdb_json(sql: &str) -> Vec<Value> {
     let script = "import duckdb, json, sys\nrel = duckdb.sql(sys.argv[1])\ncols = rel.columns\nprint(json.dumps([dict(zip(cols, r)) for r in rel.fetchall()], default=str))";

@@ -90,7 +90,7 @@ const QUESTIONS: [(&str, &str); 3] = [
         "q2",
         "Describe a disagreement with a colleague and how it was resolved.",
     ),
-    ("q3", "Why are you interested in this role?"),
+    ("q3", "What draws you to this position?"),
 ];
 const ASIDES: [&str; 6] = [
     "By the way, how old are you?",

@@ -23,8 +23,9 @@ TANSU_VERSION=0.6.0
 # 1. Debian packages: decoders (libopus), the broker's and librdkafka's build
 #    needs, the dataset tools (espeak-ng, ffmpeg, sox), and headless Chromium
 #    with chromedriver for the review page's browser test; poppler-utils
-#    (pdftotext) to read the briefing PDF back in its test.
-APT_PACKAGES=(pkg-config cmake libssl-dev libsasl2-dev libcurl4-openssl-dev libopus-dev espeak-ng ffmpeg sox python3-venv chromium chromium-driver poppler-utils)
+#    (pdftotext) to read the briefing PDF back in its test; g++ for the
+#    libFuzzer that the test command's fuzz replay builds.
+APT_PACKAGES=(pkg-config cmake g++ libssl-dev libsasl2-dev libcurl4-openssl-dev libopus-dev espeak-ng ffmpeg sox python3-venv chromium chromium-driver poppler-utils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

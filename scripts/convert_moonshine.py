@@ -121,19 +121,20 @@ def name_subgraphs(graph, prefix):
                 name_subgraphs(attr.g, attr.g.name)
 
 
-def quantize_matmuls_dynamic(model, limit=127):
+def quantize_matmuls_dynamic(model, limit=127, only=None):
     """MatMul(A, W const 2-D float) -> DynamicQuantizeMatMul(A, W int8 per column, scales).
 
     ``limit`` 63 is ONNX Runtime's ``reduce_range``: 7-bit weights, for CPUs
     without VNNI, whose u8*s8 multiply-add saturates at 16 bits on full-range
-    weights (the error then is about 100 %, not a few)."""
+    weights (the error then is about 100 %, not a few). ``only``, when given,
+    picks the weights to quantise by name."""
     inits = {i.name: i for i in model.graph.initializer}
     done = set()
     count = 0
     new_nodes = []
     for n in model.graph.node:
         w = inits.get(n.input[1]) if n.op_type == "MatMul" and len(n.input) == 2 else None
-        if w is None or len(w.dims) != 2 or w.data_type != TensorProto.FLOAT:
+        if w is None or len(w.dims) != 2 or w.data_type != TensorProto.FLOAT or (only and not only(w.name)):
             new_nodes.append(n)
             continue
         base = n.input[1]

@@ -42,6 +42,12 @@ enum Command {
         /// Print a JSON line of figures (audio seconds, wall seconds) on stderr.
         #[arg(long)]
         summary: bool,
+        /// The speech model: `moonshine-base-en` or `whisper-base` (a folder of the models folder).
+        #[arg(long, default_value = panelflow_models::speech::DEFAULT_MODEL)]
+        model: String,
+        /// Hypotheses per segment in Whisper's beam search (1: greedy).
+        #[arg(long, default_value_t = panelflow_models::speech::whisper::DEFAULT_BEAMS)]
+        beams: usize,
     },
     /// Receive webhooks and produce normalized events to Kafka.
     Ingest {
@@ -194,6 +200,8 @@ fn main() -> ExitCode {
             batch,
             batch_frames,
             summary,
+            model,
+            beams,
         } => {
             let (workers, threads) =
                 panelflow::cores::split_cores(panelflow::cores::cores(), workers, threads);
@@ -204,6 +212,8 @@ fn main() -> ExitCode {
                 batch,
                 batch_frames,
                 summary,
+                model,
+                beams,
             };
             panelflow::cli::transcribe::run(&files, &opts)
         }

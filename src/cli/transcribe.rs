@@ -1,11 +1,11 @@
-//! `panelflow transcribe FILE... [--json] [--workers N] [--batch N] [--summary]`.
+//! `panelflow transcribe FILE... [--json] [--workers N] [--batch N] [--summary] [--model NAME] [--beams N]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use panelflow_connectors::media::MediaSection;
-use panelflow_models::speech::moonshine::BatchLimits;
+use panelflow_models::speech::batching::BatchLimits;
 use panelflow_models::speech::transcriber::TranscriberOptions;
 
 /// Flags of `panelflow transcribe`.
@@ -24,6 +24,10 @@ pub struct Options {
     pub batch_frames: Option<usize>,
     /// Print a JSON line of figures on stderr at the end.
     pub summary: bool,
+    /// The speech model's folder name in the models folder.
+    pub model: String,
+    /// Hypotheses per segment in Whisper's beam search.
+    pub beams: usize,
 }
 
 /// Transcribes the files (their segments batched together, on
@@ -44,6 +48,8 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
         // Files are decoded in a child process under `[media.decoder]`'s
         // default limits: one hostile file fails alone.
         decoder: crate::isolated_decode::media_opener(&MediaSection::default()),
+        model_dir: panelflow_models::onnx::models_dir().join(&opts.model),
+        beams: opts.beams,
         ..TranscriberOptions::default()
     };
     let run = panelflow_models::speech::parallel::transcribe_files(&topts, files, opts.workers)?;

@@ -1,7 +1,8 @@
-//! Batched decoding gives exactly the tokens of one-at-a-time decoding: on
-//! the voice segments of the JFK clip and two dataset recordings, decoded
-//! alone, in one batch per decoder call, and in small groups (so rows are
-//! dropped and padding trimmed mid-batch). And the transcriber's
+//! Batched decoding gives exactly the tokens of one-at-a-time decoding, for
+//! both speech models (Whisper base and Moonshine base): on the voice
+//! segments of the JFK clip and two dataset recordings, decoded alone, in
+//! one batch per decoder call, and in small groups (so rows are dropped and
+//! padding trimmed mid-batch). And the transcriber's
 //! cross-recording batching gives the transcripts of file-at-a-time runs.
 //!
 //! Needs the set-up's models (bash scripts/setup.sh).
@@ -11,8 +12,10 @@ use std::path::{Path, PathBuf};
 use panelflow_models::media::decode::AudioDecoder;
 use panelflow_models::media::resample::To16k;
 use panelflow_models::media::vad::{Segmenter, SileroVad, VadParams};
+use panelflow_models::speech::model::SpeechModel;
 use panelflow_models::speech::moonshine::{BatchLimits, Moonshine};
 use panelflow_models::speech::transcriber::{Transcriber, TranscriberOptions};
+use panelflow_models::speech::whisper::Whisper;
 
 fn dataset(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,18 +47,34 @@ fn segments(path: &Path) -> Vec<Vec<f32>> {
     out.into_iter().map(|s| s.samples).collect()
 }
 
-fn model() -> Moonshine {
+fn moonshine() -> SpeechModel {
     let m = Moonshine::load(&Moonshine::default_dir(), 2)
         .expect("Moonshine model (run bash scripts/setup.sh)");
     assert!(
         m.supports_batching(),
         "model folder of the old format: run bash scripts/setup.sh"
     );
-    m
+    SpeechModel::Moonshine(m)
+}
+
+fn whisper() -> SpeechModel {
+    SpeechModel::Whisper(
+        Whisper::load(&Whisper::default_dir(), 2)
+            .expect("Whisper model (run bash scripts/setup.sh)"),
+    )
 }
 
 #[test]
-fn batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
+fn moonshine_batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
+    batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(moonshine());
+}
+
+#[test]
+fn whisper_batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
+    batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(whisper());
+}
+
+fn batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(mut m: SpeechModel) {
     let files = [
         "real/jfk.flac",
         "interviews/swe-02.mp4",
@@ -71,13 +90,16 @@ fn batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
                 .map(|(i, s)| (format!("{f}#{i}"), s)),
         );
     }
-    let mut m = model();
     let alone: Vec<_> = all
         .iter()
         .map(|(_, s)| m.transcribe(s).expect("decode alone"))
         .collect();
-    let audio: Vec<&[f32]> = all.iter().map(|(_, s)| s.as_slice()).collect();
+    let encoded: Vec<_> = all
+        .iter()
+        .map(|(_, s)| m.encode(s).expect("encode"))
+        .collect();
 
+    let shortest = encoded.iter().map(|e| e.frames()).min().unwrap_or(1);
     // Everything in one call; then groups of 3 (rows end at different steps).
     for limits in [
         BatchLimits {
@@ -86,11 +108,12 @@ fn batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
         },
         BatchLimits {
             max_segments: 3,
-            max_frames: 3 * 600,
+            // Moonshine rows of up to ~14 s; Whisper's are all 30 s windows.
+            max_frames: 3 * shortest.max(600),
         },
     ] {
         m.set_batch_limits(limits);
-        let batched = m.transcribe_batch(&audio).expect("decode batched");
+        let batched = m.decode_batch(&encoded).expect("decode batched");
         assert_eq!(batched.len(), alone.len());
         for ((name, _), (a, b)) in all.iter().zip(alone.iter().zip(&batched)) {
             assert!(!a.tokens.is_empty(), "{name}: no tokens");

@@ -1,5 +1,6 @@
-//! `panelflow transcribe` on real audio with the real model (openai/whisper's
-//! own test on the JFK clip), and its failures on bad files.
+//! `panelflow transcribe` on real audio with the real models (openai/whisper's
+//! own test on the JFK clip, with Moonshine base, the default, and Whisper
+//! base), and its failures on bad files and an unknown model.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,9 +17,34 @@ fn dataset(p: &str) -> PathBuf {
 
 #[test]
 fn jfk_transcript_matches_whisper_test() {
+    jfk_transcript(&[], "moonshine-base-en");
+}
+
+#[test]
+fn jfk_transcript_matches_whisper_test_with_whisper_base() {
+    jfk_transcript(&["--model", "whisper-base"], "whisper-base");
+}
+
+#[test]
+fn an_unknown_model_fails_naming_the_known_ones() {
+    let out = bin()
+        .args(["transcribe", "--model", "whisper-large"])
+        .arg(dataset("real/jfk.flac"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("whisper-large") && err.contains("moonshine-base-en, whisper-base"),
+        "{err}"
+    );
+}
+
+fn jfk_transcript(args: &[&str], model: &str) {
     let out = crate::support::succeeded(
         bin()
             .arg("transcribe")
+            .args(args)
             .arg("--json")
             .arg(dataset("real/jfk.flac"))
             .output()
@@ -33,7 +59,11 @@ fn jfk_transcript_matches_whisper_test() {
     let duration = v["duration_s"].as_f64().unwrap();
     assert!((10.9..11.1).contains(&duration), "{duration}");
     assert_eq!(v["language"], "en");
-    assert!(v["model"].as_str().unwrap().contains("moonshine"));
+    assert!(
+        v["model"].as_str().unwrap().starts_with(model),
+        "{}",
+        v["model"]
+    );
     let segments = v["segments"].as_array().unwrap();
     let holding = segments
         .iter()

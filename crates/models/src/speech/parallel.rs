@@ -213,7 +213,7 @@ fn work(pool: &Pool, t: &mut Transcriber) -> usize {
 fn read_into_pool(pool: &Pool, t: &mut Transcriber, file: usize) -> usize {
     pool.lock().readers += 1;
     let mut decoded = 0;
-    let limits = t.moonshine().batch_limits();
+    let limits = t.speech_model().batch_limits();
     let high_water = limits.max_segments.saturating_mul(4).max(1);
     let path = pool.files[file].clone();
     let read = t.stream_voice(&path, |t, closed| {
@@ -264,7 +264,7 @@ fn read_into_pool(pool: &Pool, t: &mut Transcriber, file: usize) -> usize {
 /// lengths share the decoder call), encodes and decodes it and files the
 /// texts. Returns how many it took (0: the pool was empty).
 fn decode_some(pool: &Pool, t: &mut Transcriber) -> usize {
-    let limits = t.moonshine().batch_limits();
+    let limits = t.speech_model().batch_limits();
     let jobs: Vec<Job> = {
         let mut state = pool.lock();
         if state.queue.is_empty() {

@@ -1,5 +1,5 @@
 //! Recordings in, timed transcripts out: decode → 16 kHz → voice segments →
-//! Moonshine, streaming so memory stays bounded however long a recording
+//! the speech model ([`SpeechModel`]), streaming so memory stays bounded however long a recording
 //! is.
 //!
 //! Segments are encoded as soon as voice activity closes them and wait in a
@@ -13,7 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::moonshine::{BatchLimits, Decoded, Encoded, ModelInfo, Moonshine};
+use super::batching::{BatchLimits, Decoded, Encoded, ModelInfo};
+use super::model::SpeechModel;
 use super::{Segment, SpeechError, Transcript};
 use crate::media::resample::To16k;
 use crate::media::source::{InProcess, MediaOpener};
@@ -23,7 +24,7 @@ use crate::media::{MediaError, SAMPLE_RATE};
 /// Options of a [`Transcriber`].
 #[derive(Debug, Clone)]
 pub struct TranscriberOptions {
-    /// Folder of the Moonshine model.
+    /// Folder of the speech model (Whisper or Moonshine).
     pub model_dir: std::path::PathBuf,
     /// The Silero VAD model file.
     pub vad_model: std::path::PathBuf,
@@ -35,6 +36,8 @@ pub struct TranscriberOptions {
     pub max_duration_s: f64,
     /// How many segments share a decoder call.
     pub batch: BatchLimits,
+    /// Hypotheses per segment in Whisper's beam search (1: greedy).
+    pub beams: usize,
     /// Where recordings are demuxed and decoded: [`InProcess`] by default;
     /// the engine supplies one that decodes in a child process under
     /// memory and CPU limits.
@@ -44,12 +47,13 @@ pub struct TranscriberOptions {
 impl Default for TranscriberOptions {
     fn default() -> Self {
         Self {
-            model_dir: Moonshine::default_dir(),
+            model_dir: crate::onnx::models_dir().join(super::DEFAULT_MODEL),
             vad_model: SileroVad::default_path(),
             threads: 1,
             vad: VadParams::default(),
             max_duration_s: 3.0 * 3600.0,
             batch: BatchLimits::default(),
+            beams: super::whisper::DEFAULT_BEAMS,
             decoder: Arc::new(InProcess),
         }
     }
@@ -68,7 +72,7 @@ impl TranscriberOptions {
     pub fn from_section(speech: &super::SpeechSection, max_duration_s: f64) -> Self {
         let models = speech.models_dir();
         Self {
-            model_dir: models.join("moonshine-base-en"),
+            model_dir: models.join(&speech.model),
             vad_model: models.join("silero-vad").join("silero_vad.onnx"),
             threads: speech.threads,
             vad: VadParams {
@@ -77,6 +81,7 @@ impl TranscriberOptions {
             },
             max_duration_s,
             batch: BatchLimits::default(),
+            beams: speech.beams,
             decoder: Arc::new(InProcess),
         }
     }
@@ -91,7 +96,7 @@ impl TranscriberOptions {
 /// assert!(transcript.text.to_lowercase().contains("fellow americans"));
 /// ```
 pub struct Transcriber {
-    asr: Moonshine,
+    asr: SpeechModel,
     segmenter: Segmenter,
     max_duration_s: f64,
     decoder: Arc<dyn MediaOpener>,
@@ -147,12 +152,18 @@ type Queued = (usize, usize, Encoded);
 impl Transcriber {
     /// Loads the speech and voice-activity models.
     pub fn load(opts: &TranscriberOptions) -> Result<Self, SpeechError> {
-        let mut asr = Moonshine::load(&opts.model_dir, opts.threads)?;
+        let mut asr = SpeechModel::load(&opts.model_dir, opts.threads)?;
         asr.set_batch_limits(opts.batch);
+        asr.set_beams(opts.beams);
         let vad = SileroVad::load(&opts.vad_model)?;
+        // No voice segment longer than the model reads whole.
+        let params = VadParams {
+            max_segment_s: opts.vad.max_segment_s.min(asr.longest_segment_s()),
+            ..opts.vad
+        };
         Ok(Self {
             asr,
-            segmenter: Segmenter::new(vad, opts.vad),
+            segmenter: Segmenter::new(vad, params),
             max_duration_s: opts.max_duration_s,
             decoder: Arc::clone(&opts.decoder),
             times: StageTimes::default(),
@@ -170,7 +181,7 @@ impl Transcriber {
     }
 
     /// The speech model itself (batch settings, direct segment decoding).
-    pub fn moonshine(&mut self) -> &mut Moonshine {
+    pub fn speech_model(&mut self) -> &mut SpeechModel {
         &mut self.asr
     }
 

@@ -2,7 +2,9 @@
 
 use crate::speech::SpeechError;
 
-use super::model::{BatchLimits, Decoded, Encoded, Moonshine};
+use crate::speech::batching::{decode_in_groups, BatchLimits, Decoded, Encoded};
+
+use super::model::Moonshine;
 
 impl Moonshine {
     /// Transcribes one segment of 16 kHz mono audio (up to ~30 s), decoded
@@ -28,18 +30,8 @@ impl Moonshine {
     /// Decodes encoded segments, grouped into calls of similar lengths.
     /// Results are in the order of `encoded`.
     pub fn decode_batch(&mut self, encoded: &[Encoded]) -> Result<Vec<Decoded>, SpeechError> {
-        let mut results: Vec<Option<Decoded>> = vec![None; encoded.len()];
-        for group in plan_groups(encoded, self.effective_limits()) {
-            let items: Vec<&Encoded> = group.iter().map(|&i| &encoded[i]).collect();
-            let decoded = self.decode_group(&items)?;
-            for (i, d) in group.into_iter().zip(decoded) {
-                results[i] = Some(d);
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| r.ok_or_else(|| SpeechError::Inference("a segment was not decoded".into())))
-            .collect()
+        let limits = self.effective_limits();
+        decode_in_groups(encoded, limits, |items| self.decode_group(items))
     }
 
     fn effective_limits(&self) -> BatchLimits {
@@ -52,26 +44,4 @@ impl Moonshine {
             }
         }
     }
-}
-
-/// Groups segments for decoder calls: by ascending length, as many as the
-/// limits allow (rows × longest row ≤ `max_frames`, at least one row).
-pub(super) fn plan_groups(encoded: &[Encoded], limits: BatchLimits) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..encoded.len()).collect();
-    order.sort_by_key(|&i| encoded[i].frames);
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut current: Vec<usize> = Vec::new();
-    for i in order {
-        let longest = encoded[i].frames.max(1);
-        let fits = current.len() < limits.max_segments
-            && (current.len() + 1) * longest <= limits.max_frames;
-        if !current.is_empty() && !fits {
-            groups.push(std::mem::take(&mut current));
-        }
-        current.push(i);
-    }
-    if !current.is_empty() {
-        groups.push(current);
-    }
-    groups
 }

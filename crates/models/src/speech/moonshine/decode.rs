@@ -8,10 +8,9 @@ use ort::value::{DynValue, Tensor};
 
 use crate::speech::SpeechError;
 
-use super::model::{
-    inference, Decoded, Encoded, Moonshine, Row, BIAS_INPUT, BOS, EOS, MASKED,
-    MAX_TOKENS_PER_SECOND, MIN_SAMPLES,
-};
+use crate::speech::batching::{argmax_with_prob, gather_rows, inference, Decoded, Encoded, Row};
+
+use super::model::{Moonshine, BIAS_INPUT, BOS, EOS, MASKED, MAX_TOKENS_PER_SECOND, MIN_SAMPLES};
 
 impl Moonshine {
     /// Runs the encoder over one segment (one segment per encoder call: the
@@ -239,61 +238,4 @@ impl Moonshine {
             })
             .collect())
     }
-}
-
-/// Copies the rows `keep` (first axis) of a float tensor into a new one,
-/// optionally keeping only the first `len` entries along `axis`.
-pub(super) fn gather_rows(
-    value: &DynValue,
-    keep: &[usize],
-    trim: Option<(usize, usize)>,
-) -> Result<DynValue, SpeechError> {
-    let (shape, data) = value.try_extract_tensor::<f32>().map_err(inference)?;
-    let dims: Vec<usize> = shape.iter().map(|&x| x.max(0) as usize).collect();
-    if dims.is_empty() || keep.iter().any(|&r| r >= dims[0]) {
-        return Err(SpeechError::Inference(format!(
-            "cannot take rows {keep:?} of shape {dims:?}"
-        )));
-    }
-    let mut new_dims = dims.clone();
-    new_dims[0] = keep.len();
-    let (axis, len) = match trim {
-        Some((axis, len)) if axis > 0 && axis < dims.len() && len <= dims[axis] => (axis, len),
-        Some(_) => {
-            return Err(SpeechError::Inference(format!(
-                "cannot trim shape {dims:?} as {trim:?}"
-            )))
-        }
-        None => (dims.len() - 1, *dims.last().unwrap_or(&0)),
-    };
-    new_dims[axis] = len;
-    let row: usize = dims[1..].iter().product();
-    let inner: usize = dims[axis + 1..].iter().product();
-    let outer: usize = dims[1..axis].iter().product();
-    let (chunk, keep_len) = (dims[axis] * inner, len * inner);
-    let mut out = Vec::with_capacity(keep.len() * outer * keep_len);
-    for &r in keep {
-        let base = r * row;
-        for o in 0..outer {
-            let from = base + o * chunk;
-            out.extend_from_slice(&data[from..from + keep_len]);
-        }
-    }
-    Ok(Tensor::from_array((new_dims, out))
-        .map_err(inference)?
-        .into_dyn())
-}
-
-/// Index of the largest logit and its softmax probability.
-pub(super) fn argmax_with_prob(logits: &[f32]) -> (u32, f32) {
-    let mut best = 0usize;
-    let mut max = f32::NEG_INFINITY;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > max {
-            max = v;
-            best = i;
-        }
-    }
-    let sum: f32 = logits.iter().map(|&v| (v - max).exp()).sum();
-    (best as u32, 1.0 / sum.max(1.0))
 }

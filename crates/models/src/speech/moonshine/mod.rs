@@ -27,7 +27,8 @@ mod decode;
 mod model;
 mod session;
 
-pub use self::model::{BatchLimits, Decoded, Encoded, ModelInfo, Moonshine};
+pub use self::model::Moonshine;
+pub use crate::speech::batching::{BatchLimits, Decoded, Encoded, ModelInfo};
 
 #[cfg(test)]
 mod tests;

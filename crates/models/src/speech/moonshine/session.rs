@@ -7,7 +7,9 @@ use crate::onnx::{file_sha256, open_session};
 use crate::speech::tokenizer::Tokenizer;
 use crate::speech::SpeechError;
 
-use super::model::{BatchLimits, ModelInfo, Moonshine, Names, BIAS_INPUT};
+use crate::speech::batching::{BatchLimits, ModelInfo};
+
+use super::model::{Moonshine, Names, BIAS_INPUT};
 
 impl Moonshine {
     /// Files the model folder must hold.
@@ -127,10 +129,7 @@ impl Moonshine {
     /// Sets how segments are grouped into decoder calls (at least one
     /// segment per call).
     pub fn set_batch_limits(&mut self, limits: BatchLimits) {
-        self.limits = BatchLimits {
-            max_segments: limits.max_segments.max(1),
-            max_frames: limits.max_frames.max(1),
-        };
+        self.limits = limits.at_least_one();
     }
 }
 

@@ -1,6 +1,5 @@
-use super::batch::plan_groups;
-use super::decode::{argmax_with_prob, gather_rows};
 use super::*;
+use crate::speech::batching::{argmax_with_prob, gather_rows, plan_groups};
 use ort::value::Tensor;
 
 #[test]

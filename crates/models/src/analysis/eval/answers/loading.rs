@@ -7,7 +7,7 @@ use crate::analysis::analyzer::{Analyzer, Context};
 use crate::analysis::eval::{cached, store, transcribe_with_tone, Transcribed};
 use crate::analysis::splits::{LabelledAnswer, Split};
 use crate::analysis::summary::{PipelineRef, Summary};
-use crate::analysis::{text, AnalysisError};
+use crate::analysis::{text, wer, AnalysisError};
 use crate::speech::transcriber::Transcriber;
 use crate::speech::{Segment, Transcript};
 use panelflow_core::event::InterviewCompleted;
@@ -116,6 +116,8 @@ pub fn evaluate_split(
     for a in &split.answers {
         let (t, audio, tone_s) = transcript_of(transcriber, a, &mut report)?;
         let words = text::norm_words(&t.text).len();
+        let reference = wer::normalize(&a.reference_text);
+        let word_errors = wer::word_errors(&reference, &wer::normalize(&t.text));
         let transcript_words: Vec<String> = t.text.split_whitespace().map(str::to_string).collect();
         let t0 = Instant::now();
         let summary = analyse_one(analyzer, a, t, audio);
@@ -152,6 +154,8 @@ pub fn evaluate_split(
             level: score.map(|s| s.level),
             confidence: score.map(|s| s.confidence),
             words,
+            reference_words: reference.len(),
+            word_errors,
             uncertain_expected: a.uncertain,
             uncertain_found: answer
                 .is_some_and(|x| x.flags.iter().any(|f| f == "uncertain_needs_clarification")),

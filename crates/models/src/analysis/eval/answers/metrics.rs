@@ -113,6 +113,10 @@ pub(super) fn summarise(r: &mut SplitReport) {
     }
     r.uncertain = flag;
     r.uncertain_always = all;
+    let reference_words: usize = d.iter().map(|x| x.reference_words).sum();
+    if reference_words > 0 {
+        r.wer = d.iter().map(|x| x.word_errors).sum::<usize>() as f64 / reference_words as f64;
+    }
     r.key_facts = d.iter().map(|x| x.key_facts.len()).sum();
     if r.key_facts > 0 {
         let found = d.iter().flat_map(|x| &x.key_facts).filter(|f| f.1).count();

@@ -24,6 +24,12 @@ pub struct AnswerResult {
     pub confidence: Option<f64>,
     /// Words transcribed.
     pub words: usize,
+    /// Words of the answer's text (as written before it was spoken).
+    #[serde(default)]
+    pub reference_words: usize,
+    /// Word errors of the transcript against that text.
+    #[serde(default)]
+    pub word_errors: usize,
     /// Uncertainty annotated.
     pub uncertain_expected: Option<bool>,
     /// Uncertainty flagged.
@@ -102,6 +108,10 @@ pub struct SplitReport {
     pub key_facts: usize,
     /// Recall of key facts in the digests.
     pub key_fact_recall: f64,
+    /// Word error rate of the split's transcripts against the answers'
+    /// texts (numbers spelled out on both sides).
+    #[serde(default)]
+    pub wer: f64,
     /// Recall of the lead baseline.
     pub key_fact_recall_lead: f64,
     /// Share of key facts the transcript holds at all (what speech
@@ -160,6 +170,12 @@ impl SplitReport {
             self.uncertain.r#fn,
             p(self.uncertain_always.precision())
         ));
+        if self.wer > 0.0 {
+            out.push_str(&format!(
+                "  word error rate          {}   (the transcripts against the answers' texts)\n",
+                p(self.wer)
+            ));
+        }
         if self.key_facts > 0 {
             out.push_str(&format!(
                 "  key-fact recall          {}   ({} facts; the transcript holds {} of them; baseline: the answer's first words, as many as the digest: {})\n",

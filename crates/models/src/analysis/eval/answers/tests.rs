@@ -11,6 +11,8 @@ fn result(q: &str, label: u8, level: f64, words: usize) -> AnswerResult {
         level: Some(level),
         confidence: Some(0.5),
         words,
+        reference_words: 10,
+        word_errors: usize::from(label),
         uncertain_expected: Some(label == 1),
         uncertain_found: label == 1,
         key_facts: vec![("x".into(), label > 2)],
@@ -40,5 +42,7 @@ fn the_summary_figures_of_a_perfect_scorer() {
     assert_eq!(r.pairwise_length, 0.0, "length orders these pairs wrong");
     assert_eq!((r.uncertain.precision(), r.uncertain.recall()), (1.0, 1.0));
     assert_eq!(r.key_fact_recall, 0.5);
+    // 1 + 4 + 2 + 3 word errors over 4 × 10 words.
+    assert!((r.wer - 0.25).abs() < 1e-12);
     assert_eq!(r.reliability[2].n, 4);
 }

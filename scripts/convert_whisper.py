@@ -433,8 +433,9 @@ def main():
         if rel < MAX_INT8_ERROR:
             encoder_entry = {"int8_matmuls": count, "int8_weight_limit": limit, "int8_mean_relative_error": round(rel, 5)}
             break
-        print(f"int8 encoder (weights within +-{limit}) strays: mean relative error {rel:.3f}", file=sys.stderr)
+        strays = f"mean relative error {rel:.3f} with weights within +-{limit}"
     else:
+        print(f"Whisper encoder: keeping float weights (int8 strays from them: {strays})", file=sys.stderr)
         os.replace(paths["encoder_float.onnx"], os.path.join(dst, "encoder.onnx" + tag))
     if os.path.exists(paths["encoder_float.onnx"]):
         os.remove(paths["encoder_float.onnx"])

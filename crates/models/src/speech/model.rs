@@ -96,6 +96,15 @@ impl SpeechModel {
         }
     }
 
+    /// The model and its decoding setting: `moonshine-base-en`,
+    /// `whisper-base-beam5`.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Moonshine(m) => m.info().name.clone(),
+            Self::Whisper(w) => format!("{}-beam{}", w.info().name, w.beams()),
+        }
+    }
+
     /// The longest voice segment the model reads whole, seconds (Whisper:
     /// its 30 s window, less a margin for the voice detector's last frame).
     pub fn longest_segment_s(&self) -> f32 {

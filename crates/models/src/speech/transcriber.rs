@@ -410,6 +410,12 @@ impl Transcriber {
         decoded
     }
 
+    /// The speech model and its decoding setting in a file-name-safe word
+    /// (`moonshine-base-en`, `whisper-base-beam5`): what a transcript depends on.
+    pub fn model_key(&self) -> String {
+        self.asr.key()
+    }
+
     /// The name the transcripts give the model: `name (version)`.
     pub fn model_label(&self) -> String {
         format!("{} ({})", self.asr.info().name, self.asr.info().version)

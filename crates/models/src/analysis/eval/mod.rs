@@ -268,11 +268,12 @@ pub fn evaluate(
             let rel = m["path"].as_str().unwrap_or_default();
             let file: PathBuf = datasets.join(rel);
             let t0 = Instant::now();
-            let (t, a, ts) = match cached(&file) {
+            let key = transcriber.model_key();
+            let (t, a, ts) = match cached(&file, &key) {
                 Some((t, a, _)) => (t, a, 0.0),
                 None => {
                     let fresh = transcribe_with_tone(transcriber, &file)?;
-                    store(&file, &fresh);
+                    store(&file, &key, &fresh);
                     report.transcribe_s += t0.elapsed().as_secs_f64() - fresh.2;
                     fresh
                 }
@@ -405,11 +406,13 @@ pub fn evaluate(
 }
 
 /// `PANELFLOW_EVAL_CACHE`: a folder where transcripts and tone measures are
-/// kept between runs (for tuning the analysis; never set in CI).
-pub(crate) fn cache_path(file: &Path) -> Option<PathBuf> {
+/// kept between runs (for tuning the analysis; never set in CI), one file
+/// per recording and speech-model setting (`model`:
+/// [`crate::speech::transcriber::Transcriber::model_key`]).
+pub(crate) fn cache_path(file: &Path, model: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(std::env::var_os("PANELFLOW_EVAL_CACHE")?);
     let sha = crate::onnx::file_sha256(file).ok()?;
-    Some(dir.join(format!("{sha}.json")))
+    Some(dir.join(format!("{sha}.{model}.json")))
 }
 
 pub(crate) type Transcribed = (
@@ -418,13 +421,13 @@ pub(crate) type Transcribed = (
     f64,
 );
 
-pub(crate) fn cached(file: &Path) -> Option<Transcribed> {
-    let text = std::fs::read_to_string(cache_path(file)?).ok()?;
+pub(crate) fn cached(file: &Path, model: &str) -> Option<Transcribed> {
+    let text = std::fs::read_to_string(cache_path(file, model)?).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-pub(crate) fn store(file: &Path, value: &Transcribed) {
-    if let Some(path) = cache_path(file) {
+pub(crate) fn store(file: &Path, model: &str, value: &Transcribed) {
+    if let Some(path) = cache_path(file, model) {
         let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
         if let Ok(text) = serde_json::to_string(value) {
             let _ = std::fs::write(path, text);

@@ -22,11 +22,12 @@ pub(super) fn transcript_of(
     report: &mut SplitReport,
 ) -> Result<Transcribed, AnalysisError> {
     let t0 = Instant::now();
-    let (t, audio, tone_s) = match cached(&a.media) {
+    let key = transcriber.model_key();
+    let (t, audio, tone_s) = match cached(&a.media, &key) {
         Some(hit) => hit,
         None => {
             let fresh = transcribe_with_tone(transcriber, &a.media)?;
-            store(&a.media, &fresh);
+            store(&a.media, &key, &fresh);
             report.transcribe_s += t0.elapsed().as_secs_f64() - fresh.2;
             fresh
         }

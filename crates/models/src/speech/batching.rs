@@ -2,9 +2,12 @@
 //! decoded forms, a row of a batched greedy decode, and the tensor helpers
 //! that decoding uses (taking rows of a cache, the likeliest token).
 
+use std::path::Path;
+
 use ort::value::{DynValue, Tensor};
 
 use crate::error::SpeechError;
+use crate::onnx::file_sha256;
 
 /// Provenance of the loaded model, written on every output row.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -15,6 +18,45 @@ pub struct ModelInfo {
     pub version: String,
     /// SHA-256 of the decoder file (the encoder's is in the manifest).
     pub sha256: String,
+}
+
+impl ModelInfo {
+    /// The provenance of a converted model folder: the version is the
+    /// manifest's `source`, the SHA-256 the manifest's entry for
+    /// `decoder_file`, else the file's own hash.
+    pub(crate) fn from_folder(
+        dir: &Path,
+        name: &str,
+        decoder_file: &str,
+    ) -> Result<Self, SpeechError> {
+        let manifest: Option<serde_json::Value> =
+            std::fs::read_to_string(dir.join("manifest.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+        let decoder_path = dir.join(decoder_file);
+        let sha256 = manifest
+            .as_ref()
+            .and_then(|m| {
+                m["files"][decoder_file]["sha256"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .map(Ok)
+            .unwrap_or_else(|| file_sha256(&decoder_path))
+            .map_err(|e| SpeechError::Model {
+                path: decoder_path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let version = manifest
+            .as_ref()
+            .and_then(|m| m["source"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into());
+        Ok(Self {
+            name: name.into(),
+            version,
+            sha256,
+        })
+    }
 }
 
 /// How many segments share one decoder call.

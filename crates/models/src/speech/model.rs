@@ -59,10 +59,10 @@ impl SpeechModel {
 
     /// Transcribes one segment of 16 kHz mono audio on its own.
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Decoded, SpeechError> {
-        match self {
-            Self::Moonshine(m) => m.transcribe(samples),
-            Self::Whisper(w) => w.transcribe(samples),
-        }
+        let encoded = self.encode(samples)?;
+        self.decode_batch(std::slice::from_ref(&encoded))?
+            .pop()
+            .ok_or_else(|| SpeechError::Inference("decoder returned nothing".into()))
     }
 
     /// The model's provenance.
@@ -105,11 +105,12 @@ impl SpeechModel {
         }
     }
 
-    /// The longest voice segment the model reads whole, seconds (Whisper:
-    /// its 30 s window, less a margin for the voice detector's last frame).
+    /// The longest voice segment the model reads whole, seconds: Moonshine
+    /// has no limit of its own; Whisper its 30 s window, less a margin for
+    /// the voice detector's last frame.
     pub fn longest_segment_s(&self) -> f32 {
         match self {
-            Self::Moonshine(_) => 60.0,
+            Self::Moonshine(_) => f32::INFINITY,
             Self::Whisper(_) => 29.0,
         }
     }

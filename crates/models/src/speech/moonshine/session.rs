@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::onnx::{file_sha256, open_session};
+use crate::onnx::open_session;
 use crate::speech::tokenizer::Tokenizer;
 use crate::speech::SpeechError;
 
@@ -45,24 +45,7 @@ impl Moonshine {
                 "Moonshine model of the older format: decoding one segment at a time (re-run bash scripts/setup.sh)"
             );
         }
-        let manifest = read_manifest(dir);
-        let sha256 = manifest
-            .as_ref()
-            .and_then(|m| {
-                m["files"]["decoder_model_merged.onnx"]["sha256"]
-                    .as_str()
-                    .map(str::to_string)
-            })
-            .map(Ok)
-            .unwrap_or_else(|| file_sha256(&decoder_path))
-            .map_err(|e| SpeechError::Model {
-                path: decoder_path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        let version = manifest
-            .as_ref()
-            .and_then(|m| m["source"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "unknown".into());
+        let info = ModelInfo::from_folder(dir, "moonshine-base-en", "decoder_model_merged.onnx")?;
         let names = Names {
             past: (0..layers)
                 .map(|l| {
@@ -98,11 +81,7 @@ impl Moonshine {
             names,
             limits: BatchLimits::default(),
             tokenizer,
-            info: ModelInfo {
-                name: "moonshine-base-en".into(),
-                version,
-                sha256,
-            },
+            info,
         })
     }
 
@@ -131,9 +110,4 @@ impl Moonshine {
     pub fn set_batch_limits(&mut self, limits: BatchLimits) {
         self.limits = limits.at_least_one();
     }
-}
-
-fn read_manifest(dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
-    serde_json::from_str(&text).ok()
 }

@@ -138,27 +138,32 @@ impl Search {
 /// The `k` best tokens of one row's logits among those `may` allows, with
 /// their log-probabilities (normalised over the allowed tokens).
 pub(super) fn top_tokens(logits: &[f32], k: usize, may: impl Fn(usize) -> bool) -> Vec<(u32, f64)> {
-    let mut max = f32::NEG_INFINITY;
-    for (i, &v) in logits.iter().enumerate() {
-        if v > max && may(i) {
-            max = v;
-        }
-    }
-    if max == f32::NEG_INFINITY || k == 0 {
+    if k == 0 {
         return Vec::new();
     }
+    // One pass: the k best, and the softmax denominator kept relative to
+    // the running maximum (rescaled when the maximum moves).
+    let mut max = f32::NEG_INFINITY;
     let mut sum = 0f64;
     let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
     for (i, &v) in logits.iter().enumerate() {
         if !may(i) {
             continue;
         }
-        sum += f64::from(v - max).exp();
+        if v > max {
+            sum = sum * f64::from(max - v).exp() + 1.0;
+            max = v;
+        } else {
+            sum += f64::from(v - max).exp();
+        }
         if best.len() < k || v > best[best.len() - 1].0 {
             let at = best.partition_point(|&(b, _)| b >= v);
             best.insert(at, (v, i as u32));
             best.truncate(k);
         }
+    }
+    if best.is_empty() {
+        return Vec::new();
     }
     let log_sum = sum.ln() + f64::from(max);
     best.into_iter()

@@ -58,14 +58,6 @@ impl Whisper {
         })
     }
 
-    /// Transcribes one segment of 16 kHz mono audio (up to 30 s).
-    pub fn transcribe(&mut self, samples: &[f32]) -> Result<Decoded, SpeechError> {
-        let encoded = self.encode(samples)?;
-        let mut out = self.decode_group(&[&encoded])?;
-        out.pop()
-            .ok_or_else(|| SpeechError::Inference("decoder returned nothing".into()))
-    }
-
     /// Decodes encoded segments, grouped into calls by the batch limits.
     /// Results are in the order of `encoded`; each is what decoding that
     /// segment alone gives.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ort::session::Session;
 
 use crate::error::SpeechError;
-use crate::onnx::{file_sha256, open_session};
+use crate::onnx::open_session;
 use crate::speech::batching::{BatchLimits, ModelInfo};
 
 use super::vocab::ByteLevelVocab;
@@ -122,24 +122,7 @@ impl Whisper {
         if not_first.is_empty() {
             not_first = vec![end_of_text];
         }
-        let manifest: Option<serde_json::Value> =
-            std::fs::read_to_string(dir.join("manifest.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok());
-        let sha256 = manifest
-            .as_ref()
-            .and_then(|m| {
-                m["files"]["decoder.onnx"]["sha256"]
-                    .as_str()
-                    .map(str::to_string)
-            })
-            .map(Ok)
-            .unwrap_or_else(|| file_sha256(&decoder_path))
-            .map_err(|e| model_err("decoder.onnx", e.to_string()))?;
-        let version = manifest
-            .as_ref()
-            .and_then(|m| m["source"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "unknown".into());
+        let info = ModelInfo::from_folder(dir, "whisper-base", "decoder.onnx")?;
         let names = Names {
             inputs: (0..layers)
                 .map(|l| {
@@ -171,11 +154,7 @@ impl Whisper {
             beams: DEFAULT_BEAMS,
             limits: BatchLimits::default(),
             vocab,
-            info: ModelInfo {
-                name: "whisper-base".into(),
-                version,
-                sha256,
-            },
+            info,
         })
     }
 

@@ -48,6 +48,10 @@ enum Command {
         /// Hypotheses per segment in Whisper's beam search (1: greedy).
         #[arg(long, default_value_t = panelflow_models::speech::whisper::DEFAULT_BEAMS)]
         beams: usize,
+        /// Whisper reads voice segments together in windows of at most this
+        /// many seconds, with timestamps (0: each segment alone).
+        #[arg(long, default_value_t = panelflow_models::speech::windows::DEFAULT_WINDOW_S)]
+        window_s: f32,
     },
     /// Receive webhooks and produce normalized events to Kafka.
     Ingest {
@@ -202,6 +206,7 @@ fn main() -> ExitCode {
             summary,
             model,
             beams,
+            window_s,
         } => {
             let (workers, threads) =
                 panelflow::cores::split_cores(panelflow::cores::cores(), workers, threads);
@@ -214,6 +219,7 @@ fn main() -> ExitCode {
                 summary,
                 model,
                 beams,
+                window_s,
             };
             panelflow::cli::transcribe::run(&files, &opts)
         }

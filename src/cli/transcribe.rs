@@ -1,4 +1,4 @@
-//! `panelflow transcribe FILE... [--json] [--workers N] [--batch N] [--summary] [--model NAME] [--beams N]`.
+//! `panelflow transcribe FILE... [--json] [--workers N] [--batch N] [--summary] [--model NAME] [--beams N] [--window-s S]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +28,8 @@ pub struct Options {
     pub model: String,
     /// Hypotheses per segment in Whisper's beam search.
     pub beams: usize,
+    /// Whisper's window of voice segments read together, seconds (0: none).
+    pub window_s: f32,
 }
 
 /// Transcribes the files (their segments batched together, on
@@ -50,6 +52,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> anyhow::Result<ExitCode> {
         decoder: crate::isolated_decode::media_opener(&MediaSection::default()),
         model_dir: panelflow_models::onnx::models_dir().join(&opts.model),
         beams: opts.beams,
+        window_s: opts.window_s,
         ..TranscriberOptions::default()
     };
     let run = panelflow_models::speech::parallel::transcribe_files(&topts, files, opts.workers)?;

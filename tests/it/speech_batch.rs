@@ -2,7 +2,8 @@
 //! both speech models (Whisper base and Moonshine base): on the voice
 //! segments of the JFK clip and two dataset recordings, decoded alone, in
 //! one batch per decoder call, and in small groups (so rows are dropped and
-//! padding trimmed mid-batch). And the transcriber's
+//! padding trimmed mid-batch); Whisper with timestamps, as it reads
+//! windows. And the transcriber's
 //! cross-recording batching gives the transcripts of file-at-a-time runs.
 //!
 //! Needs the set-up's models (bash scripts/setup.sh).
@@ -71,7 +72,10 @@ fn moonshine_batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
 
 #[test]
 fn whisper_batched_decoder_gives_the_tokens_of_one_at_a_time_decoding() {
-    batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(whisper());
+    // With timestamps, as the transcriber reads Whisper's windows.
+    let mut m = whisper();
+    m.set_timestamps(true);
+    batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(m);
 }
 
 fn batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(mut m: SpeechModel) {
@@ -123,6 +127,7 @@ fn batched_decoder_gives_the_tokens_of_one_at_a_time_decoding(mut m: SpeechModel
                 a.text, b.text
             );
             assert_eq!(a.text, b.text);
+            assert_eq!(a.pieces, b.pieces, "{name}");
             assert!(
                 (a.confidence - b.confidence).abs() < 1e-4,
                 "{name}: {} vs {}",

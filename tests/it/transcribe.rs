@@ -22,7 +22,72 @@ fn jfk_transcript_matches_whisper_test() {
 
 #[test]
 fn jfk_transcript_matches_whisper_test_with_whisper_base() {
-    jfk_transcript(&["--model", "whisper-base"], "whisper-base");
+    // Read as one window with timestamps, the clip's second sentence keeps
+    // its first words (cut into voice segments, Whisper heard "is not").
+    let v = jfk_transcript(&["--model", "whisper-base"], "whisper-base");
+    // Words only: the punctuation varies with the threads' float sums.
+    let text: String = v["text"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect();
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("ask not what your country"), "{text}");
+    assert!(v["segments"].as_array().unwrap().len() >= 2, "{v}");
+}
+
+/// Whisper reads an interview's voice segments in windows and times each
+/// piece by its timestamps: every answer of a one-recording interview
+/// starts within half a second of a transcript segment's start, and no
+/// segment spans the silence between two answers.
+#[test]
+fn whisper_windows_keep_each_answer_s_own_times() {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dataset("manifest.json")).unwrap()).unwrap();
+    let interview = manifest["interviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interview_id"] == "swe-01")
+        .expect("swe-01 in the manifest");
+    let out = crate::support::succeeded(
+        bin()
+            .args(["transcribe", "--model", "whisper-base", "--json"])
+            .arg(dataset("interviews/swe-01.mp4"))
+            .output()
+            .unwrap(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let segments: Vec<(f64, f64)> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap()))
+        .collect();
+    let answers: Vec<(f64, f64)> = interview["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["start_s"].as_f64().unwrap(), a["end_s"].as_f64().unwrap()))
+        .collect();
+    assert!(answers.len() >= 3);
+    for (start, _) in &answers {
+        assert!(
+            segments.iter().any(|(a, _)| (a - start).abs() <= 0.5),
+            "no segment starts near the answer at {start} s: {segments:?}"
+        );
+    }
+    for pair in answers.windows(2) {
+        let (gap_from, gap_to) = (pair[0].1, pair[1].0);
+        assert!(
+            !segments
+                .iter()
+                .any(|(a, b)| *a < gap_from - 0.5 && *b > gap_to + 0.5),
+            "a segment spans the pause {gap_from}..{gap_to}: {segments:?}"
+        );
+    }
 }
 
 #[test]
@@ -40,7 +105,7 @@ fn an_unknown_model_fails_naming_the_known_ones() {
     );
 }
 
-fn jfk_transcript(args: &[&str], model: &str) {
+fn jfk_transcript(args: &[&str], model: &str) -> serde_json::Value {
     let out = crate::support::succeeded(
         bin()
             .arg("transcribe")
@@ -93,6 +158,7 @@ fn jfk_transcript(args: &[&str], model: &str) {
         );
         last = b;
     }
+    v
 }
 
 #[test]

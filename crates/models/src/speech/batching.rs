@@ -120,6 +120,20 @@ pub struct Decoded {
     pub text: String,
     /// Mean probability of the chosen tokens.
     pub confidence: f64,
+    /// The text in timed pieces, where the model said when (Whisper reading
+    /// a window with timestamps); empty: the whole segment is one piece.
+    pub pieces: Vec<Piece>,
+}
+
+/// A timed piece of a segment's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    /// Start, seconds from the segment's start.
+    pub start: f64,
+    /// End, seconds from the segment's start.
+    pub end: f64,
+    /// The piece's text.
+    pub text: String,
 }
 
 /// A segment run through the encoder, waiting for the decoder.
@@ -129,6 +143,11 @@ pub struct Encoded {
     pub(crate) states: Vec<f32>,
     pub(crate) frames: usize,
     pub(crate) max_tokens: usize,
+    /// Seconds of audio in the segment.
+    pub(crate) seconds: f64,
+    /// The segment's audio, where decoding may need to read part of it
+    /// again (a Whisper window read with timestamps).
+    pub(crate) audio: Option<Vec<f32>>,
 }
 
 impl Encoded {

@@ -97,11 +97,29 @@ impl SpeechModel {
     }
 
     /// The model and its decoding setting: `moonshine-base-en`,
-    /// `whisper-base-beam5`.
+    /// `whisper-base-beam5`, `whisper-base-beam5-timed` (windows read with
+    /// timestamps).
     pub fn key(&self) -> String {
         match self {
             Self::Moonshine(m) => m.info().name.clone(),
+            Self::Whisper(w) if w.timestamps() => {
+                format!("{}-beam{}-timed", w.info().name, w.beams())
+            }
             Self::Whisper(w) => format!("{}-beam{}", w.info().name, w.beams()),
+        }
+    }
+
+    /// Whether the model can say when each piece of a segment was spoken
+    /// (and so read windows of several voice segments): Whisper can.
+    pub fn reads_timestamps(&self) -> bool {
+        matches!(self, Self::Whisper(_))
+    }
+
+    /// Reads segments with timestamps where the model can (see
+    /// [`Self::reads_timestamps`]).
+    pub fn set_timestamps(&mut self, on: bool) {
+        if let Self::Whisper(w) = self {
+            w.set_timestamps(on);
         }
     }
 

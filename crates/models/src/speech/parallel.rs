@@ -18,9 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use super::transcriber::{
-    assemble, round_ms, Pending, StageTimes, Transcriber, TranscriberOptions,
-};
+use super::assemble::{assemble, place, round_ms, Pending};
+use super::transcriber::{StageTimes, Transcriber, TranscriberOptions};
 use super::{SpeechError, Transcript};
 
 /// What [`transcribe_files`] did.
@@ -216,7 +215,8 @@ fn read_into_pool(pool: &Pool, t: &mut Transcriber, file: usize) -> usize {
     let limits = t.speech_model().batch_limits();
     let high_water = limits.max_segments.saturating_mul(4).max(1);
     let path = pool.files[file].clone();
-    let read = t.stream_voice(&path, |t, closed| {
+    let read = t.stream_voice(&path, |t, closed, last| {
+        let units = t.units(closed, last, |_| {});
         {
             let mut state = pool.lock();
             let Some(progress) = state.files.get_mut(file) else {
@@ -225,8 +225,8 @@ fn read_into_pool(pool: &Pool, t: &mut Transcriber, file: usize) -> usize {
             if progress.error.is_some() {
                 return Ok(false);
             }
-            let mut jobs = Vec::with_capacity(closed.len());
-            for speech in closed.drain(..) {
+            let mut jobs = Vec::with_capacity(units.len());
+            for speech in units {
                 progress.segments.push((
                     round_ms(speech.start_s()),
                     round_ms(speech.end_s()),
@@ -302,7 +302,7 @@ fn decode_some(pool: &Pool, t: &mut Transcriber) -> usize {
             for ((file, seg), d) in owners.into_iter().zip(decoded) {
                 if let Some(progress) = state.files.get_mut(file) {
                     if let Some(s) = progress.segments.get_mut(seg) {
-                        s.2 = Some((d.text, d.confidence));
+                        s.2 = Some(place(s.0, s.1, d));
                     }
                     progress.outstanding = progress.outstanding.saturating_sub(1);
                 }

@@ -13,9 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::assemble::{assemble, place, round_ms, Pending};
 use super::batching::{BatchLimits, Decoded, Encoded, ModelInfo};
 use super::model::SpeechModel;
-use super::{Segment, SpeechError, Transcript};
+use super::windows::{Windower, DEFAULT_WINDOW_GAP_S, DEFAULT_WINDOW_S};
+use super::{SpeechError, Transcript};
 use crate::media::resample::To16k;
 use crate::media::source::{InProcess, MediaOpener};
 use crate::media::vad::{Segmenter, SileroVad, SpeechSegment, VadParams};
@@ -38,6 +40,12 @@ pub struct TranscriberOptions {
     pub batch: BatchLimits,
     /// Hypotheses per segment in Whisper's beam search (1: greedy).
     pub beams: usize,
+    /// Whisper reads consecutive voice segments together in windows of at
+    /// most this many seconds, with timestamps (0: each segment alone,
+    /// without). Moonshine always reads segments alone.
+    pub window_s: f32,
+    /// The longest pause inside a window, seconds.
+    pub window_gap_s: f32,
     /// Where recordings are demuxed and decoded: [`InProcess`] by default;
     /// the engine supplies one that decodes in a child process under
     /// memory and CPU limits.
@@ -54,6 +62,8 @@ impl Default for TranscriberOptions {
             max_duration_s: 3.0 * 3600.0,
             batch: BatchLimits::default(),
             beams: super::whisper::DEFAULT_BEAMS,
+            window_s: DEFAULT_WINDOW_S,
+            window_gap_s: DEFAULT_WINDOW_GAP_S,
             decoder: Arc::new(InProcess),
         }
     }
@@ -82,6 +92,8 @@ impl TranscriberOptions {
             max_duration_s,
             batch: BatchLimits::default(),
             beams: speech.beams,
+            window_s: speech.window_s,
+            window_gap_s: speech.window_gap_s,
             decoder: Arc::new(InProcess),
         }
     }
@@ -98,6 +110,8 @@ impl TranscriberOptions {
 pub struct Transcriber {
     asr: SpeechModel,
     segmenter: Segmenter,
+    /// Packs voice segments into the windows the model reads.
+    windows: Windower,
     max_duration_s: f64,
     decoder: Arc<dyn MediaOpener>,
     times: StageTimes,
@@ -142,10 +156,6 @@ struct InFlight<K, M> {
     error: Option<SpeechError>,
 }
 
-/// A voice segment of a recording in progress: start and end (s), and its
-/// text and confidence once decoded.
-pub(crate) type Pending = (f64, f64, Option<(String, f64)>);
-
 /// An encoded segment waiting for the decoder: (recording slot, segment index, states).
 type Queued = (usize, usize, Encoded);
 
@@ -157,13 +167,21 @@ impl Transcriber {
         asr.set_beams(opts.beams);
         let vad = SileroVad::load(&opts.vad_model)?;
         // No voice segment longer than the model reads whole.
+        let longest = asr.longest_segment_s();
         let params = VadParams {
-            max_segment_s: opts.vad.max_segment_s.min(asr.longest_segment_s()),
+            max_segment_s: opts.vad.max_segment_s.min(longest),
             ..opts.vad
         };
+        let window_s = if asr.reads_timestamps() {
+            opts.window_s.min(longest).max(0.0)
+        } else {
+            0.0
+        };
+        asr.set_timestamps(window_s > 0.0);
         Ok(Self {
             asr,
             segmenter: Segmenter::new(vad, params),
+            windows: Windower::new(window_s, opts.window_gap_s),
             max_duration_s: opts.max_duration_s,
             decoder: Arc::clone(&opts.decoder),
             times: StageTimes::default(),
@@ -317,8 +335,8 @@ impl Transcriber {
         G: FnMut(&SpeechSegment) -> M,
         F: FnMut(K, Result<Measured<M>, SpeechError>),
     {
-        let duration_s = self.stream_voice(path, |t, closed| {
-            t.enqueue(closed, slot, slots, queue, measure)?;
+        let duration_s = self.stream_voice(path, |t, closed, last| {
+            t.enqueue(closed, last, slot, slots, queue, measure)?;
             let frames: usize = queue.iter().map(|(_, _, e)| e.frames()).sum();
             if queue.len() >= flush_segments || frames >= flush_frames {
                 t.flush(queue, slots);
@@ -338,13 +356,14 @@ impl Transcriber {
     /// Streams a recording through decode → 16 kHz → voice activity, calling
     /// `each` with the voice segments each chunk of audio closes (drained by
     /// `each`, which may use the transcriber meanwhile and returns whether to
-    /// go on). Returns the recording's duration in seconds (0 when `each`
+    /// go on; its flag is set on the last call, at the end of the audio). Returns the recording's duration in seconds (0 when `each`
     /// stopped early). Refuses recordings longer than the limit, by their
     /// declared duration before reading, else when the audio passes it.
     pub fn stream_voice<F>(&mut self, path: &Path, mut each: F) -> Result<f64, SpeechError>
     where
-        F: FnMut(&mut Self, &mut Vec<SpeechSegment>) -> Result<bool, SpeechError>,
+        F: FnMut(&mut Self, &mut Vec<SpeechSegment>, bool) -> Result<bool, SpeechError>,
     {
+        self.windows.reset();
         let started = Instant::now();
         let mut decoder = self.decoder.open(path)?;
         self.times.media_s += started.elapsed().as_secs_f64();
@@ -378,7 +397,7 @@ impl Transcriber {
             let started = Instant::now();
             closed.extend(self.segmenter.push(&audio)?);
             self.times.vad_s += started.elapsed().as_secs_f64();
-            if !each(self, &mut closed)? {
+            if !each(self, &mut closed, false)? {
                 return Ok(0.0);
             }
         }
@@ -388,8 +407,28 @@ impl Transcriber {
         closed.extend(self.segmenter.push(&tail)?);
         closed.extend(self.segmenter.finish()?);
         self.times.vad_s += started.elapsed().as_secs_f64();
-        each(self, &mut closed)?;
+        each(self, &mut closed, true)?;
         Ok(total as f64 / SAMPLE_RATE as f64)
+    }
+
+    /// The units the model reads from closed voice segments (drained): the
+    /// segments themselves, or the windows they close (and, at the end of
+    /// the recording, the last one). `voice` sees each voice segment first.
+    pub fn units(
+        &mut self,
+        closed: &mut Vec<SpeechSegment>,
+        last: bool,
+        mut voice: impl FnMut(&SpeechSegment),
+    ) -> Vec<SpeechSegment> {
+        let mut units = Vec::new();
+        for speech in closed.drain(..) {
+            voice(&speech);
+            units.extend(self.windows.push(speech));
+        }
+        if last {
+            units.extend(self.windows.finish());
+        }
+        units
     }
 
     /// Runs one voice segment's audio through the encoder (timed as the
@@ -411,9 +450,14 @@ impl Transcriber {
     }
 
     /// The speech model and its decoding setting in a file-name-safe word
-    /// (`moonshine-base-en`, `whisper-base-beam5`): what a transcript depends on.
+    /// (`moonshine-base-en`, `whisper-base-beam5-timed-w28-g0.6`): what a
+    /// transcript depends on.
     pub fn model_key(&self) -> String {
-        self.asr.key()
+        if self.windows.packs() {
+            format!("{}-{}", self.asr.key(), self.windows.key())
+        } else {
+            self.asr.key()
+        }
     }
 
     /// The name the transcripts give the model: `name (version)`.
@@ -421,10 +465,12 @@ impl Transcriber {
         format!("{} ({})", self.asr.info().name, self.asr.info().version)
     }
 
-    /// Encodes closed voice segments into the queue.
+    /// Encodes closed voice segments (or the windows they close) into the queue.
+    #[allow(clippy::too_many_arguments)]
     fn enqueue<K, M>(
         &mut self,
         closed: &mut Vec<SpeechSegment>,
+        last: bool,
         slot: usize,
         slots: &mut [Option<InFlight<K, M>>],
         queue: &mut Vec<Queued>,
@@ -433,8 +479,8 @@ impl Transcriber {
         let Some(Some(file)) = slots.get_mut(slot) else {
             return Ok(());
         };
-        for speech in closed.drain(..) {
-            file.measures.push(measure(&speech));
+        let units = self.units(closed, last, |speech| file.measures.push(measure(speech)));
+        for speech in units {
             let encoded = self.encode_segment(&speech.samples)?;
             file.segments
                 .push((round_ms(speech.start_s()), round_ms(speech.end_s()), None));
@@ -456,7 +502,7 @@ impl Transcriber {
                 for ((slot, seg), d) in owners.into_iter().zip(decoded) {
                     if let Some(Some(f)) = slots.get_mut(slot) {
                         if let Some(s) = f.segments.get_mut(seg) {
-                            s.2 = Some((d.text, d.confidence));
+                            s.2 = Some(place(s.0, s.1, d));
                         }
                         f.outstanding = f.outstanding.saturating_sub(1);
                     }
@@ -500,38 +546,4 @@ impl Transcriber {
             );
         }
     }
-}
-
-/// A transcript from a recording's voice segments in order (start, end and
-/// the decoded text with its confidence; empty texts are left out).
-pub(crate) fn assemble(segments: Vec<Pending>, duration_s: f64, model: String) -> Transcript {
-    let segments: Vec<Segment> = segments
-        .into_iter()
-        .filter_map(|(start, end, decoded)| {
-            let (text, confidence) = decoded?;
-            (!text.is_empty()).then_some(Segment {
-                start,
-                end,
-                text,
-                confidence,
-            })
-        })
-        .collect();
-    let text = segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Transcript {
-        duration_s,
-        language: "en".into(),
-        model,
-        segments,
-        text,
-    }
-}
-
-/// Milliseconds precision for segment times.
-pub(crate) fn round_ms(s: f64) -> f64 {
-    (s * 1000.0).round() / 1000.0
 }

@@ -43,6 +43,8 @@ impl Moonshine {
             states: data.to_vec(),
             frames,
             max_tokens,
+            seconds: n as f64 / 16_000.0,
+            audio: None,
         })
     }
 
@@ -234,6 +236,7 @@ impl Moonshine {
                     tokens: r.tokens,
                     text,
                     confidence,
+                    pieces: Vec::new(),
                 }
             })
             .collect())

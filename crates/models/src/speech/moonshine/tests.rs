@@ -15,6 +15,8 @@ fn encoded(frames: usize) -> Encoded {
         states: Vec::new(),
         frames,
         max_tokens: 1,
+        seconds: 0.0,
+        audio: None,
     }
 }
 

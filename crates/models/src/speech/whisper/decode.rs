@@ -7,7 +7,7 @@ use ort::session::SessionInputValue;
 use ort::value::{DynValue, Tensor};
 
 use crate::error::SpeechError;
-use crate::speech::batching::{decode_in_groups, gather_rows, inference, Decoded, Encoded};
+use crate::speech::batching::{decode_in_groups, gather_rows, inference, Decoded, Encoded, Piece};
 
 use super::beam::{top_tokens, Candidate, Search};
 use super::session::Whisper;
@@ -19,6 +19,8 @@ const FRAMES: usize = 1_500;
 /// Tokens per second of audio the decoder may produce at most (as for
 /// Moonshine: speech rarely exceeds ~4 tokens/s).
 const MAX_TOKENS_PER_SECOND: f64 = 6.5;
+/// The same with timestamps: about one pair per sentence on top.
+const MAX_TOKENS_PER_SECOND_TIMED: f64 = 7.5;
 /// The decoder's text context (448 positions) less the prompt.
 const MAX_TOKENS: usize = 440;
 
@@ -50,11 +52,18 @@ impl Whisper {
             )));
         }
         let seconds = samples.len() as f64 / 16_000.0;
-        let max_tokens = ((seconds * MAX_TOKENS_PER_SECOND).ceil() as usize + 4).min(MAX_TOKENS);
+        let rate = if self.timestamps {
+            MAX_TOKENS_PER_SECOND_TIMED
+        } else {
+            MAX_TOKENS_PER_SECOND
+        };
+        let max_tokens = ((seconds * rate).ceil() as usize + 4).min(MAX_TOKENS);
         Ok(Encoded {
             states: data.to_vec(),
             frames: FRAMES,
             max_tokens,
+            seconds,
+            audio: self.timestamps.then(|| samples.to_vec()),
         })
     }
 
@@ -63,7 +72,11 @@ impl Whisper {
     /// segment alone gives.
     pub fn decode_batch(&mut self, encoded: &[Encoded]) -> Result<Vec<Decoded>, SpeechError> {
         let limits = self.limits;
-        decode_in_groups(encoded, limits, |items| self.decode_group(items))
+        let mut decoded = decode_in_groups(encoded, limits, |items| self.decode_group(items))?;
+        if self.timestamps {
+            self.read_the_rest(encoded, &mut decoded)?;
+        }
+        Ok(decoded)
     }
 
     /// The cross-attention keys and values of a group (per layer: key, value).
@@ -120,8 +133,13 @@ impl Whisper {
             };
             past.push([empty()?, empty()?]);
         }
-        let mut new_tokens: Vec<i64> = self.prompt.repeat(rows);
-        let mut width = self.prompt.len();
+        let prompt = if self.timestamps {
+            &self.prompt[..self.prompt.len() - 1]
+        } else {
+            &self.prompt[..]
+        };
+        let mut new_tokens: Vec<i64> = prompt.repeat(rows);
+        let mut width = prompt.len();
         let mut offset = 0i64;
         let mut parked: Vec<Search> = Vec::new();
         while searches.iter().any(|s| !s.done) {
@@ -167,7 +185,13 @@ impl Whisper {
                     let mut candidates: Vec<Candidate> = Vec::with_capacity(parents * 2 * beams);
                     for b in 0..parents {
                         let row = &data[(s * beams + b) * vocab..(s * beams + b + 1) * vocab];
-                        for (token, lp) in top_tokens(row, 2 * beams, may) {
+                        let top = if self.timestamps {
+                            let so_far = &search.live[b].tokens;
+                            self.stamps.top(row, 2 * beams, so_far, |i| self.allowed[i])
+                        } else {
+                            top_tokens(row, 2 * beams, may)
+                        };
+                        for (token, lp) in top {
                             candidates.push((b, token, lp));
                         }
                     }
@@ -229,11 +253,36 @@ impl Whisper {
                 } else {
                     best.mean().exp()
                 };
-                let text = self.vocab.decode(&best.tokens);
+                if !self.timestamps {
+                    let text = self.vocab.decode(&best.tokens);
+                    return Decoded {
+                        tokens: best.tokens,
+                        text,
+                        confidence,
+                        pieces: Vec::new(),
+                    };
+                }
+                let pieces: Vec<Piece> = self
+                    .stamps
+                    .pieces(&best.tokens, items[s.item].seconds)
+                    .into_iter()
+                    .map(|p| Piece {
+                        start: p.start,
+                        end: p.end,
+                        text: self.vocab.decode(&p.tokens).trim().to_string(),
+                    })
+                    .filter(|p| !p.text.is_empty())
+                    .collect();
+                let text = pieces
+                    .iter()
+                    .map(|p| p.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 Decoded {
                     tokens: best.tokens,
                     text,
                     confidence,
+                    pieces,
                 }
             })
             .collect())

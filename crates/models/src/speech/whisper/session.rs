@@ -9,6 +9,7 @@ use crate::error::SpeechError;
 use crate::onnx::open_session;
 use crate::speech::batching::{BatchLimits, ModelInfo};
 
+use super::timestamps::TimestampIds;
 use super::vocab::ByteLevelVocab;
 
 /// Hypotheses kept per segment by default: faster-whisper's and
@@ -25,9 +26,15 @@ pub struct Whisper {
     pub(super) heads: usize,
     pub(super) head_dim: usize,
     pub(super) hidden: usize,
-    /// `<|startoftranscript|><|en|><|transcribe|><|notimestamps|>`.
+    /// `<|startoftranscript|><|en|><|transcribe|><|notimestamps|>`; a
+    /// window read with timestamps leaves out the last token.
     pub(super) prompt: Vec<i64>,
     pub(super) end_of_text: u32,
+    /// The timestamp tokens.
+    pub(super) stamps: TimestampIds,
+    /// Whether segments are read with timestamps (windows of several voice
+    /// segments, [`Whisper::set_timestamps`]).
+    pub(super) timestamps: bool,
     /// Per token id: whether transcription may emit it.
     pub(super) allowed: Vec<bool>,
     /// Ids not accepted as a segment's first token (a blank, the end).
@@ -86,6 +93,16 @@ impl Whisper {
                 .ok_or_else(|| model_err("vocabulary.json", format!("no {token} token")))
         };
         let end_of_text = id("<|endoftext|>")?;
+        let begin = id("<|0.00|>")?;
+        let last = vocab.len().saturating_sub(1) as u32;
+        if last <= begin {
+            return Err(model_err("vocabulary.json", "no timestamp tokens".into()));
+        }
+        let stamps = TimestampIds {
+            begin,
+            last,
+            end_of_text,
+        };
         let prompt = [
             "<|startoftranscript|>",
             "<|en|>",
@@ -148,6 +165,8 @@ impl Whisper {
             hidden: 512,
             prompt,
             end_of_text,
+            stamps,
+            timestamps: false,
             allowed,
             not_first,
             names,
@@ -176,6 +195,17 @@ impl Whisper {
     /// Sets the hypotheses kept per segment (at least one).
     pub fn set_beams(&mut self, beams: usize) {
         self.beams = beams.max(1);
+    }
+
+    /// Reads each segment with timestamps (for windows of several voice
+    /// segments: the decoded text comes in timed pieces), or without.
+    pub fn set_timestamps(&mut self, on: bool) {
+        self.timestamps = on;
+    }
+
+    /// Whether segments are read with timestamps.
+    pub fn timestamps(&self) -> bool {
+        self.timestamps
     }
 
     /// How segments are grouped into decoder calls.

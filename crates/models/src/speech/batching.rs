@@ -136,6 +136,17 @@ pub struct Piece {
     pub text: String,
 }
 
+impl Piece {
+    /// The pieces' texts, in order, as one text.
+    pub(crate) fn joined(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// A segment run through the encoder, waiting for the decoder.
 #[derive(Debug, Clone)]
 pub struct Encoded {

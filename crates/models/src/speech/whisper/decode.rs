@@ -273,14 +273,9 @@ impl Whisper {
                     })
                     .filter(|p| !p.text.is_empty())
                     .collect();
-                let text = pieces
-                    .iter()
-                    .map(|p| p.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
                 Decoded {
                     tokens: best.tokens,
-                    text,
+                    text: Piece::joined(&pieces),
                     confidence,
                     pieces,
                 }

@@ -83,12 +83,7 @@ fn join(whole: &mut Decoded, later: &Decoded, from: f64) {
         end: p.end + from,
         text: p.text.clone(),
     }));
-    whole.text = whole
-        .pieces
-        .iter()
-        .map(|p| p.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    whole.text = Piece::joined(&whole.pieces);
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //!    checked against its `SHA256SUMS` first): coverage, Spearman ρ,
 //!    within-question pairwise accuracy, the uncertainty flag, key-fact
 //!    recall and the confidence's reliability, each beside trivial
-//!    baselines.
+//!    baselines; and the same figures on the answers' own texts (the
+//!    analysis alone, as if speech recognition were perfect).
 //!
 //! `--fit FILE` first fits the scoring model on the development split (never
 //! on the test split) and writes it to FILE; the figures then use it.

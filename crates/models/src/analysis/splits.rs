@@ -47,6 +47,15 @@ pub struct LabelledAnswer {
     pub key_facts_annotated: bool,
     /// What the author wrote it to be (`strong`, `evasive`, …).
     pub kind: Option<String>,
+    /// The voice it was spoken in, without its variant (`en-029` for
+    /// `en-029+f1`), when the split names one.
+    pub voice: Option<String>,
+}
+
+/// A voice without its variant: `en-029+f1` → `en-029`.
+fn voice_of(v: &Value) -> Option<String> {
+    let v = v.as_str()?;
+    Some(v.split('+').next().unwrap_or(v).to_string())
 }
 
 /// A split: its name, its answers and the checksum it was read at.
@@ -98,6 +107,12 @@ pub fn load_split(dir: &Path) -> Result<Split, AnalysisError> {
             ))
         })
         .collect();
+    let voices: Vec<(&str, Option<String>)> = m["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c["candidate_id"].as_str()?, voice_of(&c["voice"]))))
+        .collect();
     let mut answers = Vec::new();
     for a in m["answers"].as_array().into_iter().flatten() {
         let id = a["answer_id"].as_str().unwrap_or_default().to_string();
@@ -115,9 +130,14 @@ pub fn load_split(dir: &Path) -> Result<Split, AnalysisError> {
         let media = a["media_path"]
             .as_str()
             .ok_or_else(|| data_err(&path, format!("{id}: no media_path")))?;
+        let candidate_id = a["candidate_id"].as_str().unwrap_or_default();
+        let voice = voices
+            .iter()
+            .find(|(c, _)| *c == candidate_id)
+            .and_then(|(_, v)| v.clone());
         answers.push(LabelledAnswer {
             answer_id: id,
-            candidate_id: a["candidate_id"].as_str().unwrap_or_default().to_string(),
+            candidate_id: candidate_id.to_string(),
             question,
             question_type,
             media: dir.join(media),
@@ -128,6 +148,7 @@ pub fn load_split(dir: &Path) -> Result<Split, AnalysisError> {
             key_facts: strings(&a["key_facts"]),
             key_facts_annotated: a.get("key_facts").is_some(),
             kind: a["kind"].as_str().map(str::to_string),
+            voice,
         });
     }
     Ok(Split {
@@ -182,6 +203,7 @@ pub fn load_samples(datasets: &Path) -> Result<Split, AnalysisError> {
                 key_facts: Vec::new(),
                 key_facts_annotated: false,
                 kind: a["notes"].as_str().map(str::to_string),
+                voice: voice_of(&it["voice"]),
             });
         }
     }

@@ -13,6 +13,7 @@ use crate::speech::{Segment, Transcript};
 use panelflow_core::event::InterviewCompleted;
 
 use super::metrics::{fact_in, summarise};
+use super::reference::{reference_transcript, OnOwnText};
 use super::report::{AnswerResult, SplitReport};
 
 /// A transcript of one labelled answer (from the cache when set).
@@ -103,7 +104,26 @@ fn analyse_one(
     summary
 }
 
-/// Measures the analysis on a split.
+/// What the analysis made of an answer's own text.
+fn on_own_text(summary: &Summary, a: &LabelledAnswer) -> OnOwnText {
+    let answer = summary.answers.first();
+    let score = summary.scores.first();
+    let digest = answer
+        .and_then(|x| x.digest.as_ref())
+        .map(|d| d.text())
+        .unwrap_or_default();
+    OnOwnText {
+        score: score.map(|s| s.score),
+        level: score.map(|s| s.level),
+        key_facts_kept: a.key_facts.iter().filter(|f| fact_in(f, &digest)).count(),
+        uncertain_found: answer
+            .is_some_and(|x| x.flags.iter().any(|f| f == "uncertain_needs_clarification")),
+        features: score.map(|s| s.features.clone()).unwrap_or_default(),
+    }
+}
+
+/// Measures the analysis on a split: on each answer's transcript, and on
+/// its own text (the analysis's share of the losses).
 pub fn evaluate_split(
     split: &Split,
     transcriber: &mut Transcriber,
@@ -120,9 +140,11 @@ pub fn evaluate_split(
         let reference = wer::normalize(&a.reference_text);
         let word_errors = wer::word_errors(&reference, &wer::normalize(&t.text));
         let transcript_words: Vec<String> = t.text.split_whitespace().map(str::to_string).collect();
+        let own = reference_transcript(&t, &a.reference_text);
         let t0 = Instant::now();
-        let summary = analyse_one(analyzer, a, t, audio);
+        let summary = analyse_one(analyzer, a, t, audio.clone());
         report.analysis_s += t0.elapsed().as_secs_f64() + tone_s;
+        let own_text = on_own_text(&analyse_one(analyzer, a, own, audio), a);
         let answer = summary.answers.first();
         let score = summary.scores.first();
         let digest_text = answer
@@ -166,6 +188,8 @@ pub fn evaluate_split(
             key_facts_heard_not_kept: heard_not_kept,
             kind: a.kind.clone(),
             features: score.map(|s| s.features.clone()).unwrap_or_default(),
+            own_text,
+            voice: a.voice.clone(),
         });
     }
     summarise(&mut report);

@@ -5,7 +5,8 @@ use crate::analysis::eval::stats::{pairwise_accuracy, spearman};
 use crate::analysis::eval::Prf;
 use crate::analysis::{text, wer};
 
-use super::report::{AnswerResult, Band, SplitReport};
+use super::reference::OwnTextFigures;
+use super::report::{AnswerResult, Band, SplitReport, VoiceFigures};
 
 /// Whether a key fact is in a text, allowing for the speech model's slips:
 /// at least two thirds of the fact's content words (numbers spelled out;
@@ -126,6 +127,8 @@ pub(super) fn summarise(r: &mut SplitReport) {
         let heard: usize = d.iter().map(|x| x.key_facts_transcript).sum();
         r.key_fact_ceiling = heard as f64 / r.key_facts as f64;
     }
+    r.own_text = own_text_figures(d, &groups, &labels);
+    r.by_voice = voice_figures(d);
     r.reliability = (0..5)
         .map(|b| {
             let (from, to) = (b as f64 * 0.2, (b + 1) as f64 * 0.2);
@@ -156,4 +159,77 @@ pub(super) fn summarise(r: &mut SplitReport) {
             }
         })
         .collect();
+}
+
+/// The figures of the answers analysed on their own texts.
+fn own_text_figures(d: &[AnswerResult], groups: &[&str], labels: &[f64]) -> OwnTextFigures {
+    let n = d.len().max(1) as f64;
+    let levels: Vec<f64> = d.iter().map(|x| x.own_text.level.unwrap_or(0.0)).collect();
+    let mut flag = Prf::default();
+    for x in d {
+        match (x.own_text.uncertain_found, x.uncertain_expected) {
+            (true, Some(true)) => flag.tp += 1,
+            (true, Some(false)) => flag.fp += 1,
+            (false, Some(true)) => flag.r#fn += 1,
+            _ => {}
+        }
+    }
+    let facts: usize = d.iter().map(|x| x.key_facts.len()).sum();
+    let kept: usize = d.iter().map(|x| x.own_text.key_facts_kept).sum();
+    OwnTextFigures {
+        spearman: spearman(&levels, labels),
+        pairwise: pairwise_accuracy(groups, labels, &levels).0,
+        mae: d
+            .iter()
+            .map(|x| (f64::from(x.own_text.score.unwrap_or(1)) - f64::from(x.label)).abs())
+            .sum::<f64>()
+            / n,
+        key_fact_recall: if facts > 0 {
+            kept as f64 / facts as f64
+        } else {
+            0.0
+        },
+        uncertain_precision: flag.precision(),
+        uncertain_recall: flag.recall(),
+    }
+}
+
+/// The figures per voice, in the voices' order.
+fn voice_figures(d: &[AnswerResult]) -> Vec<VoiceFigures> {
+    let mut voices: Vec<&str> = d.iter().filter_map(|x| x.voice.as_deref()).collect();
+    voices.sort_unstable();
+    voices.dedup();
+    voices
+        .into_iter()
+        .map(|voice| {
+            let of: Vec<&AnswerResult> = d
+                .iter()
+                .filter(|x| x.voice.as_deref() == Some(voice))
+                .collect();
+            let share = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+            let facts: usize = of.iter().map(|x| x.key_facts.len()).sum();
+            let shifts: Vec<f64> = of
+                .iter()
+                .filter_map(|x| Some(x.level? - x.own_text.level?))
+                .collect();
+            VoiceFigures {
+                voice: voice.to_string(),
+                answers: of.len(),
+                wer: share(
+                    of.iter().map(|x| x.word_errors).sum(),
+                    of.iter().map(|x| x.reference_words).sum(),
+                ),
+                key_fact_ceiling: share(of.iter().map(|x| x.key_facts_transcript).sum(), facts),
+                key_fact_recall: share(
+                    of.iter().flat_map(|x| &x.key_facts).filter(|f| f.1).count(),
+                    facts,
+                ),
+                level_shift: if shifts.is_empty() {
+                    0.0
+                } else {
+                    shifts.iter().sum::<f64>() / shifts.len() as f64
+                },
+            }
+        })
+        .collect()
 }

@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use crate::analysis::eval::Prf;
 
+use super::reference::{OnOwnText, OwnTextFigures};
+
 /// One answer's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnswerResult {
@@ -47,6 +49,29 @@ pub struct AnswerResult {
     pub kind: Option<String>,
     /// The evidence features and their contributions to the score.
     pub features: std::collections::BTreeMap<String, [f64; 2]>,
+    /// The same answer analysed on its own text.
+    pub own_text: OnOwnText,
+    /// The voice it was spoken in, when the split names one.
+    pub voice: Option<String>,
+}
+
+/// The figures of the answers spoken in one voice: how far the speech
+/// model fails that voice, and what it costs the candidate.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VoiceFigures {
+    /// The voice (`en-029`, `en-gb`, …).
+    pub voice: String,
+    /// Answers spoken in it.
+    pub answers: usize,
+    /// Word error rate of their transcripts.
+    pub wer: f64,
+    /// Share of their key facts the transcripts hold.
+    pub key_fact_ceiling: f64,
+    /// Recall of their key facts in the digests.
+    pub key_fact_recall: f64,
+    /// Mean expected level on the transcript minus on the answer's own
+    /// text: below 0, the speech model costs these candidates score.
+    pub level_shift: f64,
 }
 
 /// A confidence band of the reliability table.
@@ -117,6 +142,10 @@ pub struct SplitReport {
     /// Share of key facts the transcript holds at all (what speech
     /// recognition left to find).
     pub key_fact_ceiling: f64,
+    /// The figures on the answers' own texts (perfect speech recognition).
+    pub own_text: OwnTextFigures,
+    /// Per voice, when the split names voices.
+    pub by_voice: Vec<VoiceFigures>,
     /// Reliability of the confidence.
     pub reliability: Vec<Band>,
     /// Seconds of audio.
@@ -184,6 +213,30 @@ impl SplitReport {
                 p(self.key_fact_ceiling),
                 p(self.key_fact_recall_lead)
             ));
+        }
+        let o = &self.own_text;
+        out.push_str(&format!(
+            "  on the answers' own texts  rho {:.3}  pairwise {}  MAE {:.3}  key-fact recall {}  uncertainty P {} R {}   (the analysis alone, as if speech recognition were perfect)\n",
+            o.spearman,
+            p(o.pairwise),
+            o.mae,
+            p(o.key_fact_recall),
+            p(o.uncertain_precision),
+            p(o.uncertain_recall)
+        ));
+        if !self.by_voice.is_empty() {
+            out.push_str("  per voice                answers, word error rate, key facts held, key-fact recall, level on the transcript minus on the own text\n");
+            for v in &self.by_voice {
+                out.push_str(&format!(
+                    "    {:<22} {:>4}   {:>7}   {:>7}   {:>7}   {:+.3}\n",
+                    v.voice,
+                    v.answers,
+                    p(v.wer),
+                    p(v.key_fact_ceiling),
+                    p(v.key_fact_recall),
+                    v.level_shift
+                ));
+            }
         }
         out.push_str("  reliability              confidence band: scores, mean confidence, same side (yes 3-4 / no 1-2), exact, within one\n");
         for b in self.reliability.iter().filter(|b| b.n > 0) {

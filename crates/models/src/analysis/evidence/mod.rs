@@ -15,7 +15,7 @@
 //! | `details` | concrete details | numbers and names (employers, tools, places) |
 //! | `blame` | the fault put on others with derogatory words, or disowned | "lazy", "not my fault" about people |
 //! | `evasion` | the question declined or dodged | "I'd rather not", "I can't think of one" |
-//! | `off_topic` | about something else: private life, or nothing near the question | similarity to a private-life prototype; to the question |
+//! | `off_topic` | about something else: private life, or nothing near the question and its competency | similarity to a private-life prototype; to the question and to the competency's anchors |
 //!
 //! Hedging (a candidate unsure of their own answer) is measured too, but it lowers the
 //! score's confidence, never the score (see [`Hedging`]). Voice (pace,
@@ -214,15 +214,37 @@ pub struct Evidence {
 const ANCHOR_TEMPERATURE: f64 = 0.02;
 
 /// How far an answer is off topic, from its similarity to private life
-/// (work answers sit below 0.15, answers about hobbies above 0.3) and to its
-/// question (an answer about anything near it sits above 0.1).
-fn off_topic_of(sims: &Similarities) -> f64 {
+/// (work answers sit below 0.15, answers about hobbies above 0.3) and to
+/// what was asked: the question, or the nearest anchor of the competency it
+/// reached (an answer about anything near them sits above 0.1). The anchors
+/// count because a concrete story shares few words with a generic question
+/// ("a mistake you made at work" and a story about eye drops sit near 0.05),
+/// so the question alone made relevance hang on a few words, and a few
+/// misheard words moved it by half the scale.
+///
+/// ```
+/// use panelflow_models::analysis::evidence::{off_topic_of, Similarities};
+/// let story = Similarities {
+///     to_question: Some(0.02),
+///     to_anchors: Some([0.05, 0.12, 0.20, 0.31]),
+///     to_private_life: Some(-0.05),
+/// };
+/// assert_eq!(off_topic_of(&story), 0.0);
+/// let hobby = Similarities { to_private_life: Some(0.4), ..story };
+/// assert_eq!(off_topic_of(&hobby), 1.0);
+/// let elsewhere = Similarities { to_anchors: Some([0.0; 4]), ..story };
+/// assert!((off_topic_of(&elsewhere) - 0.8).abs() < 1e-9);
+/// ```
+pub fn off_topic_of(sims: &Similarities) -> f64 {
     let private = sims
         .to_private_life
         .map_or(0.0, |s| ((s - 0.15) / 0.2).clamp(0.0, 1.0));
-    let far = sims
-        .to_question
-        .map_or(0.0, |s| ((0.10 - s) / 0.1).clamp(0.0, 1.0));
+    // Without a question nothing is taken for off topic.
+    let near = sims.to_question.map(|q| {
+        sims.to_anchors
+            .map_or(q, |a| a.iter().copied().fold(q, f64::max))
+    });
+    let far = near.map_or(0.0, |s| ((0.10 - s) / 0.1).clamp(0.0, 1.0));
     private.max(far)
 }
 

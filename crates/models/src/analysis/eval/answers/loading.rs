@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::analysis::analyzer::{Analyzer, Context};
 use crate::analysis::eval::{cached, store, transcribe_with_tone, Transcribed};
+use crate::analysis::scoring::Score;
 use crate::analysis::splits::{LabelledAnswer, Split};
 use crate::analysis::summary::{PipelineRef, Summary};
 use crate::analysis::{text, wer, AnalysisError};
@@ -104,20 +105,27 @@ fn analyse_one(
     summary
 }
 
-/// What the analysis made of an answer's own text.
-fn on_own_text(summary: &Summary, a: &LabelledAnswer) -> OnOwnText {
+/// The one answer's score, its digest's text and whether it was flagged
+/// uncertain.
+fn judged(summary: &Summary) -> (Option<&Score>, String, bool) {
     let answer = summary.answers.first();
-    let score = summary.scores.first();
     let digest = answer
         .and_then(|x| x.digest.as_ref())
         .map(|d| d.text())
         .unwrap_or_default();
+    let uncertain =
+        answer.is_some_and(|x| x.flags.iter().any(|f| f == "uncertain_needs_clarification"));
+    (summary.scores.first(), digest, uncertain)
+}
+
+/// What the analysis made of an answer's own text.
+fn on_own_text(summary: &Summary, a: &LabelledAnswer) -> OnOwnText {
+    let (score, digest, uncertain_found) = judged(summary);
     OnOwnText {
         score: score.map(|s| s.score),
         level: score.map(|s| s.level),
         key_facts_kept: a.key_facts.iter().filter(|f| fact_in(f, &digest)).count(),
-        uncertain_found: answer
-            .is_some_and(|x| x.flags.iter().any(|f| f == "uncertain_needs_clarification")),
+        uncertain_found,
         features: score.map(|s| s.features.clone()).unwrap_or_default(),
     }
 }
@@ -145,12 +153,7 @@ pub fn evaluate_split(
         let summary = analyse_one(analyzer, a, t, audio.clone());
         report.analysis_s += t0.elapsed().as_secs_f64() + tone_s;
         let own_text = on_own_text(&analyse_one(analyzer, a, own, audio), a);
-        let answer = summary.answers.first();
-        let score = summary.scores.first();
-        let digest_text = answer
-            .and_then(|x| x.digest.as_ref())
-            .map(|d| d.text())
-            .unwrap_or_default();
+        let (score, digest_text, uncertain_found) = judged(&summary);
         let budget = digest_text.split_whitespace().count();
         let lead = transcript_words
             .iter()
@@ -180,8 +183,7 @@ pub fn evaluate_split(
             reference_words: reference.len(),
             word_errors,
             uncertain_expected: a.uncertain,
-            uncertain_found: answer
-                .is_some_and(|x| x.flags.iter().any(|f| f == "uncertain_needs_clarification")),
+            uncertain_found,
             key_facts: facts,
             key_facts_lead: lead_hits,
             key_facts_transcript: transcript_hits,

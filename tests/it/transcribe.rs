@@ -60,18 +60,16 @@ fn whisper_windows_keep_each_answer_s_own_times() {
             .unwrap(),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let segments: Vec<(f64, f64)> = v["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap()))
-        .collect();
-    let answers: Vec<(f64, f64)> = interview["answers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["start_s"].as_f64().unwrap(), a["end_s"].as_f64().unwrap()))
-        .collect();
+    let spans = |items: &serde_json::Value, start: &str, end: &str| -> Vec<(f64, f64)> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x[start].as_f64().unwrap(), x[end].as_f64().unwrap()))
+            .collect()
+    };
+    let segments = spans(&v["segments"], "start", "end");
+    let answers = spans(&interview["answers"], "start_s", "end_s");
     assert!(answers.len() >= 3);
     for (start, _) in &answers {
         assert!(

@@ -305,15 +305,8 @@ impl Summary {
         } else {
             0.0
         };
-        let (weighted, span) =
-            answers
-                .iter()
-                .flat_map(|a| a.segments.iter())
-                .fold((0.0, 0.0), |(w, s), seg| {
-                    let len = (seg.end - seg.start).max(0.0);
-                    (w + seg.confidence * len, s + len)
-                });
-        let transcription_confidence = if span > 0.0 { weighted / span } else { 0.0 };
+        let transcription_confidence =
+            crate::speech::mean_confidence(answers.iter().flat_map(|a| a.segments.iter()));
         let extract: Vec<&str> = transcript.split_whitespace().take(EXTRACT_WORDS).collect();
         let mut interview_transcript_summary = extract.join(" ");
         if words > EXTRACT_WORDS {

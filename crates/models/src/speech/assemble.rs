@@ -42,18 +42,7 @@ pub(crate) fn assemble(segments: Vec<Pending>, duration_s: f64, model: String) -
         .flatten()
         .filter(|s| !s.text.is_empty())
         .collect();
-    let text = segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Transcript {
-        duration_s,
-        language: "en".into(),
-        model,
-        segments,
-        text,
-    }
+    Transcript::from_segments(duration_s, "en", model, segments)
 }
 
 /// Milliseconds precision for segment times.

@@ -110,7 +110,56 @@ pub struct Transcript {
     pub text: String,
 }
 
+/// The mean confidence of segments, weighted by their length (0 when they
+/// span no time).
+///
+/// ```
+/// use panelflow_models::speech::{mean_confidence, Segment};
+/// let s = |start: f64, end: f64, confidence: f64| Segment { start, end, text: String::new(), confidence };
+/// assert!((mean_confidence(&[s(0.0, 3.0, 0.9), s(3.0, 4.0, 0.5)]) - 0.8).abs() < 1e-12);
+/// assert_eq!(mean_confidence(&[]), 0.0);
+/// ```
+pub fn mean_confidence<'a>(segments: impl IntoIterator<Item = &'a Segment>) -> f64 {
+    let (weighted, span) = segments.into_iter().fold((0.0, 0.0), |(w, s), seg| {
+        let len = (seg.end - seg.start).max(0.0);
+        (w + seg.confidence * len, s + len)
+    });
+    if span > 0.0 {
+        weighted / span
+    } else {
+        0.0
+    }
+}
+
 impl Transcript {
+    /// A transcript of these segments, its text their texts joined.
+    ///
+    /// ```
+    /// use panelflow_models::speech::{Segment, Transcript};
+    /// let s = |text: &str| Segment { start: 0.0, end: 1.0, text: text.into(), confidence: 0.9 };
+    /// let t = Transcript::from_segments(2.0, "en", "m".into(), vec![s("I built it."), s("It shipped.")]);
+    /// assert_eq!(t.text, "I built it. It shipped.");
+    /// ```
+    pub fn from_segments(
+        duration_s: f64,
+        language: &str,
+        model: String,
+        segments: Vec<Segment>,
+    ) -> Self {
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            duration_s,
+            language: language.to_string(),
+            model,
+            segments,
+            text,
+        }
+    }
+
     /// Number of words in the transcript.
     pub fn word_count(&self) -> usize {
         self.text.split_whitespace().count()

@@ -278,11 +278,7 @@ impl Analyzer {
             let a = &mut answers[k];
             let words = text::norm_words(&a.text).len();
             a.words = Some(words);
-            let (weighted, span) = a.segments.iter().fold((0.0, 0.0), |(w, s), seg| {
-                let len = (seg.end - seg.start).max(0.0);
-                (w + seg.confidence * len, s + len)
-            });
-            let transcription = if span > 0.0 { weighted / span } else { 0.0 };
+            let transcription = crate::speech::mean_confidence(&a.segments);
             a.transcription_confidence = Some(r3(transcription));
             let align_conf = a.alignment_confidence.unwrap_or(1.0);
             a.confidence = Some(r3(if a.answered {

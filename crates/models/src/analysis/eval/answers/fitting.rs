@@ -30,14 +30,10 @@ pub fn fit(
     for split in splits {
         for a in &split.answers {
             let (t, _, _) = transcript_of(transcriber, a, &mut scratch)?;
-            let (weighted, span) = t.segments.iter().fold((0.0, 0.0), |(w, s), seg| {
-                let len = (seg.end - seg.start).max(0.0);
-                (w + seg.confidence * len, s + len)
-            });
             let (mapping, ev) =
                 analyzer.evidence_of(Some(&a.question.id), &a.question.text, &t.segments);
             let reliability = Reliability {
-                transcription: if span > 0.0 { weighted / span } else { 0.0 },
+                transcription: crate::speech::mean_confidence(&t.segments),
                 alignment: 1.0,
                 mapping: mapping.map_or(0.0, |m| m.similarity),
             };

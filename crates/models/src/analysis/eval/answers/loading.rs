@@ -49,20 +49,9 @@ pub(super) fn transcript_of(
         .filter(|s| inside(s.start, s.end))
         .cloned()
         .collect();
-    let text_in = segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
     report.audio_s += to - from;
     Ok((
-        Transcript {
-            duration_s: t.duration_s,
-            language: t.language.clone(),
-            model: t.model.clone(),
-            segments,
-            text: text_in,
-        },
+        Transcript::from_segments(t.duration_s, &t.language, t.model.clone(), segments),
         audio
             .into_iter()
             .filter(|x| inside(x.start, x.end))

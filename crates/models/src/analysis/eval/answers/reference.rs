@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::analysis::text;
-use crate::speech::{Segment, Transcript};
+use crate::speech::{mean_confidence, Segment, Transcript};
 
 /// The answer's own text as a transcript: one segment per sentence, the
 /// sentences spread over the time the transcript spans in proportion to
@@ -35,11 +35,11 @@ pub fn reference_transcript(heard: &Transcript, own_text: &str) -> Transcript {
         (Some(a), Some(b)) if b.end > a.start => (a.start, b.end),
         _ => (0.0, heard.duration_s.max(0.0)),
     };
-    let (weighted, span) = heard.segments.iter().fold((0.0, 0.0), |(w, s), seg| {
-        let len = (seg.end - seg.start).max(0.0);
-        (w + seg.confidence * len, s + len)
-    });
-    let confidence = if span > 0.0 { weighted / span } else { 1.0 };
+    let confidence = if heard.segments.iter().any(|s| s.end > s.start) {
+        mean_confidence(&heard.segments)
+    } else {
+        1.0
+    };
     let sentences: Vec<&str> = text::sentences(own_text)
         .into_iter()
         .map(|(a, b)| &own_text[a..b])
@@ -65,13 +65,12 @@ pub fn reference_transcript(heard: &Transcript, own_text: &str) -> Transcript {
             seg
         })
         .collect();
-    Transcript {
-        duration_s: heard.duration_s,
-        language: heard.language.clone(),
-        model: format!("{} (the answer's own text)", heard.model),
-        text: sentences.join(" "),
+    Transcript::from_segments(
+        heard.duration_s,
+        &heard.language,
+        format!("{} (the answer's own text)", heard.model),
         segments,
-    }
+    )
 }
 
 /// One answer analysed on its own text.
